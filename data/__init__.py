@@ -1,0 +1,50 @@
+"""Datasets: one registry, one `load`.
+
+    >>> import data
+    >>> ds = data.load("faces", split="test", n=64)
+    >>> ds.batch(slice(0, 8)).shape          # float32 NCHW in [0, 1]
+    torch.Size([8, 3, 64, 64])
+    >>> ds.attribute("Smiling")[:8]          # CelebA attribute names
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from . import celeba, digits, dsprites, faces, folder, idx
+from .base import ImageDataset, cache_dir, to_tensor, to_uint8
+
+# name -> loader(split=..., **options) -> ImageDataset
+DATASETS = {
+    "faces": faces.load,
+    "dsprites": dsprites.load,
+    "digits": digits.load,
+    "fashion-mnist": idx.load_fashion_mnist,
+    "mnist": idx.load_mnist,
+    "celeba": celeba.load,
+    "folder": folder.load,
+}
+
+
+def options(name: str) -> dict[str, object]:
+    """The options a dataset accepts, with their defaults (`inspect.Parameter.empty` if required)."""
+    loader = _loader(name)
+    return {p.name: p.default for p in inspect.signature(loader).parameters.values() if p.name != "split"}
+
+
+def load(name: str, split: str = "train", **opts) -> ImageDataset:
+    """Load dataset `name` ('faces', 'dsprites', 'digits', 'fashion-mnist', 'mnist', 'celeba', 'folder')."""
+    accepted = options(name)
+    unknown = sorted(set(opts) - set(accepted))
+    if unknown:
+        raise ValueError(f"dataset {name!r} has no option {', '.join(unknown)}; it accepts: {', '.join(accepted) or 'none'}")
+    return _loader(name)(split=split, **opts)
+
+
+def _loader(name: str):
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+__all__ = ["DATASETS", "ImageDataset", "load", "options", "cache_dir", "to_tensor", "to_uint8"]
