@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import inspect
+import types
+import typing
 
 from . import celeba, digits, dsprites, faces, folder, idx
 from .base import ImageDataset, cache_dir, to_tensor, to_uint8
@@ -32,6 +34,18 @@ def options(name: str) -> dict[str, object]:
     return {p.name: p.default for p in inspect.signature(loader).parameters.values() if p.name != "split"}
 
 
+def option_types(name: str) -> dict[str, type]:
+    """The type of each option, from the loader's annotations (`int | None` -> int), for CLIs."""
+    hints = typing.get_type_hints(_loader(name))
+    result = {}
+    for option in options(name):
+        hint = hints.get(option, str)
+        if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+            hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+        result[option] = hint if hint in (bool, int, float, str) else str  # paths and the like arrive as str
+    return result
+
+
 def load(name: str, split: str = "train", **opts) -> ImageDataset:
     """Load dataset `name` ('faces', 'dsprites', 'digits', 'fashion-mnist', 'mnist', 'celeba', 'folder')."""
     accepted = options(name)
@@ -47,4 +61,4 @@ def _loader(name: str):
     return DATASETS[name]
 
 
-__all__ = ["DATASETS", "ImageDataset", "load", "options", "cache_dir", "to_tensor", "to_uint8"]
+__all__ = ["DATASETS", "ImageDataset", "load", "options", "option_types", "cache_dir", "to_tensor", "to_uint8"]

@@ -7,13 +7,12 @@ generated from its loader's signature.
 from __future__ import annotations
 
 import argparse
-import inspect
 import sys
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from . import DATASETS, load, options
+from . import DATASETS, load, option_types, options
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,13 +42,12 @@ def main(argv: list[str] | None = None) -> None:
 def _command_parser(command: str, name: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=f"python -m data {command} {name}")
     parser.add_argument("--split", default="test" if command == "preview" else "train")
-    for option, default in options(name).items():
+    for option, kind in option_types(name).items():
         flag = "--" + option.replace("_", "-")
-        if isinstance(default, bool):
+        if kind is bool:
             parser.add_argument(flag, dest=option, action=argparse.BooleanOptionalAction, default=None)
         else:
-            kind = type(default) if default not in (None, inspect.Parameter.empty) else str
-            parser.add_argument(flag, dest=option, type=kind, default=None, help=f"default: {default}")
+            parser.add_argument(flag, dest=option, type=kind, default=None, help=f"default: {options(name)[option]}")
     if command == "preview":
         parser.add_argument("--out", required=True, help="PNG file to write")
         parser.add_argument("--attribute", help="show this binary attribute: half the grid with it, half without")
@@ -83,7 +81,7 @@ def preview_grid(ds, attribute: str | None = None, n: int = 64, tile: int = 96) 
         index = np.concatenate([with_, without])
         captions = [f"{attribute}: {'yes' if column[i] else 'no'}" for i in index]
     else:
-        index = np.arange(min(n, len(ds)))
+        index = np.sort(np.random.default_rng(0).choice(len(ds), min(n, len(ds)), replace=False))  # a spread, not the first n
         captions = [ds.label_names[ds.labels[i]] if ds.labels is not None else f"#{i}" for i in index]
     images = np.asarray(ds.images[index])
     cols = int(np.ceil(np.sqrt(len(index))))

@@ -168,6 +168,7 @@ def write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez_compressed(f, **arrays)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache may be shared between users
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
