@@ -1,0 +1,151 @@
+"""The training CLI and loop: flags, errors, loss falls, resume after a kill, DDP, stats."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import models
+from latent import load_stats
+from train.cli import main
+from train.config import TrainConfig
+from train.loop import NonFiniteLoss, train
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {"mlp": True, "hidden_dims": (64,), "latent_dim": 4}  # 16x16 digits through a small MLP: fast on CPU
+
+
+def tiny_run(out, **overrides) -> TrainConfig:
+    settings = dict(data="digits", data_options={"size": 16}, out=str(out), epochs=2, batch_size=32, threads=1, log_every=1, sample_every=0, stats_images=300)
+    return TrainConfig(**{**settings, **overrides})
+
+
+def cli(*args, env=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "train", *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def metrics(out):
+    return [json.loads(line) for line in (Path(out) / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_help_lists_models_and_every_field():
+    head = cli("--help")
+    assert head.returncode == 0 and "ae, dae, cae, vae, cvae" in head.stdout
+    full = cli("vae", "--help")
+    for field in models.config_class("vae").help().values():
+        if "fixed by the config class" not in field:
+            assert field.split("(")[0].strip()[:30] in " ".join(full.stdout.split()), field
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["vae", "--out", "x", "--lr", "fast"], "argument --lr: invalid float value: 'fast'"),
+        (["vae", "--out", "x", "--latent-size", "3"], "unrecognized arguments: --latent-size"),
+        (["gan", "--out", "x"], "unknown model 'gan'"),
+        (["vae", "--data", "imagenet", "--out", "x"], "unknown dataset 'imagenet'"),
+        (["--preset", "nope"], "unknown preset 'nope'"),
+        (["vae", "--data", "digits", "--out", "x", "--activation", "tanh"], "invalid choice: 'tanh'"),
+    ],
+)
+def test_bad_flags_give_one_line_errors(args, message):
+    result = cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_bad_config_value_is_reported_without_traceback(tmp_path):
+    result = cli("vae", "--data", "digits", "--out", str(tmp_path / "x"), "--beta", "-1")
+    assert result.returncode == 1 and "beta" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_loss_falls_and_run_dir_is_complete(tmp_path):
+    out = train("vae", TINY, tiny_run(tmp_path / "run", epochs=3))
+    losses = [m["loss"] for m in metrics(out) if "loss" in m]
+    assert len(losses) >= 50 and sum(losses[-10:]) / 10 < 0.8 * sum(losses[:10]) / 10
+    for name in ("config.json", "model.safetensors", "README.md", "stats.safetensors", "samples.png", "training.json"):
+        assert (out / name).exists(), name
+    assert not (out / "resume.pt").exists()  # a finished run leaves no resume state
+    model = models.load(out)
+    assert model.config.image_size == 16 and model.config.channels == 1
+    stats, meta = load_stats(out / "stats.safetensors")
+    assert stats["p01"].shape == (4,) and (stats["p01"] <= stats["p99"]).all()
+    assert stats["kl"].shape == (4,) and stats["class_vectors"].shape == (10, 4)
+    assert meta["label_names"] == [str(i) for i in range(10)] and meta["num_images"] == "300"
+    assert "digits" in (out / "README.md").read_text()
+
+
+def test_killed_run_resumes_to_the_same_weights(tmp_path):
+    reference = train("vae", TINY, tiny_run(tmp_path / "reference", epochs=3, checkpoint_every=7))
+    killed = tmp_path / "killed"
+    args = ["vae", "--data", "digits", "--data-size", "16", "--mlp", "--hidden-dims", "64", "--latent-dim", "4", "--epochs", "3",
+            "--batch-size", "32", "--threads", "1", "--log-every", "1", "--sample-every", "0", "--stats-images", "300",
+            "--checkpoint-every", "7", "--out", str(killed)]  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "train", *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline:  # kill it mid-run, at whatever instant the poll lands
+        if (killed / "metrics.jsonl").exists() and len((killed / "metrics.jsonl").read_text().splitlines()) >= 60:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (killed / "resume.pt").exists()
+    refused = cli(*args)
+    assert refused.returncode == 1 and "--resume" in refused.stderr
+    resumed = train("vae", TINY, tiny_run(killed, epochs=3, checkpoint_every=7, resume=True))
+    a, b = load_file(reference / "model.safetensors"), load_file(resumed / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    steps = [m["step"] for m in metrics(resumed) if "loss" in m]
+    assert steps == sorted(set(steps))  # no step logged twice after the replay
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    class Exploding(models.VAE):
+        def loss(self, x, y=None, step=None, generator=None):
+            parts = super().loss(x, y, step=step, generator=generator)
+            if self.training and step >= 50:
+                parts["loss"] = parts["loss"] * float("nan")
+            return parts
+
+    monkeypatch.setitem(models.MODELS, "vae", Exploding)
+    out = tmp_path / "run"
+    with pytest.raises(NonFiniteLoss, match="at step 50.*last good checkpoint"):
+        train("vae", TINY, tiny_run(out, epochs=3))
+    assert (out / "model.safetensors").exists() and (out / "resume.pt").exists()  # epoch 1 (44 steps) survived
+    assert torch.isfinite(torch.cat([v.flatten() for v in load_file(out / "model.safetensors").values()])).all()
+
+
+def test_conditional_model_takes_labels_or_attributes(tmp_path):
+    out = train("cvae", TINY, tiny_run(tmp_path / "labels", epochs=1))
+    assert models.load(out).config.num_classes == 10
+    faces = dict(data="faces", data_options={"n": 300, "size": 32}, condition="Smiling,Eyeglasses", epochs=1, batch_size=50, stats_images=100)
+    out = train("cvae", TINY, tiny_run(tmp_path / "attrs", **faces))
+    config = models.load(out).config
+    assert config.num_attributes == 2 and config.condition_names == ("Smiling", "Eyeglasses")
+    with pytest.raises(ValueError, match="no attribute 'Smile'"):
+        train("cvae", TINY, tiny_run(tmp_path / "bad", **{**faces, "condition": "Smile"}))
+    with pytest.raises(ValueError, match="only applies to conditional models"):
+        train("vae", TINY, tiny_run(tmp_path / "bad2", condition="labels"))
+
+
+def test_ddp_two_cpu_processes(tmp_path):
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517", "-m", "train", "vae",
+         "--data", "digits", "--data-size", "16", "--mlp", "--hidden-dims", "64", "--latent-dim", "4", "--epochs", "1",
+         "--batch-size", "64", "--log-every", "5", "--sample-every", "0", "--stats-images", "200", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    steps = [m["step"] for m in metrics(out) if "loss" in m]
+    assert steps == sorted(set(steps)) and len(steps) == 1366 // 64 // 5  # rank 0 alone logs: no duplicates
+    assert json.loads((out / "training.json").read_text())["processes"] == 2
+    assert models.load(out).config.latent_dim == 4

@@ -1,0 +1,169 @@
+"""`python -m train MODEL --data DATASET [--FIELD VALUE ...] [--preset NAME] --out DIR`
+and `python -m train push DIR REPO_ID`.
+
+Flags are generated from the dataclasses: the model's config (architecture and
+objective), TrainConfig (the run), and the dataset's loader options (`--data-dir`,
+`--data-n`, ...). Precedence: dataclass defaults < preset < flags on the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import sys
+import typing
+
+import data
+import models
+
+from .config import TrainConfig
+from .presets import PRESETS
+
+
+# config fields the loop fills in from the dataset and --condition
+DERIVED = {
+    "image_size": "set from the data; resize with --data-size",
+    "channels": "set from the data",
+    "num_classes": "set from --condition",
+    "num_attributes": "set from --condition",
+    "condition_names": "set from --condition",
+}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line (plus a pointer to --help), not a usage dump."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["push"]:
+        return push(argv[1:])
+    head = _head_parser()
+    known, _ = head.parse_known_args(argv)
+    preset = _preset(head, known.preset)
+    model_type = known.model or preset.get("model")
+    if model_type is None:
+        head.print_help() if {"-h", "--help"} & set(argv) else head.error("name a model (or --preset NAME)")
+        return
+    if model_type not in models.MODELS:
+        head.error(f"unknown model {model_type!r}; choose one of: {', '.join(models.MODELS)}")
+    dataset = known.data or preset.get("data") or TrainConfig.__dataclass_fields__["data"].default
+    if dataset not in data.DATASETS:
+        head.error(f"unknown dataset {dataset!r}; choose one of: {', '.join(data.DATASETS)}")
+
+    parser = _full_parser(model_type, dataset)
+    args = vars(parser.parse_args(argv))
+    args.pop("model", None)
+    settings = {**{k: v for k, v in preset.items() if k not in ("model", "description")}, **args}
+    data_options = {**preset.get("data_options", {}), **{_data_option(k): settings.pop(k) for k in list(settings) if k.startswith("data_opt_")}}
+    settings.pop("data_options", None)
+    config_fields = {f.name for f in dataclasses.fields(models.config_class(model_type))}
+    model_fields = {k: v for k, v in settings.items() if k in config_fields}
+    run_fields = {k: v for k, v in settings.items() if k not in config_fields}
+    command = "python -m train " + shlex.join(argv)
+    try:
+        cfg = TrainConfig(**run_fields, data_options=data_options, preset=known.preset or "")
+        from .loop import NonFiniteLoss, train  # torch-heavy: only once the command line is valid
+
+        out = train(model_type, model_fields, cfg, command=command)
+    except (ValueError, NonFiniteLoss) as err:
+        parser.exit(1, f"{parser.prog}: error: {err}\n")
+    print(f"checkpoint written to {out}; open it with models.load({str(out)!r}) or python app.py --model {out}")
+
+
+def _head_parser() -> Parser:
+    lines = [f"  {name:<20} {p['description']}" for name, p in PRESETS.items()]
+    head = Parser(
+        prog="python -m train",
+        description="Train a Latent Lab model. `python -m train MODEL --help` lists every flag of MODEL.",
+        epilog="models: " + ", ".join(models.MODELS) + "\n\npresets (python -m train --preset NAME):\n" + "\n".join(lines)
+        + "\n\nupload a checkpoint: python -m train push DIR REPO_ID",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,
+    )  # fmt: skip
+    head.add_argument("model", nargs="?", help="one of: " + ", ".join(models.MODELS))
+    head.add_argument("--preset", help="start from a preset's settings")
+    head.add_argument("--data", help="dataset")
+    head.add_argument("-h", "--help", action="store_true")
+    return head
+
+
+def _preset(head: Parser, name: str | None) -> dict:
+    if name is None:
+        return {}
+    if name not in PRESETS:
+        head.error(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def _full_parser(model_type: str, dataset: str) -> Parser:
+    parser = Parser(prog=f"python -m train {model_type}", argument_default=argparse.SUPPRESS, description=models.MODELS[model_type].__doc__)
+    parser.add_argument("model", nargs="?", help=argparse.SUPPRESS)
+    parser.add_argument("--preset", help="start from a preset's settings (see python -m train --help)")
+    group = parser.add_argument_group(f"model ({model_type}) — saved in config.json")
+    _add_fields(group, models.config_class(model_type), {"model_type"}, derived=DERIVED)
+    _add_fields(parser.add_argument_group("training run"), TrainConfig, {"preset", "data_options"})
+    group = parser.add_argument_group(f"dataset options ({dataset})")
+    defaults = data.options(dataset)
+    for option, kind in data.option_types(dataset).items():
+        default = defaults[option]
+        flag = "--" + (option if option.startswith("data_") else "data_" + option).replace("_", "-")
+        if kind is bool:
+            group.add_argument(flag, dest="data_opt_" + option, action=argparse.BooleanOptionalAction, help=f"default: {default}")
+        else:
+            group.add_argument(flag, dest="data_opt_" + option, type=kind, metavar=option.upper(), help=f"default: {default}")
+    return parser
+
+
+def _data_option(dest: str) -> str:
+    return dest.removeprefix("data_opt_")
+
+
+def _add_fields(group, cls, skip: set[str], derived: dict[str, str] | None = None) -> None:
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default if f.default is not dataclasses.MISSING else None
+        help_text = f"{f.metadata['help']} ({(derived or {}).get(f.name) or f'default: {default}'})"
+        choices = f.metadata.get("choices")
+        hint = hints[f.name]
+        if hint is bool:
+            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, help=help_text)
+        elif typing.get_origin(hint) is tuple:
+            item = typing.get_args(hint)[0]
+            group.add_argument(flag, dest=f.name, type=_list_of(item), metavar="A,B,...", help=help_text)
+        else:
+            group.add_argument(flag, dest=f.name, type=hint, choices=choices, help=help_text)
+
+
+def _list_of(item: type):
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(item(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {item.__name__} values, got {text!r}") from None
+
+    parse.__name__ = f"list of {item.__name__}"
+    return parse
+
+
+def push(argv: list[str]) -> None:
+    """Upload a checkpoint directory to the Hugging Face Hub (needs a token: `hf auth login`)."""
+    parser = Parser(prog="python -m train push", description=push.__doc__)
+    parser.add_argument("directory", help="checkpoint directory (config.json, model.safetensors, README.md, ...)")
+    parser.add_argument("repo_id", help="owner/name on the Hub")
+    parser.add_argument("--private", action="store_true")
+    args = parser.parse_args(argv)
+    from huggingface_hub import HfApi
+
+    model = models.load(args.directory)  # refuse to upload something that does not load
+    api = HfApi()
+    api.create_repo(args.repo_id, private=args.private, exist_ok=True)
+    api.upload_folder(folder_path=args.directory, repo_id=args.repo_id, ignore_patterns=["resume.pt", ".*", "progress/*"])
+    print(f"pushed {type(model).__name__} to https://huggingface.co/{args.repo_id}; open it with python app.py --model {args.repo_id}")

@@ -1,0 +1,43 @@
+"""Training-run settings: everything about a run that is not the model's architecture."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from models.base import option
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: str = option("faces", "dataset to train on (python -m data info NAME describes one)")
+    out: str = option("", "checkpoint directory to write (config.json, model.safetensors, stats, samples, metrics)")
+    epochs: int = option(10, "passes over the training split")
+    max_steps: int = option(0, "stop after this many optimizer steps (0: no limit)")
+    batch_size: int = option(64, "images per optimizer step, summed over all processes")
+    lr: float = option(1e-3, "Adam learning rate (Kingma & Ba 2015)")
+    weight_decay: float = option(0.0, "AdamW decoupled weight decay (Loshchilov & Hutter 2019)")
+    grad_clip: float = option(0.0, "clip the gradient norm to this value (0: no clipping)")
+    seed: int = option(0, "seeds weights, shuffling and sampling noise: same seed, same checkpoint")
+    val_fraction: float = option(0.05, "fraction of the training split held out for validation and early stopping")
+    patience: int = option(0, "stop after this many epochs without a better validation loss (0: never stop early)")
+    condition: str = option("", "conditional models: 'labels', or comma-separated attribute names (Smiling,Eyeglasses)")
+    log_every: int = option(50, "append the loss parts to metrics.jsonl every N steps")
+    sample_every: int = option(1000, "write a reconstruction + sample grid to progress/ every N steps (0: only at the end)")
+    checkpoint_every: int = option(0, "also write a resumable checkpoint every N steps (0: at the end of each epoch only)")
+    stats_images: int = option(10_000, "training images encoded for stats.safetensors (0: all)")
+    device: str = option("auto", "auto: CUDA when present (with bf16 autocast), else CPU", choices=("auto", "cpu", "cuda"))
+    threads: int = option(0, "CPU threads per process (0: cores / processes)")
+    resume: bool = option(False, "continue from the resumable checkpoint in --out (same result as an uninterrupted run)")
+    preset: str = option("", "the preset this run came from (recorded in the model card)")
+    data_options: dict = field(default_factory=dict, metadata={"help": "options passed to data.load (--data-dir, --data-n, ...)"})
+
+    def __post_init__(self):
+        if not self.out:
+            raise ValueError("--out is required: the checkpoint directory to write")
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if not 0 < self.val_fraction < 1:
+            raise ValueError(f"--val-fraction must be in (0, 1), got {self.val_fraction}")
+        if self.lr <= 0:
+            raise ValueError(f"--lr must be > 0, got {self.lr}")

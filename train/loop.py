@@ -1,0 +1,381 @@
+"""The training loop of the autoencoder family, top to bottom:
+config -> data -> model -> loop -> save.
+
+A run directory holds the checkpoint (config.json, model.safetensors, README.md) of the
+best validation epoch, stats.safetensors, samples.png, metrics.jsonl, training.json,
+progress/ grids, and, while the run is unfinished, resume.pt. Every file is written to
+a temporary name and renamed into place, so a run killed at any moment leaves the last
+good checkpoint intact, and `--resume` replays from it to the same weights an
+uninterrupted run ends with (shuffling is a function of seed and epoch; the RNG state
+is saved with the optimizer).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from PIL import Image
+from tqdm.auto import tqdm
+
+import data
+import models
+from latent import latent_statistics, save_stats
+
+from .config import TrainConfig
+
+RESUME = "resume.pt"
+
+
+class NonFiniteLoss(RuntimeError):
+    pass
+
+
+@dataclass
+class Progress:
+    """Where the run is; saved with every resumable checkpoint."""
+
+    step: int = 0
+    epoch: int = 0
+    batch: int = 0  # next batch within the epoch
+    best_val: float = math.inf
+    bad_epochs: int = 0
+    seconds: float = 0.0
+    images: int = 0
+
+
+def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = "") -> Path:
+    """Train `model_type` with architecture `model_fields` under `cfg`; returns the run directory."""
+    # --- processes and device
+    world, rank = int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("RANK", 0))
+    use_cuda = cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available())
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for, but no CUDA device is available; use --device auto or cpu")
+    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if use_cuda else "cpu")
+    if use_cuda:
+        torch.cuda.set_device(device)
+    torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // world))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    lead = rank == 0
+    out = Path(cfg.out)
+
+    # --- data: a fixed validation slice of the training split
+    ds = data.load(cfg.data, split="train", **cfg.data_options)
+    order = np.random.default_rng(cfg.seed).permutation(len(ds))
+    n_val = max(1, int(round(cfg.val_fraction * len(ds))))
+    val_idx, train_idx = np.sort(order[:n_val]), order[n_val:]
+    conditional = "num_classes" in models.config_class(model_type).__dataclass_fields__
+    y_all, condition_fields = conditions(ds, cfg.condition, conditional)
+    per_rank = cfg.batch_size // world
+    if per_rank < 1 or len(train_idx) < cfg.batch_size:
+        raise ValueError(f"--batch-size {cfg.batch_size} does not fit {len(train_idx)} training images on {world} processes")
+
+    # --- model
+    derived = {"image_size": ds.image_size, "channels": ds.channels, **condition_fields}  # set from the data
+    for name, value in derived.items():
+        if name in model_fields and model_fields[name] != value:
+            raise ValueError(f"--{name.replace('_', '-')} {model_fields[name]} does not match the data ({cfg.data}: {value}); leave it out, it is set from the data")
+    fields = {**model_fields, **derived}
+    torch.manual_seed(cfg.seed)
+    model = models.MODELS[model_type](models.config_class(model_type)(**fields)).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    progress = Progress()
+    torch.manual_seed(cfg.seed + rank)  # sampling noise differs across processes, weights do not
+    if cfg.resume and (out / RESUME).exists():
+        progress = _load_resume(out / RESUME, model, optimizer, rank)
+    elif cfg.resume:
+        print(f"--resume: no {RESUME} in {out}; starting from the beginning")
+    elif (out / RESUME).exists():
+        raise ValueError(f"{out} holds an unfinished run ({RESUME}); pass --resume to continue it, or choose another --out")
+    if lead:
+        out.mkdir(parents=True, exist_ok=True)
+        _truncate_metrics(out / "metrics.jsonl", progress.step)
+    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_cuda)
+    fixed = _fixed_batch(ds, val_idx, y_all, device)
+    steps_per_epoch = len(train_idx) // cfg.batch_size  # drop the last partial batch: every step sees a full batch
+
+    # --- loop
+    stop = progress.step >= cfg.max_steps > 0
+    while progress.epoch < cfg.epochs and not stop:
+        epoch_order = train_idx[np.random.default_rng([cfg.seed, progress.epoch]).permutation(len(train_idx))]
+        model.train()
+        bar = tqdm(total=steps_per_epoch, initial=progress.batch, desc=f"epoch {progress.epoch + 1}/{cfg.epochs}", disable=not lead, dynamic_ncols=True)
+        started = time.perf_counter()
+        for b in range(progress.batch, steps_per_epoch):
+            batch = epoch_order[b * cfg.batch_size : (b + 1) * cfg.batch_size][rank * per_rank : (rank + 1) * per_rank]
+            x = ds.batch(np.sort(batch)).to(device, non_blocking=True)
+            y = None if y_all is None else y_all[np.sort(batch)].to(device)
+            with autocast:
+                parts = net(x, y, step=progress.step)
+            if not torch.isfinite(parts["loss"]):
+                raise NonFiniteLoss(
+                    f"the loss became {parts['loss'].item()} at step {progress.step} ("
+                    + ", ".join(f"{k}={v.item():.4g}" for k, v in parts.items())
+                    + f"); stopped. The last good checkpoint in {out} is kept; try a lower --lr or --grad-clip"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            parts["loss"].backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            progress.step, progress.batch = progress.step + 1, b + 1
+            progress.images += cfg.batch_size
+            bar.update(1)
+            bar.set_postfix({k: f"{v.item():.4g}" for k, v in parts.items()}, refresh=False)
+            if lead and progress.step % cfg.log_every == 0:
+                _append_metrics(out, {"step": progress.step, "epoch": progress.epoch, **{k: v.item() for k, v in parts.items()}})
+            if lead and cfg.sample_every and progress.step % cfg.sample_every == 0:
+                _write_png(out / "progress" / f"step_{progress.step:07d}.png", progress_grid(model, *fixed))
+            stop = progress.step >= cfg.max_steps > 0
+            if cfg.checkpoint_every and progress.step % cfg.checkpoint_every == 0 and not stop:
+                progress.seconds += time.perf_counter() - started
+                started = time.perf_counter()
+                _save_resume(out, model, optimizer, progress, rank, world)
+            if stop:
+                break
+        bar.close()
+        progress.seconds += time.perf_counter() - started
+
+        # --- validation, early stopping, checkpoint
+        if progress.batch == steps_per_epoch:
+            val = evaluate(model, ds, val_idx, y_all, device, cfg.batch_size, progress.step)
+            if lead:
+                _append_metrics(out, {"step": progress.step, "epoch": progress.epoch, **{f"val_{k}": v for k, v in val.items()}})
+                print(f"epoch {progress.epoch + 1}: " + ", ".join(f"val {k} {v:.4g}" for k, v in val.items()))
+            if val["loss"] < progress.best_val:
+                progress.best_val, progress.bad_epochs = val["loss"], 0
+                if lead:
+                    _save_model_atomic(model, out)
+            else:
+                progress.bad_epochs += 1
+            progress.epoch, progress.batch = progress.epoch + 1, 0
+            if cfg.patience and progress.bad_epochs >= cfg.patience:
+                if lead:
+                    print(f"early stop: no better validation loss for {cfg.patience} epochs")
+                stop = True
+        if not stop and progress.epoch < cfg.epochs:
+            _save_resume(out, model, optimizer, progress, rank, world)
+
+    # --- save: the best validation weights, their statistics, samples and card
+    if lead:
+        if not (out / models.base.WEIGHTS_NAME).exists():  # stopped (max_steps) before any validation
+            _save_model_atomic(model, out)
+        best = models.load(out, device=device)
+        write_stats(best, ds, train_idx, y_all, device, cfg.stats_images, out)
+        _write_png(out / "samples.png", progress_grid(best, *fixed, sample_rows=6))
+        val = evaluate(best, ds, val_idx, y_all, device, cfg.batch_size, progress.step)
+        summary = {
+            "model_type": model_type, "data": cfg.data, "data_options": cfg.data_options, "preset": cfg.preset,
+            "command": command, "seed": cfg.seed, "steps": progress.step, "epochs": progress.epoch,
+            "seconds": round(progress.seconds, 1), "images_per_second": round(progress.images / max(progress.seconds, 1e-9), 1),
+            "processes": world, "hardware": hardware(device), "validation": val, "train_config": asdict(cfg),
+        }  # fmt: skip
+        _write_text(out / "training.json", json.dumps(summary, indent=2, default=str))
+        best.save(out / ".card", card=model_card(summary))
+        os.replace(out / ".card" / "README.md", out / "README.md")
+        shutil.rmtree(out / ".card")
+        (out / RESUME).unlink(missing_ok=True)
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return out
+
+
+def conditions(ds, spec: str, conditional: bool) -> tuple[torch.Tensor | None, dict]:
+    """What a conditional model is conditioned on: class labels or chosen attributes (and the config fields that says so)."""
+    if not conditional:
+        if spec:
+            raise ValueError("--condition only applies to conditional models (cvae)")
+        return None, {}
+    spec = spec or ("labels" if ds.labels is not None else "")
+    if spec == "labels":
+        if ds.labels is None:
+            raise ValueError(f"dataset {ds.name} has no class labels; condition on attributes: --condition {','.join((ds.attribute_names or ['NAME'])[:4])}")
+        return torch.from_numpy(ds.labels).long(), {"num_classes": len(ds.label_names), "num_attributes": 0, "condition_names": tuple(ds.label_names)}
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    if not names:
+        raise ValueError(f"a conditional model needs --condition labels or attribute names; {ds.name} has no labels")
+    columns = [ds.attribute_names.index(n) if n in (ds.attribute_names or []) else ds.attribute(n) for n in names]  # ds.attribute raises the clear error
+    return torch.from_numpy(ds.attributes[:, columns]).float(), {"num_classes": 0, "num_attributes": len(names), "condition_names": tuple(names)}
+
+
+@torch.no_grad()
+def evaluate(model, ds, index, y_all, device, batch_size, step) -> dict[str, float]:
+    """Mean loss parts, pixel MSE and PSNR over `index`, with fixed noise so epochs compare fairly."""
+    model.eval()
+    generator = torch.Generator(device).manual_seed(0)
+    totals: dict[str, float] = {}
+    for start in range(0, len(index), batch_size):
+        idx = index[start : start + batch_size]
+        x = ds.batch(idx).to(device)
+        y = None if y_all is None else y_all[idx].to(device)
+        parts = {k: v.item() for k, v in model.loss(x, y, step=step, generator=generator).items()}
+        parts["mse"] = (model.reconstruct(x, y) - x).pow(2).mean().item()
+        for k, v in parts.items():
+            totals[k] = totals.get(k, 0.0) + v * len(idx)
+    model.train()
+    result = {k: v / len(index) for k, v in totals.items()}
+    result["psnr"] = 10 * math.log10(1.0 / max(result["mse"], 1e-12))  # images in [0, 1]: peak 1
+    return result
+
+
+@torch.no_grad()
+def write_stats(model, ds, train_idx, y_all, device, limit, out: Path) -> None:
+    """Encode training images and store their aggregate-posterior statistics (latent/stats.py)."""
+    model.eval()
+    index = np.sort(train_idx[:limit] if limit else train_idx)
+    means, kls = [], []
+    for start in range(0, len(index), 256):
+        idx = index[start : start + 256]
+        posterior = model.encode(ds.batch(idx).to(device), None if y_all is None else y_all[idx].to(device))
+        means.append(posterior.mean.float().cpu())
+        if not posterior.deterministic:
+            kls.append(posterior.kl().float().cpu())
+    stats, meta = latent_statistics(
+        torch.cat(means),
+        torch.cat(kls) if kls else None,
+        attributes=None if ds.attributes is None else torch.from_numpy(ds.attributes[index]),
+        attribute_names=ds.attribute_names,
+        labels=None if ds.labels is None else torch.from_numpy(ds.labels[index]),
+        label_names=ds.label_names,
+    )
+    tmp = out / "stats.safetensors.tmp"
+    save_stats(tmp, stats, meta)
+    os.replace(tmp, out / "stats.safetensors")
+
+
+@torch.no_grad()
+def progress_grid(model, x, y, generator_seed: int = 0, sample_rows: int = 2) -> np.ndarray:
+    """uint8 image: a row of inputs, a row of reconstructions, then rows of prior samples."""
+    model.eval()
+    n = x.shape[0]
+    generator = torch.Generator(model.device).manual_seed(generator_seed)
+    z = model.sample_latent(n * sample_rows, generator=generator)
+    y_samples = None if y is None else y.repeat(sample_rows, *([1] * (y.ndim - 1)))
+    rows = torch.cat([x, model.reconstruct(x, y), model.decode(z, y_samples)])
+    model.train()
+    grid = data.to_uint8(rows)  # [R * n, H, W, C]
+    h, w, c = grid.shape[1:]
+    grid = grid.reshape(-1, n, h, w, c).transpose(0, 2, 1, 3, 4).reshape(-1, n * w, c)  # rows of n tiles
+    return grid[..., 0] if c == 1 else grid
+
+
+def model_card(s: dict) -> str:
+    val = s["validation"]
+    rows = "\n".join(f"| {k} | {v:.4g} |" for k, v in val.items())
+    return f"""Trained with Latent Lab on `{s['data']}` {s['data_options'] or ''}.
+
+| | |
+|---|---|
+| preset | {s['preset'] or '(none)'} |
+| command | `{s['command']}` |
+| seed | {s['seed']} |
+| steps / epochs | {s['steps']} / {s['epochs']} |
+| training time | {s['seconds'] / 60:.1f} min on {s['hardware']} ({s['processes']} process(es), {s['images_per_second']:.0f} images/s) |
+
+Validation ({s['train_config']['val_fraction']:.0%} of the training split, best epoch):
+
+| metric | value |
+|---|---|
+{rows}
+
+![samples](samples.png)
+
+Top row: validation images; second row: reconstructions; below: samples from the prior.
+"""
+
+
+def hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores"
+
+
+def _fixed_batch(ds, val_idx, y_all, device):
+    idx = val_idx[:8]
+    return ds.batch(idx).to(device), None if y_all is None else y_all[idx].to(device)
+
+
+# ----------------------------------------------------------------------------- atomic files
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    Image.fromarray(image).save(tmp, format="PNG")
+    os.replace(tmp, path)
+
+
+def _append_metrics(out: Path, record: dict) -> None:
+    with open(out / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop records logged after the checkpoint we resume from (a killed run wrote them)."""
+    if not path.exists():
+        return
+    keep = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                keep.append(line)
+        except (ValueError, KeyError):
+            continue  # a line cut short by the kill
+    _write_text(path, "".join(line + "\n" for line in keep))
+
+
+def _save_model_atomic(model, out: Path) -> None:
+    """config.json + model.safetensors, each renamed into place."""
+    tmp = Path(tempfile.mkdtemp(dir=out, prefix=".save-"))
+    model.save(tmp)
+    for name in (models.base.CONFIG_NAME, models.base.WEIGHTS_NAME):
+        os.replace(tmp / name, out / name)
+    shutil.rmtree(tmp)
+
+
+def _save_resume(out: Path, model, optimizer, progress: Progress, rank: int, world: int) -> None:
+    rng = [torch.get_rng_state()]
+    if world > 1:  # every process's noise state, so a resumed DDP run draws the same noise
+        gathered = [None] * world
+        dist.all_gather_object(gathered, rng[0])
+        rng = gathered
+    if rank != 0:
+        return
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "rng": rng,
+        "progress": asdict(progress),
+    }
+    tmp = out / (RESUME + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, out / RESUME)
+
+
+def _load_resume(path: Path, model, optimizer, rank: int) -> Progress:
+    state = torch.load(path, map_location="cpu", weights_only=True)  # a file this loop wrote
+    model.load_state_dict(state["model"], strict=True)
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["rng"][min(rank, len(state["rng"]) - 1)])
+    progress = Progress(**state["progress"])
+    print(f"resuming from step {progress.step} (epoch {progress.epoch + 1}, batch {progress.batch})")
+    return progress
