@@ -1,0 +1,76 @@
+"""Models: one registry, one `load`.
+
+    >>> import models
+    >>> model = models.MODELS["vae"](models.config_class("vae")(image_size=28, latent_dim=8))
+    >>> model.save("runs/vae")                      # config.json + model.safetensors + README.md
+    >>> model = models.load("runs/vae")             # or a Hub repo id: models.load("owner/name")
+    >>> x_hat = model.reconstruct(x)                # x: float32 [N, C, S, S] in [0, 1]
+    >>> images = model.decode(model.sample_latent(16, generator=torch.Generator().manual_seed(0)))
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from .ae import AE, AEConfig
+from .base import (
+    CONFIG_NAME,
+    Autoencoder,
+    Encodable,
+    HubModel,
+    LatentModel,
+    ModelConfig,
+    Posterior,
+    read_config_json,
+    resolve_file,
+)
+from .cae import CAE, CAEConfig
+from .cvae import CVAE, CVAEConfig
+from .dae import DAE, DAEConfig
+from .vae import VAE, VAEConfig
+
+# model_type (config.json) -> model class; the class's `config_class` is its config dataclass
+MODELS: dict[str, type[HubModel]] = {"ae": AE, "dae": DAE, "cae": CAE, "vae": VAE, "cvae": CVAE}
+
+
+def model_class(model_type: str) -> type[HubModel]:
+    if model_type not in MODELS:
+        raise ValueError(f"unknown model_type {model_type!r}; accepted: {', '.join(MODELS)}")
+    return MODELS[model_type]
+
+
+def config_class(model_type: str) -> type[ModelConfig]:
+    """The config dataclass of a model type (its fields carry metadata["help"], and ["choices"] where fixed)."""
+    return model_class(model_type).config_class
+
+
+def load(
+    path_or_repo_id: str | os.PathLike,
+    device: str | torch.device = "cpu",
+    *,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
+    token: str | bool | None = None,
+) -> HubModel:
+    """Load a checkpoint directory or Hub repo id; the class comes from config.json["model_type"].
+
+    Raises ValueError (naming the file, the problem and what is accepted) for an unknown model_type,
+    malformed config.json, missing/mis-shaped/unexpected tensors, or a path/repo that cannot be found.
+    Returns the model in eval mode on `device`.
+    """
+    hub = dict(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token)
+    config_file = resolve_file(path_or_repo_id, CONFIG_NAME, **hub)
+    model_type = read_config_json(config_file)["model_type"]
+    if model_type not in MODELS:
+        raise ValueError(f"{config_file}: unknown model_type {model_type!r}; accepted: {', '.join(MODELS)}")
+    return MODELS[model_type].from_pretrained(path_or_repo_id, map_location=device, **hub)
+
+
+__all__ = [
+    "MODELS", "load", "config_class", "model_class",
+    "ModelConfig", "Posterior", "HubModel", "Autoencoder", "LatentModel", "Encodable",
+    "AE", "AEConfig", "DAE", "DAEConfig", "CAE", "CAEConfig", "VAE", "VAEConfig", "CVAE", "CVAEConfig",
+]
