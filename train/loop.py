@@ -207,8 +207,8 @@ def conditions(ds, spec: str, conditional: bool) -> tuple[torch.Tensor | None, d
     names = [n.strip() for n in spec.split(",") if n.strip()]
     if not names:
         raise ValueError(f"a conditional model needs --condition labels or attribute names; {ds.name} has no labels")
-    columns = [ds.attribute_names.index(n) if n in (ds.attribute_names or []) else ds.attribute(n) for n in names]  # ds.attribute raises the clear error
-    return torch.from_numpy(ds.attributes[:, columns]).float(), {"num_classes": 0, "num_attributes": len(names), "condition_names": tuple(names)}
+    columns = np.stack([ds.attribute(n) for n in names], axis=1)  # raises, listing the dataset's attributes, for an unknown name
+    return torch.from_numpy(columns).float(), {"num_classes": 0, "num_attributes": len(names), "condition_names": tuple(names)}
 
 
 @torch.no_grad()
