@@ -21,6 +21,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+STATS_NAME = "stats.safetensors"  # file name inside a checkpoint directory
 ACTIVE_KL = 0.01  # nats: a dimension with less mean KL than this carries no information ("active units")
 
 
@@ -42,12 +43,7 @@ def latent_statistics(
     }
     if kl is not None:
         stats["kl"] = kl.double().mean(0)
-    centred = means - stats["mean"]
-    # principal directions of the means: right singular vectors of the centred data
-    _, s, vh = torch.linalg.svd(centred, full_matrices=False)
-    stats["pca_mean"] = stats["mean"].clone()
-    stats["pca_components"] = vh
-    stats["pca_variance"] = s.pow(2) / max(1, len(means) - 1)
+    stats["pca_mean"], stats["pca_components"], stats["pca_variance"] = pca(means)
     metadata = {"num_images": str(len(means))}
     if attributes is not None:
         a = attributes.bool()
@@ -57,6 +53,15 @@ def latent_statistics(
         stats["class_vectors"] = torch.stack([mean_difference(means, labels == k) for k in range(len(label_names))])
         metadata["label_names"] = json.dumps(list(label_names))
     return {k: v.float().contiguous() for k, v in stats.items()}, metadata
+
+
+def pca(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Principal components of latents z [N, D]: mean [D], components [K, D] (unit rows, by decreasing
+    variance), variance [K], with K = min(N, D)."""
+    mean = z.mean(0)
+    # principal directions: right singular vectors of the centred data
+    _, s, vh = torch.linalg.svd(z - mean, full_matrices=False)
+    return mean, vh, s.pow(2) / max(1, len(z) - 1)
 
 
 def mean_difference(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,144 @@
+"""Explorer: a loaded model and its latent statistics, with the latent-space operations bound to them.
+
+    >>> from latent import Explorer
+    >>> ex = Explorer.load("runs/vae")                  # or a Hub repo id
+    >>> z = ex.encode(images)                           # float32 [N, C, S, S] in [0, 1] -> [N, D]
+    >>> path = ex.decode(ex.interpolate(z[0], z[1], steps=8))
+    >>> smiling = ex.decode(ex.edit(z, "Smiling", strength=1.5))
+
+Thin by design: every method delegates to a plain function of `latent`. Tensors come back on the CPU; images go to
+and come from the model's device for the model calls only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+import torch
+
+import models
+from models.base import resolve_file
+
+from .attributes import ATTRIBUTE_METHODS, attribute_vector, edit
+from .checks import latent_batch, latent_vector
+from .interpolate import interpolate
+from .pca import sample_aggregate
+from .sliders import SliderSpec, apply_sliders, slider_specs
+from .stats import STATS_NAME, load_stats
+
+
+class Explorer:
+    def __init__(self, model: models.LatentModel, stats: dict[str, torch.Tensor], metadata: dict):
+        self.model = model.eval()
+        self.stats = stats  # latent.stats tensors, on the CPU
+        self.metadata = metadata
+        if stats["mean"].shape != tuple(model.latent_shape):
+            raise ValueError(f"the stats describe latents of size {stats['mean'].shape[0]}, the model has {model.latent_shape}")
+        # named vectors of the mean-difference method, read from the stats: classes, then attributes
+        self.vectors: dict[str, torch.Tensor] = {}
+        for key, names in (("class_vectors", "label_names"), ("attribute_vectors", "attribute_names")):
+            if key in stats:
+                self.vectors.update(zip(metadata[names], stats[key]))
+
+    @classmethod
+    def load(cls, path_or_repo_id: str | os.PathLike, device: str | torch.device = "cpu", **hub_kwargs) -> Explorer:
+        """A checkpoint directory or Hub repo id: the model (models.load) and its stats.safetensors.
+        hub_kwargs (revision, cache_dir, local_files_only, token) go to both downloads."""
+        model = models.load(path_or_repo_id, device, **hub_kwargs)
+        try:
+            stats_file = resolve_file(path_or_repo_id, STATS_NAME, **hub_kwargs)
+        except ValueError:
+            raise ValueError(
+                f"{path_or_repo_id}: no {STATS_NAME}; the explorer needs the latent statistics (ranges, KL per dimension, "
+                "PCA, attribute vectors) that `python -m train` writes beside the weights at the end of a run"
+            ) from None
+        stats, metadata = load_stats(stats_file)
+        return cls(model, stats, metadata)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.stats["mean"].shape[0]
+
+    # --- the model
+
+    @torch.no_grad()
+    def encode(self, images: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Posterior means [N, D] of images [N, C, S, S]."""
+        if not isinstance(self.model, models.Encodable):
+            raise ValueError(f"{type(self.model).__name__} has no encoder; it can decode and sample only")
+        return self.model.encode(images.to(self.model.device), _to(y, self.model.device)).mean.cpu()
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Images [N, C, S, S] in [0, 1] of latents z [N, D]."""
+        z = latent_batch(z, self.latent_dim)
+        return self.model.decode(z.to(self.model.device), _to(y, self.model.device)).cpu()
+
+    def reconstruct(self, images: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """decode(encode(images)): the images through the posterior mean."""
+        return self.decode(self.encode(images, y), y)
+
+    def sample_latent(self, n: int, seed: int = 0, temperature: float = 1.0) -> torch.Tensor:
+        """n latents [n, D], the same for the same seed: from the prior of a model whose stats carry a KL (a VAE),
+        else from the Gaussian fitted to the posterior means (pca.sample_aggregate; a deterministic AE has no prior)."""
+        generator = torch.Generator().manual_seed(seed)  # a CPU generator: same latents whatever the device
+        if "kl" in self.stats:
+            return self.model.sample_latent(n, generator=generator, temperature=temperature).cpu()
+        return sample_aggregate(self.stats, n, generator=generator, temperature=temperature)
+
+    def sample(self, n: int, seed: int = 0, temperature: float = 1.0, y: torch.Tensor | None = None) -> torch.Tensor:
+        """n images [n, C, S, S] decoded from sample_latent(n, seed, temperature)."""
+        return self.decode(self.sample_latent(n, seed, temperature), y)
+
+    # --- latent-space operations
+
+    def interpolate(self, z0: torch.Tensor, z1: torch.Tensor, steps: int = 8, method: str = "slerp") -> torch.Tensor:
+        """[steps, D] from z0 to z1 (each [D] or [1, D]); method "slerp" or "lerp"."""
+        return interpolate(latent_vector(z0, self.latent_dim, "z0"), latent_vector(z1, self.latent_dim, "z1"), steps, method)
+
+    def sliders(self, z: torch.Tensor, mode: str = "kl", limit: int | None = None) -> list[SliderSpec]:
+        """Slider specs for latent z (see latent.slider_specs)."""
+        return slider_specs(z, self.stats, mode, limit)
+
+    def apply_sliders(self, z: torch.Tensor, values: Mapping[int, float], mode: str = "kl") -> torch.Tensor:
+        """Latent [D]: z with slider values {SliderSpec.index: value} applied (see latent.apply_sliders)."""
+        return apply_sliders(z, values, self.stats, mode)
+
+    def attribute_vector(
+        self,
+        name: str,
+        method: str = "mean_difference",
+        *,
+        latents: torch.Tensor | None = None,
+        attributes=None,
+        names: Sequence[str] | None = None,
+        given: Sequence[str] = (),
+    ) -> torch.Tensor:
+        """The vector [D] adding attribute or class `name`.
+
+        Without latents: the mean-difference vector stored in the stats (no dataset needed; names in self.vectors).
+        With latents [N, D], attributes [N, A] and their names: any method of latent.attribute_vector.
+        """
+        if latents is not None:
+            if attributes is None or names is None:
+                raise ValueError("attribute_vector with latents also needs their attributes [N, A] and names")
+            return attribute_vector(latent_batch(latents, self.latent_dim, "latents"), attributes, names, name, method, given)
+        if method not in ATTRIBUTE_METHODS:
+            raise ValueError(f"unknown attribute method {method!r}; accepted: {', '.join(ATTRIBUTE_METHODS)}")
+        if method != "mean_difference":
+            raise ValueError(f"method {method!r} needs encoded latents with their attributes (latents=, attributes=, names=); "
+                             "the stats hold mean-difference vectors only")  # fmt: skip
+        if name not in self.vectors:
+            known = ", ".join(self.vectors) or "none (the training data had no labels or attributes)"
+            raise ValueError(f"unknown attribute or class {name!r}; known: {known}")
+        return self.vectors[name]
+
+    def edit(self, z: torch.Tensor, vector: str | torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+        """z + strength * vector for latents z [N, D] or [D]; vector a name of self.vectors or a tensor [D]."""
+        v = self.attribute_vector(vector) if isinstance(vector, str) else latent_vector(vector, self.latent_dim, "vector")
+        return edit(z, v, strength)
+
+
+def _to(y: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
+    return None if y is None else y.to(device)

@@ -1,0 +1,62 @@
+"""Principal directions of the latent means: coordinates in the PCA basis and back, and a Gaussian sampler."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from .checks import latent_batch
+from .stats import pca
+
+
+class PCABasis(NamedTuple):
+    mean: torch.Tensor  # [D] centre of the latents
+    components: torch.Tensor  # [K, D] unit rows, by decreasing variance
+    variance: torch.Tensor  # [K] variance of the latents along each component
+
+
+def fit_pca(z: torch.Tensor, k: int | None = None) -> PCABasis:
+    """PCA of latents z [N, D], keeping the top k components (all min(N, D) when k is None)."""
+    z = latent_batch(z)
+    return _truncate(PCABasis(*pca(z)), k, source=f"{len(z)} latents of size {z.shape[1]}")
+
+
+def stats_pca(stats: dict[str, torch.Tensor], k: int | None = None) -> PCABasis:
+    """The PCA that latent_statistics stored (pca_mean, pca_components, pca_variance), top k components."""
+    basis = PCABasis(stats["pca_mean"], stats["pca_components"], stats["pca_variance"])
+    return _truncate(basis, k, source="the statistics")
+
+
+def _truncate(basis: PCABasis, k: int | None, source: str) -> PCABasis:
+    available = len(basis.variance)
+    if k is None:
+        return basis
+    if not 1 <= k <= available:
+        raise ValueError(f"asked for {k} principal components; {source} give 1 to {available}")
+    return PCABasis(basis.mean, basis.components[:k], basis.variance[:k])
+
+
+def to_pca(z: torch.Tensor, basis: PCABasis) -> torch.Tensor:
+    """Coordinates of latents z [..., D] along the components: [..., K]."""
+    return (z - basis.mean) @ basis.components.T
+
+
+def from_pca(coords: torch.Tensor, basis: PCABasis) -> torch.Tensor:
+    """Latents [..., D] at coordinates [..., K]: mean + sum_k coords_k c_k, the point in the span of the
+    components through the mean (the inverse of to_pca when all D components are kept)."""
+    return basis.mean + coords @ basis.components
+
+
+def sample_aggregate(
+    stats: dict[str, torch.Tensor], n: int, generator: torch.Generator | None = None, temperature: float = 1.0
+) -> torch.Tensor:
+    """n latents [n, D] from the Gaussian fitted to the posterior means, N(pca_mean, V^T diag(variance) V),
+    with its standard deviation scaled by `temperature`.
+
+    A deterministic autoencoder has no prior to sample; fitting a density to its codes after training and sampling
+    that is the "ex-post density estimation" of Ghosh et al. 2020 ("From Variational to Deterministic Autoencoders").
+    """
+    basis = stats_pca(stats)
+    eps = torch.randn((n, len(basis.variance)), generator=generator, dtype=basis.variance.dtype)  # [n, K]
+    return from_pca(temperature * eps * basis.variance.sqrt(), basis)
