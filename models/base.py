@@ -100,15 +100,16 @@ class ModelConfig:
         except (TypeError, ValueError) as e:
             raise ValueError(f"{source}: {e}") from None
 
-    @classmethod
-    def field_specs(cls) -> list[dict[str, Any]]:
-        """One dict per field for building a CLI: name, type (resolved, e.g. int or tuple[int, ...]),
-        default, help, choices (None if free). model_type is fixed by the class: skip it for flags."""
-        hints = typing.get_type_hints(cls)
-        return [
-            {"name": f.name, "type": hints[f.name], "default": f.default, "help": f.metadata["help"], "choices": f.metadata.get("choices")}
-            for f in dataclasses.fields(cls)
-        ]
+
+def field_specs(cls) -> list[dict[str, Any]]:
+    """One dict per field of a config dataclass, for building a CLI: name, type (resolved, e.g. int
+    or tuple[int, ...]), default, help, choices (None if free). Works for any dataclass whose fields
+    were made with `option`."""
+    hints = typing.get_type_hints(cls)
+    return [
+        {"name": f.name, "type": hints[f.name], "default": f.default, "help": f.metadata["help"], "choices": f.metadata.get("choices")}
+        for f in dataclasses.fields(cls)
+    ]
 
 
 def _check_type(name: str, value: Any, hint: Any) -> Any:

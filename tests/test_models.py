@@ -13,7 +13,7 @@ import safetensors.torch
 import torch
 
 import models
-from models.base import Posterior, feature_sizes
+from models.base import Posterior, feature_sizes, field_specs
 
 MODEL_TYPES = list(models.MODELS)
 
@@ -66,7 +66,7 @@ def test_registry_and_config_classes():
         assert cls.config_class is config_cls and config_cls().model_type == model_type
         for f in dataclasses.fields(config_cls):  # argparse-ready: every field has help text
             assert f.metadata.get("help"), f"{config_cls.__name__}.{f.name} has no help"
-        specs = {spec["name"]: spec for spec in config_cls.field_specs()}
+        specs = {spec["name"]: spec for spec in field_specs(config_cls)}
         assert specs["latent_dim"]["type"] is int and specs["hidden_dims"]["type"] == tuple[int, ...]
         assert specs["activation"]["choices"] == ("relu", "leaky_relu", "silu", "gelu")
     with pytest.raises(ValueError, match="unknown model_type 'gan'.*accepted: ae, dae, cae, vae, cvae"):

@@ -17,6 +17,8 @@ import typing
 import data
 import models
 
+from models.base import field_specs
+
 from .config import TrainConfig
 from .presets import PRESETS
 
@@ -124,22 +126,19 @@ def _data_option(dest: str) -> str:
 
 
 def _add_fields(group, cls, skip: set[str], derived: dict[str, str] | None = None) -> None:
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        if f.name in skip:
+    for spec in field_specs(cls):
+        if spec["name"] in skip:
             continue
-        flag = "--" + f.name.replace("_", "-")
-        default = f.default if f.default is not dataclasses.MISSING else None
-        help_text = f"{f.metadata['help']} ({(derived or {}).get(f.name) or f'default: {default}'})"
-        choices = f.metadata.get("choices")
-        hint = hints[f.name]
+        name, hint = spec["name"], spec["type"]
+        flag = "--" + name.replace("_", "-")
+        note = (derived or {}).get(name) or f"default: {spec['default']}"
+        help_text = f"{spec['help']} ({note})"
         if hint is bool:
-            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, help=help_text)
+            group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, help=help_text)
         elif typing.get_origin(hint) is tuple:
-            item = typing.get_args(hint)[0]
-            group.add_argument(flag, dest=f.name, type=_list_of(item), metavar="A,B,...", help=help_text)
+            group.add_argument(flag, dest=name, type=_list_of(typing.get_args(hint)[0]), metavar="A,B,...", help=help_text)
         else:
-            group.add_argument(flag, dest=f.name, type=hint, choices=choices, help=help_text)
+            group.add_argument(flag, dest=name, type=hint, choices=spec["choices"], help=help_text)
 
 
 def _list_of(item: type):
