@@ -9,6 +9,10 @@ Tensors (D = latent size):
     pca_variance           [K]     variance along each direction
     attribute_vectors      [A, D]  mean(z | attribute) - mean(z | not attribute)   (White 2016)
     class_vectors          [C, D]  mean(z | class) - mean(z | other classes)
+Training adds what the explorer shows without a dataset (train/loop.py `write_stats`):
+    heldout_latents        [M, D]  posterior means of held-out images (M <= 2000)
+    heldout_attributes     [M, A]  / heldout_labels [M] / heldout_conditions (conditional models)
+    examples               [E, H, W, C] uint8: the first E held-out images
 Metadata (strings): attribute_names / label_names as JSON lists, num_images.
 """
 

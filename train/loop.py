@@ -173,7 +173,7 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
         if not (out / models.base.WEIGHTS_NAME).exists():  # stopped (max_steps) before any validation
             _save_model_atomic(model, out)
         best = models.load(out, device=device)
-        write_stats(best, ds, train_idx, y_all, device, cfg.stats_images, out)
+        write_stats(best, ds, train_idx, val_idx, y_all, device, cfg.stats_images, out)
         _write_png(out / "samples.png", progress_grid(best, *fixed, sample_rows=6))
         val = evaluate(best, ds, val_idx, y_all, device, cfg.batch_size, progress.step)
         summary = {
@@ -231,26 +231,43 @@ def evaluate(model, ds, index, y_all, device, batch_size, step) -> dict[str, flo
     return result
 
 
+HELDOUT = 2000  # held-out images encoded into stats: attribute methods that fit (SVM, ...) and ROC-AUC use them
+EXAMPLES = 48  # held-out images stored as uint8 so the explorer has pictures to pick without the dataset
+
+
 @torch.no_grad()
-def write_stats(model, ds, train_idx, y_all, device, limit, out: Path) -> None:
-    """Encode training images and store their aggregate-posterior statistics (latent/stats.py)."""
+def write_stats(model, ds, train_idx, val_idx, y_all, device, limit, out: Path) -> None:
+    """Encode training images and store their aggregate-posterior statistics (latent/stats.py),
+    plus encoded held-out images with their labels and a few example pictures, so the
+    explorer needs no dataset to start."""
     model.eval()
+
+    def encode(index):
+        means, kls = [], []
+        for start in range(0, len(index), 256):
+            idx = index[start : start + 256]
+            posterior = model.encode(ds.batch(idx).to(device), None if y_all is None else y_all[idx].to(device))
+            means.append(posterior.mean.float().cpu())
+            if not posterior.deterministic:
+                kls.append(posterior.kl().float().cpu())
+        return torch.cat(means), torch.cat(kls) if kls else None
+
     index = np.sort(train_idx[:limit] if limit else train_idx)
-    means, kls = [], []
-    for start in range(0, len(index), 256):
-        idx = index[start : start + 256]
-        posterior = model.encode(ds.batch(idx).to(device), None if y_all is None else y_all[idx].to(device))
-        means.append(posterior.mean.float().cpu())
-        if not posterior.deterministic:
-            kls.append(posterior.kl().float().cpu())
     stats, meta = latent_statistics(
-        torch.cat(means),
-        torch.cat(kls) if kls else None,
+        *encode(index),
         attributes=None if ds.attributes is None else torch.from_numpy(ds.attributes[index]),
         attribute_names=ds.attribute_names,
         labels=None if ds.labels is None else torch.from_numpy(ds.labels[index]),
         label_names=ds.label_names,
     )
+    heldout = val_idx[:HELDOUT]
+    stats["heldout_latents"] = encode(heldout)[0]
+    stats["examples"] = torch.from_numpy(np.asarray(ds.images[heldout[:EXAMPLES]]))  # uint8 [E, H, W, C]
+    for key, values in (("attributes", ds.attributes), ("labels", ds.labels)):
+        if values is not None:
+            stats[f"heldout_{key}"] = torch.from_numpy(values[heldout])  # rows match heldout_latents; examples are the first E
+    if y_all is not None:
+        stats["heldout_conditions"] = y_all[heldout]
     tmp = out / "stats.safetensors.tmp"
     save_stats(tmp, stats, meta)
     os.replace(tmp, out / "stats.safetensors")
