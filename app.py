@@ -1,0 +1,39 @@
+"""Latent Lab's explorer: `python app.py` serves it on http://127.0.0.1:7860.
+
+    python app.py                                 # every checkpoint under checkpoints/
+    python app.py --model runs/my-vae             # add a checkpoint directory (repeatable)
+    python app.py --model your-name/faces-vae     # or a Hugging Face Hub repo id
+    python app.py --share                         # a temporary public link
+
+On a Hugging Face Space this file is the app_file; the Space sets GRADIO_SERVER_NAME.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import ui
+from ui.catalog import Catalog
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve the Latent Lab explorer.")
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)), help="port (default 7860)")
+    parser.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
+    parser.add_argument("--checkpoints", default="checkpoints", help="directory of checkpoint directories to serve (default checkpoints/)")
+    parser.add_argument("--model", action="append", default=[], metavar="DIR_OR_HUB_REPO_ID", help="serve this checkpoint too (repeatable)")
+    args = parser.parse_args(argv)
+    try:
+        catalog = Catalog.discover(args.checkpoints, args.model)
+    except ValueError as err:
+        parser.exit(1, f"error: {err}\n")
+    demo = ui.build(catalog)
+    demo.queue(default_concurrency_limit=4).launch(
+        server_name=args.host, server_port=args.port, share=args.share, theme=ui.theme(), css=ui.CSS, ssr_mode=False
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""The explorer's layout: a model picker, a condition control for conditional models, and
+one tab per module. Every tab's function is a named API endpoint.
+
+Tabs talk through `Shared`: the model dropdown, the condition controls, and the current
+latent (the image last reconstructed or picked), so the sliders and attribute tabs act
+on what the Reconstruct tab showed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import gradio as gr
+
+from .catalog import Catalog, Entry
+
+TITLE = "Latent Lab"
+CSS = """
+.gradio-container {max-width: 1200px !important; margin: auto}
+#title h1 {margin-bottom: 0}
+"""
+
+
+@dataclass
+class Shared:
+    catalog: Catalog
+    model: gr.Dropdown
+    condition_class: gr.Dropdown
+    condition_attributes: gr.CheckboxGroup
+    latent: gr.State  # list[float]: the current image's latent
+    on_model: list[tuple[list, Callable[[Entry], list]]] = field(default_factory=list)
+
+    def entry(self, label: str) -> Entry:
+        return self.catalog.get(label)
+
+    @property
+    def conditions(self) -> list:
+        return [self.condition_class, self.condition_attributes]
+
+    def when_model_changes(self, outputs: list, update: Callable[[Entry], list]) -> None:
+        """Register a tab's reaction to a model change: update(entry) returns one value per output."""
+        self.on_model.append((outputs, update))
+
+
+def theme() -> gr.Theme:
+    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate")
+
+
+def condition_choice(entry: Entry, class_choice, attribute_choice):
+    return class_choice if entry.conditioned_on_classes else attribute_choice
+
+
+def build(catalog: Catalog) -> gr.Blocks:
+    from . import attributes, compare, interpolate, latent_map, reconstruct, sample, sliders
+
+    first = catalog.entries[catalog.labels[0]]
+    with gr.Blocks(title=TITLE) as demo:
+        gr.Markdown(f"# {TITLE}\nLook inside generative models: reconstruct, sample, interpolate, drag latent sliders, add attribute vectors.", elem_id="title")
+        with gr.Row():
+            model = gr.Dropdown(catalog.labels, value=first.label, label="Model", scale=3)
+            condition_class = gr.Dropdown(label="Condition on class", visible=False, scale=1)
+            condition_attributes = gr.CheckboxGroup(label="Condition on attributes", visible=False, scale=2)
+        shared = Shared(catalog, model, condition_class, condition_attributes, gr.State([]))
+        shared.when_model_changes(shared.conditions, _condition_updates)
+        for tab in (reconstruct, sample, interpolate, sliders, attributes, latent_map, compare):
+            tab.build(shared)
+
+        outputs = [component for outs, _ in shared.on_model for component in outs]
+
+        def on_model(label):
+            entry = shared.entry(label)
+            return [value for _, update in shared.on_model for value in update(entry)]
+
+        model.change(on_model, model, outputs, api_name=False)
+        demo.load(on_model, model, outputs, api_name=False)
+    return demo
+
+
+def _condition_updates(entry: Entry) -> list:
+    names = entry.conditions
+    by_class = bool(names) and entry.conditioned_on_classes
+    return [
+        gr.update(choices=names if by_class else [], value=names[0] if by_class else None, visible=by_class),
+        gr.update(choices=names if names and not by_class else [], value=[], visible=bool(names) and not by_class),
+    ]

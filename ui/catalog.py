@@ -1,0 +1,108 @@
+"""The models the app serves: discovered once at startup, loaded once, looked up by label."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+import torch
+
+from latent import Explorer
+
+MODEL_NAMES = {"ae": "AE", "dae": "denoising AE", "cae": "contractive AE", "vae": "VAE", "cvae": "conditional VAE"}
+
+
+@dataclass
+class Entry:
+    """One loaded model, with what the UI needs to know about it."""
+
+    key: str  # directory name or repo id
+    explorer: Explorer
+    dataset: str
+
+    @property
+    def model(self):
+        return self.explorer.model
+
+    @property
+    def config(self):
+        return self.explorer.model.config
+
+    @property
+    def label(self) -> str:
+        cfg = self.config
+        kind = MODEL_NAMES.get(cfg.model_type, cfg.model_type)
+        if getattr(cfg, "beta", 1.0) != 1.0 or getattr(cfg, "gamma", 0.0) > 0:
+            kind = "beta-" + kind
+        return f"{self.key} · {kind}, latent {cfg.latent_dim}, on {self.dataset}"
+
+    @property
+    def conditions(self) -> list[str]:
+        """Class or attribute names a conditional model is conditioned on (empty: unconditional)."""
+        return list(getattr(self.model, "condition_labels", []))
+
+    @property
+    def conditioned_on_classes(self) -> bool:
+        return getattr(self.config, "num_classes", 0) > 0
+
+    def condition(self, choice, n: int) -> torch.Tensor | None:
+        """y for n images from the UI's condition control: a class name, or a list of attribute names."""
+        if not self.conditions:
+            return None
+        if self.conditioned_on_classes:
+            if choice not in self.conditions:
+                raise gr.Error(f"choose a class to condition on: one of {', '.join(self.conditions)}")
+            return torch.full((n,), self.conditions.index(choice), dtype=torch.long)
+        on = set(choice or [])
+        return torch.tensor([[float(name in on) for name in self.conditions]] * n)
+
+    @property
+    def default_condition(self) -> tuple:
+        """(class choice, attribute choice) the condition controls start with."""
+        return (self.conditions[0] if self.conditioned_on_classes else None), []
+
+    @property
+    def examples(self) -> torch.Tensor | None:
+        """uint8 [E, H, W, C] held-out images stored with the checkpoint."""
+        return self.explorer.stats.get("examples")
+
+
+class Catalog:
+    def __init__(self, entries: list[Entry]):
+        if not entries:
+            raise ValueError("no models to serve: train one (python -m train --preset faces-vae) or pass --model DIR_OR_REPO_ID")
+        self.entries = {entry.label: entry for entry in entries}
+
+    @classmethod
+    def discover(cls, checkpoints: str | Path | None = "checkpoints", extra: list[str] = ()) -> Catalog:
+        """Every checkpoint directory under `checkpoints` plus each `extra` directory or Hub repo id.
+        A checkpoint that fails to load is reported and skipped; the others are served."""
+        sources = sorted(str(p) for p in Path(checkpoints).iterdir() if (p / "config.json").exists()) if checkpoints and Path(checkpoints).is_dir() else []
+        entries = []
+        for source in [*sources, *extra]:
+            try:
+                entries.append(load_entry(source))
+            except ValueError as err:
+                warnings.warn(f"skipping {source}: {err}", stacklevel=2)
+        return cls(entries)
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.entries)
+
+    def get(self, label: str) -> Entry:
+        if label not in self.entries:
+            raise gr.Error(f"unknown model {label!r}; choose one of: {', '.join(self.entries)}")
+        return self.entries[label]
+
+
+def load_entry(source: str) -> Entry:
+    explorer = Explorer.load(source)
+    path = Path(source)
+    dataset = "?"
+    if (path / "training.json").exists():
+        dataset = json.loads((path / "training.json").read_text()).get("data", "?")
+    return Entry(key=path.name if path.exists() else source, explorer=explorer, dataset=dataset)

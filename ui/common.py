@@ -1,0 +1,94 @@
+"""Widgets and conversions every tab shares: image in, image out, errors people can read.
+
+Images cross into the UI here and nowhere else: uploads become float32 [1, C, S, S]
+tensors through data.images (decode safely, convert channels, centre-crop, resize);
+tensors become PNG-backed PIL images, upscaled so 28- or 64-pixel pictures are visible.
+"""
+
+from __future__ import annotations
+
+import math
+
+import gradio as gr
+import numpy as np
+import torch
+from PIL import Image
+
+from data import to_tensor, to_uint8
+from data.images import fit_image, open_image
+
+DISPLAY = 256  # shortest side, in pixels, that pictures are upscaled to (nearest neighbour: pixels stay honest)
+
+
+class ImageInput(gr.Image):
+    """gr.Image whose undecodable uploads (a text file, a truncated image, a bomb) raise a clear gr.Error.
+    Gradio opens the file before our code sees it; this turns its exception into a message."""
+
+    @classmethod
+    def get_block_name(cls) -> str:
+        return "image"  # the frontend renders it as a plain Image
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except Exception as err:  # anything Pillow says about a file it cannot read
+            raise gr.Error(f"could not read the upload as an image ({err}); use a PNG, JPEG, WebP, BMP or GIF") from None
+
+
+def image_input(label: str, **kwargs) -> ImageInput:
+    return ImageInput(label=label, type="filepath", sources=["upload", "webcam", "clipboard"], height=DISPLAY + 40, **kwargs)
+
+
+def image_output(label: str, **kwargs) -> gr.Image:
+    return gr.Image(label=label, type="pil", format="png", interactive=False, **kwargs)
+
+
+def load_image(source: str | Image.Image | None, entry) -> tuple[torch.Tensor, str]:
+    """An uploaded file (or a PIL image) -> float32 [1, C, S, S] for entry's model, and a note saying what was done."""
+    if source is None or source == "":
+        raise gr.Error("upload an image first (or pick an example)")
+    cfg = entry.config
+    try:
+        image = source if isinstance(source, Image.Image) else open_image(source)
+        array, note = fit_image(image, cfg.image_size, cfg.channels)
+    except ValueError as err:
+        raise gr.Error(str(err)) from None
+    return to_tensor(array), note
+
+
+def to_pil(images: torch.Tensor, columns: int | None = None, display: int = DISPLAY) -> Image.Image:
+    """float [N, C, H, W] in [0, 1] -> one PIL image: a grid with `columns` per row, upscaled."""
+    tiles = to_uint8(images)  # [N, H, W, C]
+    n, h, w, c = tiles.shape
+    columns = columns or n
+    rows = math.ceil(n / columns)
+    pad = rows * columns - n
+    if pad:
+        tiles = np.concatenate([tiles, np.full((pad, h, w, c), 255, np.uint8)])
+    grid = tiles.reshape(rows, columns, h, w, c).transpose(0, 2, 1, 3, 4).reshape(rows * h, columns * w, c)  # tile rows
+    scale = max(1, display // min(h, w))
+    pil = Image.fromarray(grid[..., 0] if c == 1 else grid)
+    return pil.resize((pil.width * scale, pil.height * scale), Image.NEAREST)
+
+
+def example_images(entry) -> list[Image.Image]:
+    """The checkpoint's stored held-out images, as PIL images for a gallery."""
+    examples = entry.examples
+    if examples is None:
+        return []
+    return [to_pil(to_tensor(np.asarray(e)), display=96) for e in examples]
+
+
+def example_tensor(entry, index: int) -> torch.Tensor:
+    return to_tensor(np.asarray(entry.examples[index]))
+
+
+def latent_to_state(z: torch.Tensor) -> list[float]:
+    """A latent [D] as JSON-friendly floats: what gr.State and the API carry between tabs."""
+    return [float(v) for v in z.flatten()]
+
+
+def state_to_latent(state, entry) -> torch.Tensor:
+    if not state or len(state) != entry.explorer.latent_dim:
+        raise gr.Error("no current image for this model yet: reconstruct an image or pick an example first")
+    return torch.tensor(state, dtype=torch.float32)

@@ -1,0 +1,57 @@
+"""Compare: the same input image, or the same seed, through several models side by side."""
+
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from .common import image_input, load_image, to_pil
+
+SOURCES = ("image", "seed")
+
+
+def compare(labels, source, upload, example, seed, *, shared):
+    if not labels:
+        raise gr.Error("choose at least one model to compare")
+    if source not in SOURCES:
+        raise gr.Error(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+    results = []
+    for label in labels:
+        entry = shared.entry(label)
+        y = entry.condition(entry.default_condition[0] if entry.conditioned_on_classes else [], 1)
+        if source == "seed":
+            images = entry.explorer.sample(1, seed=int(seed), y=y)
+        else:
+            images = entry.explorer.reconstruct(_input(entry, upload, example, shared), y)
+        results.append((to_pil(images, display=160), entry.label))
+    return results
+
+
+def _input(entry, upload, example, shared):
+    """The uploaded image, or an example of the first model, fitted to this model's size and channels."""
+    if upload:
+        return load_image(upload, entry)[0]
+    first = shared.entry(shared.catalog.labels[0])
+    if example is None or first.examples is None:
+        raise gr.Error("upload an image or pick an example")
+    picture = np.asarray(first.examples[int(str(example).lstrip("#"))])  # uint8 [H, W, C]
+    return load_image(Image.fromarray(picture[..., 0] if picture.shape[2] == 1 else picture), entry)[0]
+
+
+def build(shared) -> None:
+    labels = shared.catalog.labels
+    with gr.Tab("Compare", id="compare"):
+        with gr.Row():
+            with gr.Column():
+                models = gr.CheckboxGroup(labels, value=labels[: min(4, len(labels))], label="Models")
+                source = gr.Radio(SOURCES, value="image", label="Same")
+                upload = image_input("Image (fitted to each model's size and channels)")
+                first = shared.entry(labels[0])
+                names = [f"#{i}" for i in range(0 if first.examples is None else len(first.examples))]
+                example = gr.Dropdown(names, value=names[0] if names else None, label=f"…or an example of {first.key}")
+                seed = gr.Number(value=0, precision=0, label="Seed")
+                button = gr.Button("Compare", variant="primary")
+            with gr.Column():
+                gallery = gr.Gallery(label="Side by side", columns=4, height="auto", format="png")
+        button.click(lambda *a: compare(*a, shared=shared), [models, source, upload, example, seed], gallery, api_name="compare")

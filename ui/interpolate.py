@@ -1,0 +1,89 @@
+"""Interpolate: a path through latent space between two images (uploaded or picked) or two
+seeds, by lerp or slerp (White 2016), shown as a strip and as an animated GIF."""
+
+from __future__ import annotations
+
+import tempfile
+
+import gradio as gr
+
+from latent import INTERPOLATIONS
+
+from .common import example_tensor, image_input, image_output, load_image, to_pil
+
+SOURCES = ("images", "seeds")
+
+
+def interpolate(label, source, upload_a, upload_b, example_a, example_b, seed_a, seed_b, method, steps, class_choice, attribute_choice, *, shared):
+    from . import condition_choice
+
+    entry = shared.entry(label)
+    if source not in SOURCES:
+        raise gr.Error(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+    if method not in INTERPOLATIONS:
+        raise gr.Error(f"method must be one of {', '.join(INTERPOLATIONS)}, got {method!r}")
+    steps = int(steps)
+    if not 2 <= steps <= 32:
+        raise gr.Error(f"steps must be between 2 and 32, got {steps}")
+    y = entry.condition(condition_choice(entry, class_choice, attribute_choice), 1)
+    if source == "seeds":
+        ends = [entry.explorer.sample_latent(1, seed=int(seed))[0] for seed in (seed_a, seed_b)]
+        what = f"seeds {int(seed_a)} and {int(seed_b)}"
+    else:
+        ends = [entry.explorer.encode(_endpoint(entry, upload, example), y)[0] for upload, example in ((upload_a, example_a), (upload_b, example_b))]
+        what = "the two images' posterior means"
+    path = entry.explorer.interpolate(ends[0], ends[1], steps, method)
+    frames = entry.explorer.decode(path, None if y is None else y.expand(steps, *y.shape[1:]))
+    return to_pil(frames, display=96), _gif(frames), f"{steps} steps by {method} between {what}."
+
+
+def _endpoint(entry, upload, example):
+    """An uploaded image if there is one, else the picked example (index as '#k')."""
+    if upload:
+        return load_image(upload, entry)[0]
+    if example and entry.examples is not None:
+        return example_tensor(entry, int(str(example).lstrip("#")))
+    raise gr.Error("give both images: upload them or pick examples")
+
+
+def _gif(frames) -> str:
+    """An animated GIF that plays the path forth and back."""
+    pictures = [to_pil(f[None], display=192) for f in frames]
+    pictures = pictures + pictures[-2:0:-1]
+    path = tempfile.NamedTemporaryFile(suffix=".gif", delete=False).name
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=120, loop=0)
+    return path
+
+
+def build(shared) -> None:
+    with gr.Tab("Interpolate", id="interpolate"):
+        with gr.Row():
+            with gr.Column():
+                source = gr.Radio(SOURCES, value="images", label="Between")
+                with gr.Row(visible=True) as images:
+                    with gr.Column():
+                        upload_a = image_input("Image A")
+                        example_a = gr.Dropdown(label="…or example A", allow_custom_value=False)
+                    with gr.Column():
+                        upload_b = image_input("Image B")
+                        example_b = gr.Dropdown(label="…or example B", allow_custom_value=False)
+                with gr.Row(visible=False) as seeds:
+                    seed_a = gr.Number(value=0, precision=0, label="Seed A")
+                    seed_b = gr.Number(value=1, precision=0, label="Seed B")
+                with gr.Row():
+                    method = gr.Radio(list(INTERPOLATIONS), value="slerp", label="Path (slerp: White 2016)")
+                    steps = gr.Slider(2, 32, value=10, step=1, label="Steps")
+                button = gr.Button("Interpolate", variant="primary")
+            with gr.Column():
+                strip = image_output("Path")
+                gif = gr.File(label="Animated GIF")
+                note = gr.Markdown()
+        source.change(lambda s: [gr.update(visible=s == "images"), gr.update(visible=s == "seeds")], source, [images, seeds], api_name=False)
+        inputs = [shared.model, source, upload_a, upload_b, example_a, example_b, seed_a, seed_b, method, steps, *shared.conditions]
+        button.click(lambda *a: interpolate(*a, shared=shared), inputs, [strip, gif, note], api_name="interpolate")
+
+        def on_model(entry):
+            names = [f"#{i}" for i in range(0 if entry.examples is None else len(entry.examples))]
+            return [gr.update(choices=names, value=names[0] if names else None), gr.update(choices=names, value=names[1] if len(names) > 1 else None), None, None, ""]
+
+        shared.when_model_changes([example_a, example_b, strip, gif, note], on_model)

@@ -1,0 +1,72 @@
+"""Reconstruct: an upload (or a stored example) through the model, with an error map.
+For a denoising model a noise slider corrupts the input first, to show it cleaning up."""
+
+from __future__ import annotations
+
+import gradio as gr
+import torch
+
+from models import DAE
+
+from .common import example_images, example_tensor, image_input, image_output, latent_to_state, load_image, to_pil
+
+
+def reconstruct(label, path, noise, class_choice, attribute_choice, *, shared):
+    entry = shared.entry(label)
+    x, note = load_image(path, entry)
+    return _reconstruct(entry, x, note, noise, class_choice, attribute_choice)
+
+
+def _reconstruct(entry, x, note, noise, class_choice, attribute_choice):
+    from . import condition_choice
+
+    y = entry.condition(condition_choice(entry, class_choice, attribute_choice), 1)
+    if isinstance(entry.model, DAE) and noise > 0:
+        x = corrupt(entry.model, x, noise)
+        note += f"; corrupted with {entry.config.corruption.replace('_', '-')} noise at {noise:.2f}"
+    z = entry.explorer.encode(x, y)
+    x_hat = entry.explorer.decode(z, y)
+    error = (x_hat - x).abs().mean(1, keepdim=True)  # [1, 1, S, S]: mean absolute error over channels
+    scale = error.max().clamp_min(1e-6)
+    mse = (x_hat - x).pow(2).mean().item()
+    psnr = 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item()
+    summary = f"{note}. Reconstruction MSE {mse:.4f}, PSNR {psnr:.1f} dB; error map scaled to its maximum ({scale.item():.3f})."
+    return to_pil(x), to_pil(x_hat), to_pil(error / scale), summary, latent_to_state(z[0])
+
+
+def corrupt(model: DAE, x: torch.Tensor, level: float) -> torch.Tensor:
+    """The DAE's own corruption type at `level`, with a fixed seed so the picture is stable."""
+    cfg = model.config
+    noisy = DAE(type(cfg)(**{**cfg.to_dict(), "noise_level": float(level)}))  # same corruption kind, other level
+    return noisy.corrupt(x, generator=torch.Generator().manual_seed(0))
+
+
+def build(shared) -> None:
+    with gr.Tab("Reconstruct", id="reconstruct"):
+        with gr.Row():
+            with gr.Column():
+                upload = image_input("Input image (upload, webcam or paste)")
+                noise = gr.Slider(0, 1, value=0.3, step=0.05, label="Noise before encoding (denoising models)", visible=False)
+                button = gr.Button("Reconstruct", variant="primary")
+                examples = gr.Gallery(label="…or pick an example (held-out images)", columns=8, height=220, allow_preview=False)
+            with gr.Column():
+                with gr.Row():
+                    shown = image_output("Model input")
+                    output = image_output("Reconstruction")
+                    error = image_output("Error map")
+                note = gr.Markdown()
+        inputs = [shared.model, upload, noise, *shared.conditions]
+        outputs = [shown, output, error, note, shared.latent]
+        button.click(lambda *a: reconstruct(*a, shared=shared), inputs, outputs, api_name="reconstruct")
+        upload.upload(lambda *a: reconstruct(*a, shared=shared), inputs, outputs, api_name=False)
+
+        def pick(label, noise, class_choice, attribute_choice, evt: gr.SelectData):
+            entry = shared.entry(label)
+            return _reconstruct(entry, example_tensor(entry, evt.index), f"example #{evt.index}", noise, class_choice, attribute_choice)
+
+        examples.select(pick, [shared.model, noise, *shared.conditions], outputs, api_name=False)
+        def first_example(entry):  # a new model opens on its first example, so every tab has a current image
+            shown = _reconstruct(entry, example_tensor(entry, 0), "example #0", 0.0, *entry.default_condition) if entry.examples is not None else [None] * 4 + [[]]
+            return [example_images(entry), gr.update(visible=isinstance(entry.model, DAE)), *shown]
+
+        shared.when_model_changes([examples, noise, *outputs], first_example)

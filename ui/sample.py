@@ -1,0 +1,48 @@
+"""Sample: n images from the prior (or, for a deterministic AE, from a Gaussian fitted to
+its codes), with temperature and seed; the same seed gives the same images."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import gradio as gr
+
+from .common import image_output, to_pil
+
+MAX_SAMPLES = 64
+
+
+def sample(label, n, temperature, seed, class_choice, attribute_choice, *, shared):
+    from . import condition_choice
+
+    entry = shared.entry(label)
+    n = int(n)
+    if not 1 <= n <= MAX_SAMPLES:
+        raise gr.Error(f"number of samples must be between 1 and {MAX_SAMPLES}, got {n}")
+    if not 0 < temperature <= 3:
+        raise gr.Error(f"temperature must be in (0, 3], got {temperature}")
+    y = entry.condition(condition_choice(entry, class_choice, attribute_choice), n)
+    images = entry.explorer.sample(n, seed=int(seed), temperature=float(temperature), y=y)
+    source = "the prior N(0, I)" if "kl" in entry.explorer.stats else "a Gaussian fitted to the training codes (an AE has no prior)"
+    return to_pil(images, columns=math.ceil(math.sqrt(n))), f"{n} samples from {source}, temperature {temperature:g}, seed {int(seed)}."
+
+
+def build(shared) -> None:
+    with gr.Tab("Sample", id="sample"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                n = gr.Slider(1, MAX_SAMPLES, value=16, step=1, label="Number of samples")
+                temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature (std of the latent draw)")
+                with gr.Row():
+                    seed = gr.Number(value=0, precision=0, label="Seed")
+                    new_seed = gr.Button("New seed")
+                button = gr.Button("Sample", variant="primary")
+            with gr.Column(scale=2):
+                grid = image_output("Samples")
+                note = gr.Markdown()
+        inputs = [shared.model, n, temperature, seed, *shared.conditions]
+        run = lambda *a: sample(*a, shared=shared)  # noqa: E731
+        button.click(run, inputs, [grid, note], api_name="sample")
+        new_seed.click(lambda: random.randrange(2**31), None, seed, api_name=False).then(run, inputs, [grid, note], api_name=False)
+        shared.when_model_changes([grid, note], lambda entry: [None, ""])
