@@ -154,3 +154,13 @@ def test_ddp_two_cpu_processes(tmp_path):
     assert steps == sorted(set(steps)) and len(steps) == 1366 // 64 // 5  # rank 0 alone logs: no duplicates
     assert json.loads((out / "training.json").read_text())["processes"] == 2
     assert models.load(out).config.latent_dim == 4
+
+
+def test_preset_with_overrides(tmp_path):
+    out = tmp_path / "preset"
+    result = cli("--preset", "digits-vae", "--epochs", "1", "--data-size", "16", "--mlp", "--hidden-dims", "32", "--sample-every", "0",
+                 "--stats-images", "200", "--threads", "1", "--out", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads((out / "training.json").read_text())
+    assert summary["preset"] == "digits-vae" and summary["epochs"] == 1  # the flag overrides the preset's 60 epochs
+    assert models.load(out).config.latent_dim == 8  # from the preset

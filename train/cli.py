@@ -20,6 +20,7 @@ import models
 from models.base import field_specs
 
 from .config import TrainConfig
+from .loop import NonFiniteLoss, train
 from .presets import PRESETS
 
 
@@ -45,9 +46,10 @@ def main(argv: list[str] | None = None) -> None:
     if argv[:1] == ["push"]:
         return push(argv[1:])
     head = _head_parser()
-    known, _ = head.parse_known_args(argv)
+    positional = argv[0] if argv and not argv[0].startswith("-") else None  # MODEL comes first, if at all
+    known, _ = head.parse_known_args(argv[1:] if positional else argv)
     preset = _preset(head, known.preset)
-    model_type = known.model or preset.get("model")
+    model_type = positional or preset.get("model")
     if model_type is None:
         head.print_help() if {"-h", "--help"} & set(argv) else head.error("name a model (or --preset NAME)")
         return
@@ -60,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = _full_parser(model_type, dataset)
     args = vars(parser.parse_args(argv))
     args.pop("model", None)
+    args.pop("preset", None)  # recorded in TrainConfig.preset below
     settings = {**{k: v for k, v in preset.items() if k not in ("model", "description")}, **args}
     data_options = {**preset.get("data_options", {}), **{_data_option(k): settings.pop(k) for k in list(settings) if k.startswith("data_opt_")}}
     settings.pop("data_options", None)
@@ -69,8 +72,6 @@ def main(argv: list[str] | None = None) -> None:
     command = "python -m train " + shlex.join(argv)
     try:
         cfg = TrainConfig(**run_fields, data_options=data_options, preset=known.preset or "")
-        from .loop import NonFiniteLoss, train  # torch-heavy: only once the command line is valid
-
         out = train(model_type, model_fields, cfg, command=command)
     except (ValueError, NonFiniteLoss) as err:
         parser.exit(1, f"{parser.prog}: error: {err}\n")
@@ -81,13 +82,13 @@ def _head_parser() -> Parser:
     lines = [f"  {name:<20} {p['description']}" for name, p in PRESETS.items()]
     head = Parser(
         prog="python -m train",
+        usage="python -m train MODEL --data DATASET [--FIELD VALUE ...] --out DIR | python -m train --preset NAME [--FIELD VALUE ...]",
         description="Train a Latent Lab model. `python -m train MODEL --help` lists every flag of MODEL.",
         epilog="models: " + ", ".join(models.MODELS) + "\n\npresets (python -m train --preset NAME):\n" + "\n".join(lines)
         + "\n\nupload a checkpoint: python -m train push DIR REPO_ID",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         add_help=False,
     )  # fmt: skip
-    head.add_argument("model", nargs="?", help="one of: " + ", ".join(models.MODELS))
     head.add_argument("--preset", help="start from a preset's settings")
     head.add_argument("--data", help="dataset")
     head.add_argument("-h", "--help", action="store_true")
