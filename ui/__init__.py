@@ -14,6 +14,7 @@ from typing import Callable
 import gradio as gr
 
 from .catalog import Catalog, Entry
+from .common import union_choices
 
 TITLE = "Latent Lab"
 CSS = """
@@ -59,8 +60,13 @@ def build(catalog: Catalog) -> gr.Blocks:
         gr.Markdown(f"# {TITLE}\nLook inside generative models: reconstruct, sample, interpolate, drag latent sliders, add attribute vectors.", elem_id="title")
         with gr.Row():
             model = gr.Dropdown(catalog.labels, value=first.label, label="Model", scale=3)
-            condition_class = gr.Dropdown(label="Condition on class", visible=False, scale=1)
-            condition_attributes = gr.CheckboxGroup(label="Condition on attributes", visible=False, scale=2)
+            # every model's conditions to start with: Gradio checks a choice against the session's choices, and an API
+            # client never sees the model change that narrows them
+            entries = catalog.entries.values()
+            every_class = union_choices([(c, c) for c in e.conditions] for e in entries if e.conditioned_on_classes)
+            every_attribute = union_choices([(c, c) for c in e.conditions] for e in entries if not e.conditioned_on_classes)
+            condition_class = gr.Dropdown(every_class, value=None, label="Condition on class", visible=False, scale=1)
+            condition_attributes = gr.CheckboxGroup(every_attribute, label="Condition on attributes", visible=False, scale=2)
         shared = Shared(catalog, model, condition_class, condition_attributes, gr.State([]))
         shared.when_model_changes(shared.conditions, _condition_updates)
         for tab in (reconstruct, sample, interpolate, sliders, attributes, latent_map, compare):

@@ -92,3 +92,12 @@ def state_to_latent(state, entry) -> torch.Tensor:
     if not state or len(state) != entry.explorer.latent_dim:
         raise gr.Error("no current image for this model yet: reconstruct an image or pick an example first")
     return torch.tensor(state, dtype=torch.float32)
+
+
+def union_choices(choice_lists) -> list[tuple[str, object]]:
+    """(label, value) choices of several lists, each value once (its first label wins)."""
+    seen: dict = {}
+    for choices in choice_lists:
+        for label, value in choices:
+            seen.setdefault(value, (label, value))
+    return list(seen.values())

@@ -9,7 +9,7 @@ import gradio as gr
 
 from latent import INTERPOLATIONS
 
-from .common import example_tensor, image_input, image_output, load_image, to_pil
+from .common import example_tensor, image_input, image_output, load_image, to_pil, union_choices
 
 SOURCES = ("images", "seeds")
 
@@ -46,6 +46,10 @@ def _endpoint(entry, upload, example):
     raise gr.Error("give both images: upload them or pick examples")
 
 
+def _example_names(entry) -> list[tuple[str, str]]:
+    return [(f"#{i}", f"#{i}") for i in range(0 if entry.examples is None else len(entry.examples))]
+
+
 def _gif(frames) -> str:
     """An animated GIF that plays the path forth and back."""
     pictures = [to_pil(f[None], display=192) for f in frames]
@@ -56,6 +60,8 @@ def _gif(frames) -> str:
 
 
 def build(shared) -> None:
+    # every model's example names to start with: an API client's session never sees a model change narrow them
+    every = union_choices(_example_names(entry) for entry in shared.catalog.entries.values())
     with gr.Tab("Interpolate", id="interpolate"):
         with gr.Row():
             with gr.Column():
@@ -63,10 +69,10 @@ def build(shared) -> None:
                 with gr.Row(visible=True) as images:
                     with gr.Column():
                         upload_a = image_input("Image A")
-                        example_a = gr.Dropdown(label="…or example A", allow_custom_value=False)
+                        example_a = gr.Dropdown(every, label="…or example A")
                     with gr.Column():
                         upload_b = image_input("Image B")
-                        example_b = gr.Dropdown(label="…or example B", allow_custom_value=False)
+                        example_b = gr.Dropdown(every, label="…or example B")
                 with gr.Row(visible=False) as seeds:
                     seed_a = gr.Number(value=0, precision=0, label="Seed A")
                     seed_b = gr.Number(value=1, precision=0, label="Seed B")
@@ -83,7 +89,7 @@ def build(shared) -> None:
         button.click(lambda *a: interpolate(*a, shared=shared), inputs, [strip, gif, note], api_name="interpolate")
 
         def on_model(entry):
-            names = [f"#{i}" for i in range(0 if entry.examples is None else len(entry.examples))]
+            names = [name for name, _ in _example_names(entry)]
             return [gr.update(choices=names, value=names[0] if names else None), gr.update(choices=names, value=names[1] if len(names) > 1 else None), None, None, ""]
 
         shared.when_model_changes([example_a, example_b, strip, gif, note], on_model)

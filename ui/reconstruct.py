@@ -48,7 +48,7 @@ def build(shared) -> None:
                 upload = image_input("Input image (upload, webcam or paste)")
                 noise = gr.Slider(0, 1, value=0.3, step=0.05, label="Noise before encoding (denoising models)", visible=False)
                 button = gr.Button("Reconstruct", variant="primary")
-                examples = gr.Gallery(label="…or pick an example (held-out images)", columns=8, height=220, allow_preview=False)
+                examples = gr.Gallery(label="…or pick an example (held-out images)", columns=6, height=220, allow_preview=False)
             with gr.Column():
                 with gr.Row():
                     shown = image_output("Model input")

@@ -1,0 +1,258 @@
+"""Attribute arithmetic: add strength x an attribute vector to the current image's latent (White 2016).
+
+A vector comes from the checkpoint's labels -- its binary attributes, or one-vs-rest classes for class-labelled
+data -- by one of latent.ATTRIBUTE_METHODS, or from two sets of example images the user picks (mean(A) - mean(B)).
+Fitted vectors are scored by ROC-AUC on held-out latents they were not fitted on.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache, partial
+
+import gradio as gr
+import numpy as np
+import torch
+
+from data import to_tensor
+from latent import ATTRIBUTE_METHODS, attribute_vector, custom_vector, edit, roc_auc
+
+from .common import image_output, state_to_latent, to_pil, union_choices
+
+METHODS = [
+    ("mean difference (White 2016)", "mean_difference"),
+    ("balanced / bias-corrected", "balanced"),
+    ("linear-SVM normal (InterFaceGAN)", "svm"),
+    ("conditional: others projected out (InterFaceGAN)", "conditional"),
+]
+assert [value for _, value in METHODS] == list(ATTRIBUTE_METHODS)
+NEEDS_GIVEN = ("balanced", "conditional")
+SOURCES = [("a labelled attribute", "attribute"), ("my picks: mean(set A) - mean(set B)", "custom")]
+SPLIT_SEED = 0  # fixed split of the held-out latents into a fitting half and a scoring half: stable AUCs
+
+
+def labelled(explorer) -> tuple[list[str], torch.Tensor | None]:
+    """Names of the vectors (classes, then attributes, as explorer.vectors) and the held-out latents' binary table
+    [M, len(names)] (classes one-hot: one-vs-rest), or None when the checkpoint stores no held-out labels."""
+    stats, meta = explorer.stats, explorer.metadata
+    names = list(explorer.vectors)
+    columns = []
+    if "class_vectors" in stats:
+        if "heldout_labels" not in stats:
+            return names, None
+        labels = stats["heldout_labels"].long()
+        columns.append(torch.nn.functional.one_hot(labels, len(meta["label_names"])))
+    if "attribute_vectors" in stats:
+        if "heldout_attributes" not in stats:
+            return names, None
+        columns.append(stats["heldout_attributes"].long())
+    if "heldout_latents" not in stats or not columns:
+        return names, None
+    return names, torch.cat(columns, dim=1).bool()
+
+
+@lru_cache(maxsize=64)  # live strength updates reuse the fitted vector; explorers hash by identity
+def fitted(explorer, name: str, method: str, given: tuple[str, ...]) -> tuple[torch.Tensor, float | None]:
+    """(vector [D], held-out ROC-AUC or None). mean_difference comes from the stats (fitted on training latents) and is
+    scored on all held-out latents; the other methods are fitted on one half of the held-out latents, scored on the other."""
+    names, table = labelled(explorer)
+    if method == "mean_difference":
+        vector = explorer.attribute_vector(name)
+        return vector, None if table is None else _auc(vector, explorer.stats["heldout_latents"], table[:, names.index(name)])
+    if table is None:
+        raise gr.Error(f"method {method!r} fits on held-out latents with labels, which this checkpoint does not store; use mean difference")
+    z = explorer.stats["heldout_latents"]
+    fit, test = _split(table[:, names.index(name)], name)
+    try:
+        vector = attribute_vector(z[fit], table[fit], names, name, method, given)
+    except ValueError as err:
+        raise gr.Error(str(err)) from None
+    return vector, _auc(vector, z[test], table[test, names.index(name)])
+
+
+def _split(y: torch.Tensor, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fit and test indices: positives and negatives each halved, so both halves hold both groups."""
+    if min(int(y.sum()), int((~y).sum())) < 2:
+        raise gr.Error(f"too few held-out images with and without {name!r} ({int(y.sum())} of {len(y)}) to fit on one half and score on the other; use mean difference")
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(SPLIT_SEED))
+    groups = [order[y[order]], order[~y[order]]]
+    return torch.cat([g[0::2] for g in groups]), torch.cat([g[1::2] for g in groups])
+
+
+def _auc(vector: torch.Tensor, z: torch.Tensor, y: torch.Tensor) -> float | None:
+    try:
+        return roc_auc(vector, z, y)
+    except ValueError:  # one group only (an attribute every held-out image has, or none): nothing to rank
+        return None
+
+
+def example_choices(explorer) -> list[tuple[str, int]]:
+    """('#3 class 7' or '#3 Smiling, Eyeglasses', 3) for each stored example (the first held-out images)."""
+    stats, meta = explorer.stats, explorer.metadata
+    count = len(stats["examples"]) if "examples" in stats else 0
+    if "heldout_latents" not in stats:
+        return []  # picks are looked up among the encoded held-out latents
+    count = min(count, len(stats["heldout_latents"]))
+
+    def caption(i: int) -> str:
+        parts = []
+        if "heldout_labels" in stats:
+            parts.append(f"class {meta['label_names'][int(stats['heldout_labels'][i])]}")
+        if "heldout_attributes" in stats:
+            on = [n for n, v in zip(meta["attribute_names"], stats["heldout_attributes"][i].tolist()) if v]
+            parts.append(", ".join(on) or "no attributes")
+        return " ".join([f"#{i}", "; ".join(parts)]).strip()
+
+    return [(caption(i), i) for i in range(count)]
+
+
+def edit_attribute(label, source, name, method, given, set_a, set_b, strength, state, class_choice, attribute_choice, *, shared):
+    """[current image, edited image, note]: the current latent plus strength x the chosen vector."""
+    entry = shared.entry(label)
+    z = state_to_latent(state, entry)
+    vector, note = _vector(entry.explorer, source, name, method, tuple(given or ()), set_a or [], set_b or [])
+    original, edited = _decoded(entry, torch.stack([z, edit(z, vector, float(strength))]), class_choice, attribute_choice)
+    return original, edited, f"{note} Strength {float(strength):+.2f}; |vector| = {float(vector.norm()):.3f}."
+
+
+def _decoded(entry, z: torch.Tensor, class_choice, attribute_choice) -> list:
+    """One PIL image per latent of z [N, D], under the chosen condition (conditional models)."""
+    from . import condition_choice
+
+    images = entry.explorer.decode(z, entry.condition(condition_choice(entry, class_choice, attribute_choice), len(z)))
+    return [to_pil(image[None]) for image in images]
+
+
+def _vector(explorer, source, name, method, given, set_a, set_b) -> tuple[torch.Tensor, str]:
+    if source == "custom":
+        return _custom(explorer, set_a, set_b)
+    if source != "attribute":
+        raise gr.Error(f"unknown vector source {source!r}; accepted: attribute, custom")
+    names, _ = labelled(explorer)
+    if not names:
+        raise gr.Error("this model's training data had no labels or attributes; build a custom vector from example picks instead")
+    if name not in names:
+        raise gr.Error(f"unknown attribute or class {name!r}; choose one of: {', '.join(names)}")
+    if method not in ATTRIBUTE_METHODS:
+        raise gr.Error(f"unknown method {method!r}; accepted: {', '.join(ATTRIBUTE_METHODS)}")
+    if method in NEEDS_GIVEN and not set(given) - {name}:
+        raise gr.Error(f"method {method!r} needs other attributes to hold fixed: tick at least one under 'Hold fixed'")
+    # the other methods take no held-fixed attributes, and the target is never held fixed: ignore leftover ticks
+    given = tuple(sorted(g for g in given if g != name)) if method in NEEDS_GIVEN else ()
+    vector, auc = fitted(explorer, name, method, given)
+    where = "all held-out latents" if method == "mean_difference" else "the held-out half it was not fitted on"
+    score = "held-out ROC-AUC not available (no labelled held-out latents)" if auc is None else f"ROC-AUC {auc:.3f} on {where} (0.5: unrelated, 1: separates perfectly)"
+    return vector, f"**{_display(explorer, name)}** by {dict((v, k) for k, v in METHODS)[method]}: {score}."
+
+
+def _custom(explorer, set_a, set_b) -> tuple[torch.Tensor, str]:
+    count = len(example_choices(explorer))
+    picks = [[int(i) for i in s] for s in (set_a, set_b)]
+    if not picks[0] or not picks[1]:
+        raise gr.Error("pick at least one example for set A and one for set B")
+    bad = [i for s in picks for i in s if not 0 <= i < count]
+    if bad:
+        raise gr.Error(f"example indices {bad} out of range; this model has examples 0..{count - 1}")
+    z = explorer.stats["heldout_latents"]  # the examples are the first held-out images, already encoded
+    vector = custom_vector(z[picks[0]], z[picks[1]])
+    return vector, f"Custom vector: mean of {len(picks[0])} example(s) in A minus mean of {len(picks[1])} in B."
+
+
+def _display(explorer, name: str) -> str:
+    return f"class {name}" if name in explorer.metadata.get("label_names", []) else name
+
+
+def edit_or_explain(label, source, name, method, given, set_a, set_b, strength, state, class_choice, attribute_choice, *, shared):
+    """edit_attribute for choices on the way and automatic triggers: an incomplete choice becomes a note beside the
+    current image, not a popup."""
+    try:
+        return edit_attribute(label, source, name, method, given, set_a, set_b, strength, state, class_choice, attribute_choice, shared=shared)
+    except gr.Error as err:
+        entry = shared.entry(label)
+        has_latent = bool(state) and len(state) == entry.explorer.latent_dim
+        current = _decoded(entry, state_to_latent(state, entry)[None], class_choice, attribute_choice)[0] if has_latent else None
+        return current, None, f"*{err.message}*"
+
+
+def _model_updates(entry) -> list:
+    """[no-labels note, controls, source, attribute, method, given, custom group, set A, set B, gallery, images x2, note]"""
+    explorer = entry.explorer
+    names, table = labelled(explorer)
+    picks = example_choices(explorer)
+    methods = METHODS if table is not None else METHODS[:1]  # the fitting methods need labelled held-out latents
+    sources = [s for s in SOURCES if (s[1] == "attribute" and names) or (s[1] == "custom" and picks)]
+    if not sources:
+        message = "This model's training data had no labels or attributes, and its checkpoint stores no encoded example images to pick from, so there is nothing to build an attribute vector from."
+    elif not names:
+        message = "This model's training data had no labels or attributes: build a vector from example images you pick (set A minus set B)."
+    else:
+        message = ""
+    gallery = [(image, f"#{i}") for image, (_, i) in zip(_example_pictures(explorer), picks)]
+    return [
+        gr.update(value=message, visible=bool(message)),
+        gr.update(visible=bool(sources)),
+        gr.update(choices=sources, value=sources[0][1] if sources else None),
+        gr.update(choices=[(_display(explorer, n), n) for n in names], value=names[0] if names else None, visible=bool(names)),
+        gr.update(choices=methods, value="mean_difference", visible=bool(names)),
+        gr.update(choices=[(_display(explorer, n), n) for n in names[1:]], value=[], visible=False),
+        gr.update(visible=bool(picks) and not names),
+        gr.update(choices=picks, value=[]),
+        gr.update(choices=picks, value=[]),
+        gallery,
+        None, None, "",
+    ]
+
+
+def _example_pictures(explorer) -> list:
+    examples = explorer.stats.get("examples")
+    return [] if examples is None else [to_pil(to_tensor(np.asarray(e)), display=64) for e in examples]
+
+
+def build(shared) -> None:
+    # Gradio checks a choice against the component's choices in the session; a model change narrows them in the
+    # browser, and starting from every model's choices lets API clients (who never see a model change) pass any
+    explorers = [entry.explorer for entry in shared.catalog.entries.values()]
+    every_name = union_choices([(_display(ex, n), n) for n in labelled(ex)[0]] for ex in explorers)
+    every_pick = union_choices(example_choices(ex) for ex in explorers)
+    with gr.Tab("Attribute arithmetic", id="attributes"):
+        explain = gr.Markdown(visible=False)
+        with gr.Row() as controls:
+            with gr.Column(scale=3):
+                source = gr.Radio(SOURCES, value="attribute", label="Vector from")
+                name = gr.Dropdown(every_name, label="Attribute or class (classes are one-vs-rest)")
+                method = gr.Radio(METHODS, value="mean_difference", label="Method", info="balanced: mean difference within groups that share the held-fixed attributes; conditional: the SVM normal minus its projection on the held-fixed attributes' normals")
+                given = gr.CheckboxGroup(every_name, label="Hold fixed (balanced / conditional)", visible=False)
+                with gr.Group(visible=False) as custom:
+                    set_a = gr.Dropdown(every_pick, multiselect=True, label="Set A: examples with the feature")
+                    set_b = gr.Dropdown(every_pick, multiselect=True, label="Set B: examples without it")
+                    gallery = gr.Gallery(label="The examples (captions give their index)", columns=6, height=240, allow_preview=False)
+                strength = gr.Slider(-3, 3, value=1, step=0.05, label="Strength (1 = the average gap between the groups)")
+            with gr.Column(scale=2):
+                with gr.Row():
+                    original = image_output("Current")
+                    edited = image_output("Edited")
+                note = gr.Markdown()
+        inputs = [shared.model, source, name, method, given, set_a, set_b, strength, shared.latent, *shared.conditions]
+        outputs = [original, edited, note]
+        run = partial(edit_attribute, shared=shared)
+        strength.input(run, inputs, outputs, api_name="edit_attribute", trigger_mode="always_last", show_progress="hidden")
+        # choices made along the way (a method before its hold-fixed ticks, set A before set B) are incomplete, not
+        # mistakes: these triggers explain in the note instead of raising
+        gr.on(
+            [source.input, name.input, method.input, given.input, set_a.input, set_b.input, shared.latent.change],
+            partial(edit_or_explain, shared=shared), inputs, outputs, api_name=False, trigger_mode="always_last", show_progress="hidden",
+        )
+
+        def show(label, source, name, method, given):
+            """Controls for the chosen source; hold-fixed choices are the other attributes, for the methods that take them."""
+            explorer = shared.entry(label).explorer
+            others = [n for n in labelled(explorer)[0] if n != name]
+            by_attribute = source == "attribute"
+            return (
+                gr.update(visible=not by_attribute),
+                gr.update(visible=by_attribute),
+                gr.update(visible=by_attribute),
+                gr.update(choices=[(_display(explorer, n), n) for n in others], value=[g for g in given or [] if g in others], visible=by_attribute and method in NEEDS_GIVEN),
+            )
+
+        gr.on([source.input, name.input, method.input], show, [shared.model, source, name, method, given], [custom, name, method, given], api_name=False)
+        shared.when_model_changes([explain, controls, source, name, method, given, custom, set_a, set_b, gallery, *outputs], _model_updates)

@@ -1,0 +1,183 @@
+"""Latent sliders: the current image's latent as one slider per dimension (most informative first, ranges from
+the aggregate posterior's 1st..99th percentiles) or per principal direction of the latent means. Dragging decodes
+live. A model with a 2-D latent also gets its decoded manifold with the current point marked."""
+
+from __future__ import annotations
+
+import math
+import random
+from functools import partial
+
+import gradio as gr
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from latent import ACTIVE_KL, manifold_grid
+from latent.sliders import ACTIVE_VARIANCE_FRACTION
+
+from .common import image_output, latent_to_state, state_to_latent, to_pil
+
+MAX_ACTIVE = 16  # sliders shown for used dimensions; Gradio components exist up front, so the pool is fixed
+MAX_INACTIVE = 16  # sliders in the collapsed "inactive" accordion
+MODES = [("dimensions, most informative first", "kl"), ("principal directions of the latent means", "pca")]
+GRID = 15  # manifold grid: GRID x GRID decoded latents
+MANIFOLD_SIZE = 480  # about this many pixels across: to_pil upscales each tile to at least MANIFOLD_SIZE // GRID
+STEPS = 200  # slider resolution: steps across a slider's range
+# Gradio checks a slider's input against its range; refresh narrows each session's ranges, and this wide starting
+# range lets an API client that never saw a refresh send any latent value to /decode
+API_RANGE = 1e4
+
+_manifolds: dict[tuple, Image.Image] = {}  # (model key, condition) -> decoded grid; decoding 225 images per drag tick is waste
+
+
+def layout(entry, z: torch.Tensor, mode: str) -> list:
+    """The slider pool's specs: MAX_ACTIVE active ones, then MAX_INACTIVE inactive ones, None for unused slots.
+    The order depends on the stats only, so /decode can rebuild it to know which slider moves which index."""
+    specs = entry.explorer.sliders(z, mode)
+    active = [s for s in specs if s.active][:MAX_ACTIVE]
+    inactive = [s for s in specs if not s.active][:MAX_INACTIVE]
+    return [*active, *[None] * (MAX_ACTIVE - len(active)), *inactive, *[None] * (MAX_INACTIVE - len(inactive))]
+
+
+def decode(label, mode, state, class_choice, attribute_choice, *values, shared):
+    """The image of the current latent with the slider values applied, and the manifold with the point marked."""
+    entry = shared.entry(label)
+    mode = _check_mode(mode)
+    if len(values) != MAX_ACTIVE + MAX_INACTIVE:
+        raise gr.Error(f"expected {MAX_ACTIVE + MAX_INACTIVE} slider values (hidden ones are ignored), got {len(values)}")
+    z = state_to_latent(state, entry)
+    moved = {spec.index: float(v) for spec, v in zip(layout(entry, z, mode), values) if spec is not None and v is not None}
+    return _render(entry, entry.explorer.apply_sliders(z, moved, mode), class_choice, attribute_choice)
+
+
+def refresh(label, mode, state, class_choice, attribute_choice, *, shared):
+    """Slider updates, accordion, images and note for the current latent. Runs on its own (new model, new latent),
+    so a missing latent is explained in the note rather than raised."""
+    entry = shared.entry(label)
+    mode = _check_mode(mode)
+    if not state or len(state) != entry.explorer.latent_dim:
+        return [*_cleared(entry)[:-1], "No current image for this model yet: reconstruct one, pick one on the latent map, or press Randomise."]
+    z = state_to_latent(state, entry)
+    specs = layout(entry, z, mode)
+    sliders = [gr.update(visible=False) if s is None else _slider_update(s) for s in specs]
+    inactive = sum(s is not None for s in specs[MAX_ACTIVE:])
+    accordion = gr.update(visible=inactive > 0, label=_inactive_label(mode, inactive))
+    return [*sliders, accordion, *_render(entry, z, class_choice, attribute_choice), _note(entry, mode, specs)]
+
+
+def randomise(label, *, shared) -> list[float]:
+    """A fresh random latent (prior, or a Gaussian fitted to an AE's codes) that becomes the current latent."""
+    entry = shared.entry(label)
+    return latent_to_state(entry.explorer.sample_latent(1, seed=random.randrange(2**31))[0])
+
+
+def _cleared(entry) -> list:
+    hidden = [gr.update(visible=False)] * (MAX_ACTIVE + MAX_INACTIVE + 1)  # the pool and the accordion
+    return [*hidden, None, gr.update(value=None, visible=entry.explorer.latent_dim == 2), ""]
+
+
+def _check_mode(mode):
+    if mode not in {value for _, value in MODES}:
+        raise gr.Error(f"unknown slider mode {mode!r}; accepted: {', '.join(v for _, v in MODES)}")
+    return mode
+
+
+def _slider_update(spec) -> dict:
+    """A visible slider for spec, on a round step (a power of ten, about STEPS across) so the numbers read cleanly;
+    the range is widened to whole steps and the value shown to the step's decimals (within half a step of z)."""
+    step = 10.0 ** math.floor(math.log10((spec.max - spec.min) / STEPS))
+    digits = max(0, -math.floor(math.log10(step)))
+    low, high = round(math.floor(spec.min / step) * step, digits), round(math.ceil(spec.max / step) * step, digits)
+    return gr.update(visible=True, label=spec.label, minimum=low, maximum=high, value=spec.value, step=step, precision=digits)
+
+
+def _inactive_label(mode, count: int) -> str:
+    if mode == "pca":
+        return f"unused directions ({count}; < {ACTIVE_VARIANCE_FRACTION:.1%} of the variance)"
+    return f"inactive dimensions ({count}; KL < {ACTIVE_KL} nats)"
+
+
+def _note(entry, mode, specs) -> str:
+    total = entry.explorer.latent_dim if mode == "kl" else len(entry.explorer.stats["pca_variance"])
+    shown = sum(s is not None for s in specs)
+    if mode == "pca":
+        what = "Principal directions of the training latents' means, by decreasing variance; each slider moves the latent along one of them, ranges ±3 standard deviations."
+    elif "kl" in entry.explorer.stats:
+        what = "Latent dimensions ordered by mean KL (the information each carries); ranges span the aggregate posterior's 1st–99th percentiles."
+    else:
+        what = "Latent dimensions ordered by the spread of the codes (a deterministic AE has no KL); ranges span their 1st–99th percentiles."
+    rest = f" Showing {shown} of {total}; the others keep the current image's values." if shown < total else ""
+    return what + rest
+
+
+def _render(entry, z: torch.Tensor, class_choice, attribute_choice) -> list:
+    """[decoded image, manifold (None unless the latent is 2-D)] of latent z [D]."""
+    from . import condition_choice
+
+    choice = condition_choice(entry, class_choice, attribute_choice)
+    image = to_pil(entry.explorer.decode(z[None], entry.condition(choice, 1)))
+    return [image, _manifold(entry, z, choice) if entry.explorer.latent_dim == 2 else None]
+
+
+def _manifold(entry, z: torch.Tensor, choice) -> Image.Image:
+    """The decoded GRID x GRID manifold over the p01..p99 box with a red cross and ring where z lies."""
+    grid = manifold_grid(entry.explorer.stats, GRID)
+    key = (entry.key, repr(choice))
+    if key not in _manifolds:
+        _manifolds[key] = to_pil(entry.explorer.decode(grid.latents, entry.condition(choice, GRID * GRID)), columns=GRID, display=MANIFOLD_SIZE // GRID)
+    picture = _manifolds[key].convert("RGB")
+    tile = picture.width / GRID
+    # fractional column/row of z between the tile centres; ys decrease down the rows, so interpolate on the flipped axis
+    col = np.interp(float(z[0]), grid.xs.numpy(), np.arange(GRID))
+    row = np.interp(float(z[1]), grid.ys.flip(0).numpy(), np.arange(GRID)[::-1])
+    x, y, r = (col + 0.5) * tile, (row + 0.5) * tile, tile / 2
+    draw = ImageDraw.Draw(picture)
+    draw.ellipse((x - r, y - r, x + r, y + r), outline=(230, 30, 30), width=3)
+    draw.line((x - r / 2, y, x + r / 2, y), fill=(230, 30, 30), width=2)
+    draw.line((x, y - r / 2, x, y + r / 2), fill=(230, 30, 30), width=2)
+    return picture
+
+
+def _slider_columns(count: int) -> list[gr.Slider]:
+    """count hidden sliders laid out in two columns (half the height of one), filled row by row."""
+    with gr.Row():
+        columns = [gr.Column(min_width=240), gr.Column(min_width=240)]
+    sliders = []
+    for i in range(count):
+        with columns[i % 2]:
+            sliders.append(gr.Slider(-API_RANGE, API_RANGE, value=0, visible=False))
+    return sliders
+
+
+def build(shared) -> None:
+    with gr.Tab("Latent sliders", id="sliders"):
+        with gr.Row():
+            with gr.Column(scale=2):
+                mode = gr.Radio(MODES, value="kl", label="Sliders over")
+                with gr.Row():
+                    reset = gr.Button("Reset to the current image")
+                    randomise_button = gr.Button("Randomise")
+                note = gr.Markdown()
+                pool = _slider_columns(MAX_ACTIVE)
+                with gr.Accordion("inactive dimensions", open=False, visible=False) as accordion:
+                    pool += _slider_columns(MAX_INACTIVE)
+            with gr.Column(scale=1):
+                decoded = image_output("Decoded")
+                manifold = image_output("Manifold (red ring: current point)", visible=False)
+        base = [shared.model, mode, shared.latent, *shared.conditions]
+        views = [decoded, manifold]
+        run_refresh = partial(refresh, shared=shared)
+        refresh_outputs = [*pool, accordion, *views, note]
+        run_decode = partial(decode, shared=shared)
+        # live: every drag tick decodes and stale ticks are dropped; a conditional model also redraws when the user
+        # picks another condition. One listener, so one /decode endpoint.
+        gr.on(
+            [slider.input for slider in pool] + [control.input for control in shared.conditions],
+            run_decode, [*base, *pool], views, api_name="decode", trigger_mode="always_last", show_progress="hidden",
+        )
+        for trigger in (mode.change, reset.click, shared.latent.change):
+            trigger(run_refresh, base, refresh_outputs, api_name=False, show_progress="hidden")
+        randomise_button.click(partial(randomise, shared=shared), shared.model, shared.latent, api_name=False)
+        # clear the old model's sliders; the new model's latent arrives through shared.latent.change, which refills them
+        shared.when_model_changes(refresh_outputs, _cleared)
