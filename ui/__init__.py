@@ -18,7 +18,7 @@ from .common import union_choices
 
 TITLE = "Latent Lab"
 CSS = """
-.gradio-container {max-width: 1200px !important; margin: auto}
+.gradio-container {max-width: 1200px !important; width: 100%; margin: auto}
 #title h1 {margin-bottom: 0}
 """
 

@@ -8,6 +8,7 @@ tensors become PNG-backed PIL images, upscaled so 28- or 64-pixel pictures are v
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -21,22 +22,22 @@ DISPLAY = 256  # shortest side, in pixels, that pictures are upscaled to (neares
 
 
 class ImageInput(gr.Image):
-    """gr.Image whose undecodable uploads (a text file, a truncated image, a bomb) raise a clear gr.Error.
-    Gradio opens the file before our code sees it; this turns its exception into a message."""
+    """gr.Image that hands our code the uploaded file untouched. Gradio's own preprocessing
+    would open and convert it (to RGB, decoding up to twice the pixel limit) before
+    data.images.open_image could check it and say clearly what was wrong."""
 
     @classmethod
     def get_block_name(cls) -> str:
         return "image"  # the frontend renders it as a plain Image
 
     def preprocess(self, payload):
-        try:
-            return super().preprocess(payload)
-        except Exception as err:  # anything Pillow says about a file it cannot read
-            raise gr.Error(f"could not read the upload as an image ({err}); use a PNG, JPEG, WebP, BMP or GIF") from None
+        if payload is not None and payload.path:
+            return payload.path
+        return super().preprocess(payload)  # data: URLs (webcam, clipboard) are written to a file by Gradio
 
 
 def image_input(label: str, **kwargs) -> ImageInput:
-    return ImageInput(label=label, type="filepath", sources=["upload", "webcam", "clipboard"], height=DISPLAY + 40, **kwargs)
+    return ImageInput(label=label, type="filepath", image_mode=None, sources=["upload", "webcam", "clipboard"], height=DISPLAY + 40, **kwargs)
 
 
 def image_output(label: str, **kwargs) -> gr.Image:
@@ -51,8 +52,9 @@ def load_image(source: str | Image.Image | None, entry) -> tuple[torch.Tensor, s
     try:
         image = source if isinstance(source, Image.Image) else open_image(source)
         array, note = fit_image(image, cfg.image_size, cfg.channels)
-    except ValueError as err:
-        raise gr.Error(str(err)) from None
+    except ValueError as err:  # name the file as the person knows it, not by the server's temp path
+        message = str(err).replace(str(source), Path(str(source)).name) if isinstance(source, str) else str(err)
+        raise gr.Error(message) from None
     return to_tensor(array), note
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import gradio as gr
 import numpy as np
 from PIL import Image
@@ -54,4 +56,4 @@ def build(shared) -> None:
                 button = gr.Button("Compare", variant="primary")
             with gr.Column():
                 gallery = gr.Gallery(label="Side by side", columns=4, height="auto", format="png")
-        button.click(lambda *a: compare(*a, shared=shared), [models, source, upload, example, seed], gallery, api_name="compare")
+        button.click(partial(compare, shared=shared), [models, source, upload, example, seed], gallery, api_name="compare")

@@ -4,6 +4,7 @@ seeds, by lerp or slerp (White 2016), shown as a strip and as an animated GIF.""
 from __future__ import annotations
 
 import tempfile
+from functools import partial
 
 import gradio as gr
 
@@ -86,7 +87,7 @@ def build(shared) -> None:
                 note = gr.Markdown()
         source.change(lambda s: [gr.update(visible=s == "images"), gr.update(visible=s == "seeds")], source, [images, seeds], api_name=False)
         inputs = [shared.model, source, upload_a, upload_b, example_a, example_b, seed_a, seed_b, method, steps, *shared.conditions]
-        button.click(lambda *a: interpolate(*a, shared=shared), inputs, [strip, gif, note], api_name="interpolate")
+        button.click(partial(interpolate, shared=shared), inputs, [strip, gif, note], api_name="interpolate")
 
         def on_model(entry):
             names = [name for name, _ in _example_names(entry)]

@@ -3,6 +3,8 @@ For a denoising model a noise slider corrupts the input first, to show it cleani
 
 from __future__ import annotations
 
+from functools import partial
+
 import gradio as gr
 import torch
 
@@ -57,8 +59,8 @@ def build(shared) -> None:
                 note = gr.Markdown()
         inputs = [shared.model, upload, noise, *shared.conditions]
         outputs = [shown, output, error, note, shared.latent]
-        button.click(lambda *a: reconstruct(*a, shared=shared), inputs, outputs, api_name="reconstruct")
-        upload.upload(lambda *a: reconstruct(*a, shared=shared), inputs, outputs, api_name=False)
+        button.click(partial(reconstruct, shared=shared), inputs, outputs, api_name="reconstruct")
+        upload.upload(partial(reconstruct, shared=shared), inputs, outputs, api_name=False)
 
         def pick(label, noise, class_choice, attribute_choice, evt: gr.SelectData):
             entry = shared.entry(label)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+from functools import partial
 
 import gradio as gr
 
@@ -42,7 +43,7 @@ def build(shared) -> None:
                 grid = image_output("Samples")
                 note = gr.Markdown()
         inputs = [shared.model, n, temperature, seed, *shared.conditions]
-        run = lambda *a: sample(*a, shared=shared)  # noqa: E731
+        run = partial(sample, shared=shared)
         button.click(run, inputs, [grid, note], api_name="sample")
         new_seed.click(lambda: random.randrange(2**31), None, seed, api_name=False).then(run, inputs, [grid, note], api_name=False)
         shared.when_model_changes([grid, note], lambda entry: [None, ""])

@@ -1,0 +1,176 @@
+"""Slider-decode latency: round trips of the explorer's /decode endpoint through a real gradio_client,
+next to a trivial Gradio echo endpoint measured in the same run, so the table separates the model's
+cost from Gradio's own (queue, SSE stream, JSON, file transfer).
+
+    python bench/latency.py [--checkpoints checkpoints] [--model NAME] [-n 100] [--warmup 10]
+                            [--out bench/results/latency.json]
+
+Both apps are launched in this process on free local ports. Each /decode request moves the most
+informative slider to a new value across its range, as a drag does; the session's current latent
+is set once beforehand by /reconstruct of a synthetic picture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(demo):
+    port = free_port()
+    demo.queue(default_concurrency_limit=4).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, ssr_mode=False, quiet=True)
+    return f"http://127.0.0.1:{port}/"
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100) by linear interpolation between order statistics."""
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q / 100
+    low = int(k)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def summary(seconds: list[float]) -> dict:
+    ms = [s * 1000 for s in seconds]
+    return {
+        "n": len(ms),
+        "p50_ms": round(percentile(ms, 50), 2),
+        "p95_ms": round(percentile(ms, 95), 2),
+        "mean_ms": round(statistics.fmean(ms), 2),
+        "min_ms": round(min(ms), 2),
+        "max_ms": round(max(ms), 2),
+    }
+
+
+def timed_calls(call, n: int, warmup: int) -> list[float]:
+    for i in range(warmup):
+        call(i)
+    times = []
+    for i in range(n):
+        start = time.perf_counter()
+        call(i)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoints", default="checkpoints", help="directory of checkpoint directories to serve (default checkpoints/)")
+    parser.add_argument("--model", default="", help="checkpoint directory name, or text of a model label (default: the first model)")
+    parser.add_argument("-n", "--requests", type=int, default=100, help="timed requests per endpoint (default 100)")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed requests per endpoint first (default 10)")
+    parser.add_argument("--out", default="bench/results/latency.json", help="JSON results file (default bench/results/latency.json)")
+    args = parser.parse_args(argv)
+    if args.requests < 1 or args.warmup < 0:
+        parser.error(f"-n must be >= 1 and --warmup >= 0, got {args.requests} and {args.warmup}")
+
+    import gradio as gr
+    import numpy as np
+    import torch
+    from gradio_client import Client, handle_file
+    from PIL import Image
+
+    import ui
+    from ui import sliders
+    from ui.catalog import Catalog
+    from ui.common import load_image
+
+    try:
+        catalog = Catalog.discover(args.checkpoints)
+    except ValueError:  # Catalog names app.py's flags; say this script's
+        parser.exit(1, f"error: no loadable checkpoint in {args.checkpoints}/: train one (python -m train --preset faces-vae) or pass --checkpoints DIR\n")
+    keyed = [label for label, entry in catalog.entries.items() if entry.key == args.model]
+    matches = keyed or [label for label in catalog.labels if args.model in label]
+    if not matches:
+        parser.exit(1, f"error: no model label contains {args.model!r}; served: {', '.join(catalog.labels)}\n")
+    label = matches[0]
+    entry = catalog.get(label)
+
+    # the app, and a session whose current latent is a synthetic picture's
+    app = ui.build(catalog)
+    app_url = launch(app)
+    size = entry.config.image_size
+    picture = Path(tempfile.mkdtemp(prefix="latent-lab-bench-")) / "gradient.png"
+    Image.fromarray(np.tile(np.linspace(0, 255, size, dtype=np.uint8), (size, 1))).save(picture)
+    client = Client(app_url, verbose=False)
+    class_choice = entry.default_condition[0]
+    client.predict(label, handle_file(str(picture)), 0.0, class_choice, [], api_name="/reconstruct")
+
+    # the slider values a drag would send: the first slider swept across its range, the others where they are
+    z = entry.explorer.encode(load_image(str(picture), entry)[0], entry.condition(class_choice, 1))[0]
+    specs = sliders.layout(entry, z, "kl")
+    first = next(i for i, spec in enumerate(specs) if spec is not None)
+    base = [0.0 if spec is None else spec.value for spec in specs]
+    sweep = torch.linspace(specs[first].min, specs[first].max, 37).tolist()
+
+    def decode(i: int):
+        values = list(base)
+        values[first] = sweep[i % len(sweep)]
+        image, _ = client.predict(label, "kl", class_choice, [], *values, api_name="/decode")
+        assert image, "/decode returned no image"
+
+    # the trivial endpoint: the same client library, queue and server stack, no work
+    with gr.Blocks() as echo_app:
+        box_in, box_out = gr.Number(), gr.Number()
+        box_in.submit(lambda value: value, box_in, box_out, api_name="echo")
+    echo_client = Client(launch(echo_app), verbose=False)
+
+    def echo(i: int):
+        assert echo_client.predict(float(i), api_name="/echo") == float(i)
+
+    try:
+        decode_times = timed_calls(decode, args.requests, args.warmup)
+        echo_times = timed_calls(echo, args.requests, args.warmup)
+    finally:
+        app.close()
+        echo_app.close()
+
+    rows = {"/decode (slider drag)": summary(decode_times), "echo (trivial endpoint)": summary(echo_times)}
+    d, e = rows["/decode (slider drag)"], rows["echo (trivial endpoint)"]
+    ratio = {"p50": round(d["p50_ms"] / e["p50_ms"], 2), "p95": round(d["p95_ms"] / e["p95_ms"], 2)}
+
+    print(f"model: {label}  ({args.requests} requests each after {args.warmup} warm-up, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()})")
+    width = max(len(name) for name in rows)
+    print(f"{'endpoint':<{width}}  {'p50 ms':>8}  {'p95 ms':>8}  {'mean ms':>8}  {'max ms':>8}")
+    for name, row in rows.items():
+        print(f"{name:<{width}}  {row['p50_ms']:>8.1f}  {row['p95_ms']:>8.1f}  {row['mean_ms']:>8.1f}  {row['max_ms']:>8.1f}")
+    print(f"{'ratio decode / echo':<{width}}  {ratio['p50']:>7.2f}x  {ratio['p95']:>7.2f}x")
+
+    result = {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "gradio": gr.__version__},  # fmt: skip
+        "model": label,
+        "checkpoints": str(args.checkpoints),
+        "requests": args.requests,
+        "warmup": args.warmup,
+        "results": rows,
+        "ratio_decode_over_echo": ratio,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

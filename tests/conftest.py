@@ -1,0 +1,113 @@
+"""Shared fixtures: tiny checkpoints trained in-process, and the explorer launched on them.
+
+Session-scoped, so the whole suite trains its checkpoints once (a few seconds on a CPU)
+and talks to one server. The app tests (test_app.py) and the browser tests
+(test_browser.py) both use `app`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import tempfile
+import types
+from pathlib import Path
+
+# Before anything imports gradio: no usage reporting, no network, from any test.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# Gradio's uploads and outputs (server) and downloads (gradio_client) go to a directory of this run, removed at the end.
+_GRADIO_TEMP = None if "GRADIO_TEMP_DIR" in os.environ else tempfile.mkdtemp(prefix="latent-lab-gradio-")
+if _GRADIO_TEMP:
+    os.environ["GRADIO_TEMP_DIR"] = _GRADIO_TEMP
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {"mlp": True, "hidden_dims": (64,), "latent_dim": 4}  # 16x16 digits through a small MLP: fast on CPU
+
+# Checkpoint directory name -> (model type, architecture overrides, extra TrainConfig fields).
+CHECKPOINTS = {
+    "vae": ("vae", TINY, {}),
+    "dae": ("dae", TINY, {}),
+    "cvae": ("cvae", TINY, {"condition": "labels"}),
+    "vae2d": ("vae", {**TINY, "latent_dim": 2}, {}),  # two dimensions: the manifold grid
+}
+DOOMED = "vae-copy"  # a copy of "vae" that a test deletes while the server runs
+
+
+def pytest_unconfigure(config):
+    if _GRADIO_TEMP:
+        shutil.rmtree(_GRADIO_TEMP, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def latent_lab_cache(tmp_path_factory):
+    """Generated datasets go to a temporary cache, not the user's ~/.cache (tests that need
+    their own cache still set LATENT_LAB_CACHE per test, which wins)."""
+    cache = tmp_path_factory.mktemp("latent-lab-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LATENT_LAB_CACHE", str(cache))
+        yield cache
+
+
+@pytest.fixture(scope="session")
+def checkpoints(tmp_path_factory, latent_lab_cache) -> Path:
+    """A directory of tiny checkpoints on 16x16 digits, one epoch each: a VAE (latent 4), a DAE,
+    a class-conditional CVAE, a 2-D VAE, and a copy of the VAE that a test may delete."""
+    from train.config import TrainConfig
+    from train.loop import train
+
+    root = tmp_path_factory.mktemp("checkpoints")
+    for name, (model_type, fields, extra) in CHECKPOINTS.items():
+        cfg = TrainConfig(data="digits", data_options={"size": 16}, out=str(root / name), epochs=1, batch_size=32, threads=1,
+                          sample_every=0, log_every=50, stats_images=300, **extra)  # fmt: skip
+        train(model_type, fields, cfg)
+    shutil.copytree(root / "vae", root / DOOMED)
+    return root
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(checkpoints_dir):
+    """The explorer on `checkpoints_dir`, served on a free local port as `python app.py` builds it.
+
+    Yields a namespace: url, demo, catalog, checkpoints (the directory), labels (checkpoint
+    directory name -> the model dropdown's label) and doomed (the name of the deletable copy).
+    """
+    import ui
+    from ui.catalog import Catalog
+
+    catalog = Catalog.discover(checkpoints_dir)
+    demo = ui.build(catalog)
+    port = free_port()
+    demo.queue(default_concurrency_limit=4).launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, ssr_mode=False, quiet=True,
+        theme=ui.theme(), css=ui.CSS,
+    )  # fmt: skip
+    labels = {entry.key: label for label, entry in catalog.entries.items()}
+    try:
+        yield types.SimpleNamespace(url=f"http://127.0.0.1:{port}/", demo=demo, catalog=catalog, checkpoints=Path(checkpoints_dir), labels=labels, doomed=DOOMED)
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="session")
+def launch_app():
+    """`serve` itself, for a test that needs the explorer on other checkpoints (a context manager)."""
+    return serve
+
+
+@pytest.fixture(scope="session")
+def app(checkpoints):
+    """The explorer on the tiny checkpoints, for the whole session (see `serve`)."""
+    with serve(checkpoints) as served:
+        yield served

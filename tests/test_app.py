@@ -1,0 +1,473 @@
+"""The explorer through its API: every endpoint called by gradio_client against a launched server.
+
+Uploads are files the tests write; results come back as local files and are compared as pixels.
+Bad input must give a gr.Error naming the problem (gradio_client raises AppError carrying its
+message; any other exception reaches the client as Gradio's generic "has not enabled verbose
+error reporting") and the server must answer the next request.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import struct
+import zlib
+
+import numpy as np
+import PIL.Image
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+GENERIC = "has not enabled verbose error reporting"  # what a client sees for an exception that is not a gr.Error
+POOL = 32  # slider values /decode takes: ui.sliders.MAX_ACTIVE + MAX_INACTIVE
+DISPLAY = 256  # ui.common.DISPLAY: 16-pixel pictures come back upscaled 16x
+
+
+# --- helpers
+
+
+@pytest.fixture
+def client(app):
+    """A fresh client: its own session, so the current latent of one test never leaks into another."""
+    return Client(app.url, verbose=False)
+
+
+@pytest.fixture
+def label(app):
+    return lambda key: app.labels[key]
+
+
+def pixels(path) -> np.ndarray:
+    return np.asarray(Image.open(path))
+
+
+def write(path, image: Image.Image, **save) -> str:
+    image.save(path, **save)
+    return str(path)
+
+
+def digit_png(tmp_path, name="digit.png", size=(40, 30)) -> str:
+    """An RGB, non-square picture: a bright bar on black, so every model sees something."""
+    a = np.zeros((size[1], size[0], 3), np.uint8)
+    a[size[1] // 4 : 3 * size[1] // 4, size[0] // 2 - 3 : size[0] // 2 + 3] = 255
+    return write(tmp_path / name, Image.fromarray(a))
+
+
+def gray_png(tmp_path, name="gray.png", seed=0) -> str:
+    """A 16x16 grayscale picture: the models' own size and mode."""
+    a = np.random.default_rng(seed).integers(0, 256, (16, 16), dtype=np.uint8)
+    return write(tmp_path / name, Image.fromarray(a))
+
+
+def reconstruct(client, model, path, noise=0.0, class_choice=None):
+    """(model input, reconstruction, error map, note)."""
+    return client.predict(model, handle_file(path), noise, class_choice, [], api_name="/reconstruct")
+
+
+def error_of(client, *args, api_name) -> str:
+    """The message of the gr.Error this call raises (failing if it succeeds or the error is not a gr.Error)."""
+    with pytest.raises(AppError) as info:
+        client.predict(*args, api_name=api_name)
+    message = str(info.value)
+    assert GENERIC not in message and "Traceback" not in message, f"{api_name} raised an exception that is not a gr.Error: {message}"
+    return message
+
+
+def assert_serving(app, tmp_path):
+    """The server still answers a good request (after a bad one), from a new session."""
+    shown, output, _, note = reconstruct(Client(app.url, verbose=False), app.labels["vae"], gray_png(tmp_path, "after.png"))
+    assert pixels(output).shape[:2] == (DISPLAY, DISPLAY) and "PSNR" in note
+
+
+# --- Reconstruct
+
+
+def test_reconstruct_returns_images_and_says_what_was_done(client, label, tmp_path):
+    shown, output, error, note = reconstruct(client, label("vae"), digit_png(tmp_path))
+    for path in (shown, output, error):
+        assert path.endswith(".png")  # lossless: Gradio's default WebP would blur 16-pixel pictures
+        assert pixels(path).shape[:2] == (DISPLAY, DISPLAY)
+    assert "converted RGB → grayscale" in note and "centre-cropped 40×30 → 30×30" in note and "resized to 16×16" in note
+    assert "PSNR" in note
+    same = reconstruct(client, label("vae"), digit_png(tmp_path, "again.png"))
+    assert np.array_equal(pixels(output), pixels(same[1]))  # deterministic: the posterior mean
+
+
+def test_reconstruct_an_image_of_the_models_size_is_used_as_is(client, label, tmp_path):
+    path = gray_png(tmp_path)
+    shown, _, _, note = reconstruct(client, label("vae"), path)
+    assert note.startswith("used as is (16×16 grayscale)")
+    assert np.array_equal(pixels(shown)[::16, ::16], pixels(path))  # the model saw exactly the uploaded pixels
+
+
+def test_denoising_model_corrupts_the_input_first(client, label, tmp_path):
+    path = digit_png(tmp_path)
+    clean = reconstruct(client, label("dae"), path, noise=0.0)
+    noisy = reconstruct(client, label("dae"), path, noise=0.5)
+    again = reconstruct(client, label("dae"), path, noise=0.5)
+    assert "corrupted" not in clean[3]
+    assert "noise at 0.50" in noisy[3]
+    assert not np.array_equal(pixels(clean[0]), pixels(noisy[0]))  # the model input shows the corruption
+    assert np.array_equal(pixels(noisy[0]), pixels(again[0]))  # with a fixed seed: a stable picture
+    assert "corrupted" not in reconstruct(client, label("vae"), path, noise=0.5)[3]  # other models ignore the slider
+
+
+def test_conditional_model_reconstructs_with_a_class(client, label, tmp_path):
+    path = digit_png(tmp_path)
+    three = reconstruct(client, label("cvae"), path, class_choice="3")
+    seven = reconstruct(client, label("cvae"), path, class_choice="7")
+    assert not np.array_equal(pixels(three[1]), pixels(seven[1]))
+
+
+# --- bad uploads: a clear message, and the server keeps serving
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height grayscale pixels, followed by one tiny pixel row:
+    what a decompression bomb looks like to a decoder that trusts the header."""
+    raw = io.BytesIO()
+    Image.new("L", (1, 1)).save(raw, format="PNG")
+    data = bytearray(raw.getvalue())
+    ihdr = 8 + 8  # signature, then the IHDR chunk's length and type
+    data[ihdr : ihdr + 8] = struct.pack(">II", width, height)
+    data[ihdr + 13 : ihdr + 17] = struct.pack(">I", zlib.crc32(bytes(data[ihdr - 4 : ihdr + 13])))  # CRC over type + data
+    return bytes(data)
+
+
+def _text_as_png(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("this is not an image\n")
+    return str(path)
+
+
+def _truncated_png(tmp_path):
+    whole = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(whole, format="PNG")
+    path = tmp_path / "truncated.png"
+    path.write_bytes(whole.getvalue()[: len(whole.getvalue()) // 2])
+    return str(path)
+
+
+def _bomb_header(tmp_path):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(_png_header(20_000, 20_000))  # 400 megapixels, 4.5x Pillow's default limit
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (_text_as_png, r"not an image|could not read the upload as an image"),
+        (_truncated_png, r"truncated|damaged"),
+        (_bomb_header, r"decompression bomb"),
+    ],
+    ids=["text-file", "truncated-png", "bomb-header"],
+)
+def test_unreadable_upload_gives_a_clear_error(make, expected, app, client, label, tmp_path):
+    message = error_of(client, label("vae"), handle_file(make(tmp_path)), 0.0, None, [], api_name="/reconstruct")
+    assert re.search(expected, message, flags=re.IGNORECASE), message
+    assert_serving(app, tmp_path)
+
+
+def test_upload_errors_name_the_file_not_the_servers_temp_path(client, label, tmp_path):
+    message = error_of(client, label("vae"), handle_file(_text_as_png(tmp_path)), 0.0, None, [], api_name="/reconstruct")
+    assert "notes.png" in message
+    assert not re.search(r"/\S*notes\.png", message), f"the message shows a server path: {message}"
+
+
+def test_image_over_the_pixel_limit_is_refused_before_decoding(app, client, label, tmp_path, monkeypatch):
+    """A real image just over a (lowered) limit: the server runs in this process, so the limit is ours to set."""
+    monkeypatch.setattr(PIL.Image, "MAX_IMAGE_PIXELS", 64 * 64)
+    path = write(tmp_path / "large.png", Image.fromarray(np.zeros((80, 80), np.uint8)))  # 6,400 pixels: a small file, a big image
+    message = error_of(client, label("vae"), handle_file(path), 0.0, None, [], api_name="/reconstruct")
+    assert "decompression bomb" in message and "80×80" in message
+    monkeypatch.undo()
+    assert_serving(app, tmp_path)
+
+
+def test_empty_upload_is_explained(client, label):
+    message = error_of(client, label("vae"), None, 0.0, None, [], api_name="/reconstruct")
+    assert "upload an image" in message
+
+
+# --- uploads in other modes are converted, and the note says from what
+
+
+def _sixteen_bit(tmp_path):
+    return write(tmp_path / "deep.png", Image.fromarray(np.full((16, 16), 32896, np.uint16)))  # 32896 / 257 = 128: mid-grey
+
+
+def _cmyk_jpeg(tmp_path):
+    return write(tmp_path / "print.jpg", Image.new("CMYK", (16, 16), (0, 0, 0, 0)), quality=95)  # no ink: white
+
+
+def _palette(tmp_path):
+    image = Image.new("P", (16, 16), 1)
+    image.putpalette([0, 0, 0, 128, 128, 128] + [0] * 762)  # index 1 is mid-grey
+    return write(tmp_path / "palette.png", image)
+
+
+def _transparent(tmp_path):
+    return write(tmp_path / "alpha.png", Image.new("RGBA", (16, 16), (0, 0, 0, 0)))  # fully transparent black
+
+
+@pytest.mark.parametrize(
+    "make, source, grey",
+    [
+        (_sixteen_bit, "16-bit grayscale", 128),  # scaled to 8 bits, not clipped to white
+        (_cmyk_jpeg, "CMYK", 255),
+        (_palette, "palette", 128),
+        (_transparent, "RGBA", 255),  # composited on white, not on the hidden black
+    ],
+    ids=["16-bit", "cmyk-jpeg", "palette", "rgba"],
+)
+def test_other_image_modes_are_converted_and_noted(make, source, grey, client, label, tmp_path):
+    shown, output, _, note = reconstruct(client, label("vae"), make(tmp_path))
+    assert f"converted {source} → grayscale" in note, note
+    assert abs(float(pixels(shown).mean()) - grey) <= 3, f"{source}: the model input should be {grey}, is {pixels(shown).mean():.1f}"
+    assert pixels(output).shape[:2] == (DISPLAY, DISPLAY)
+
+
+# --- models: unknown, deleted while serving
+
+
+def test_unknown_model_gives_a_clear_error(app, client, label, tmp_path):
+    message = error_of(client, "no-such-model", handle_file(gray_png(tmp_path)), 0.0, None, [], api_name="/reconstruct")
+    assert "no-such-model" in message and label("vae") in message  # names what was wrong and what is accepted
+    message = error_of(client, "no-such-model", 4, 1.0, 0, None, [], api_name="/sample")
+    assert "no-such-model" in message
+    assert_serving(app, tmp_path)
+
+
+def test_checkpoint_deleted_while_serving(app, client, label, tmp_path):
+    """Models are loaded once at startup: deleting the directory afterwards does not break them
+    (and if it ever did, the answer must be a clear error, not a traceback)."""
+    shutil.rmtree(app.checkpoints / app.doomed)
+    try:
+        _, output, _, note = reconstruct(client, label(app.doomed), gray_png(tmp_path))
+        grid, _ = client.predict(label(app.doomed), 4, 1.0, 0, None, [], api_name="/sample")
+    except AppError as err:
+        assert GENERIC not in str(err) and app.doomed in str(err), str(err)
+    else:
+        assert pixels(output).shape[:2] == (DISPLAY, DISPLAY) and pixels(grid).size > 0
+    assert_serving(app, tmp_path)
+
+
+# --- Sample
+
+
+def sample(client, model, n=4, seed=0, temperature=1.0, class_choice=None):
+    return client.predict(model, n, temperature, seed, class_choice, [], api_name="/sample")
+
+
+def test_sample_same_seed_same_images(client, label):
+    first, note = sample(client, label("vae"), seed=7)
+    again, _ = sample(client, label("vae"), seed=7)
+    other, _ = sample(client, label("vae"), seed=8)
+    assert np.array_equal(pixels(first), pixels(again))
+    assert not np.array_equal(pixels(first), pixels(other))
+    assert pixels(first).shape[:2] == (2 * DISPLAY, 2 * DISPLAY)  # 4 samples: a 2x2 grid
+    assert "4 samples" in note and "seed 7" in note and "prior" in note
+
+
+def test_sample_temperature_changes_the_images(client, label):
+    cold, _ = sample(client, label("vae"), temperature=0.2)
+    warm, _ = sample(client, label("vae"), temperature=1.5)
+    assert not np.array_equal(pixels(cold), pixels(warm))
+
+
+def test_sample_values_out_of_range_are_refused(client, label):
+    assert "greater than maximum" in error_of(client, label("vae"), 100, 1.0, 0, None, [], api_name="/sample")
+    assert "greater than maximum" in error_of(client, label("vae"), 4, 5.0, 0, None, [], api_name="/sample")
+
+
+def test_conditional_sampling_with_a_class(client, label):
+    three, note = sample(client, label("cvae"), seed=3, class_choice="3")
+    three_again, _ = sample(client, label("cvae"), seed=3, class_choice="3")
+    seven, _ = sample(client, label("cvae"), seed=3, class_choice="7")
+    assert np.array_equal(pixels(three), pixels(three_again))
+    assert not np.array_equal(pixels(three), pixels(seven))  # same latents, other class: other images
+
+
+def test_conditional_sampling_without_a_class_is_explained(client, label):
+    message = error_of(client, label("cvae"), 4, 1.0, 0, None, [], api_name="/sample")
+    assert "choose a class" in message and "0, 1, 2" in message
+
+
+# --- Interpolate
+
+
+def interpolate(client, model, source="seeds", a=None, b=None, example_a=None, example_b=None, steps=5, method="slerp"):
+    return client.predict(model, source, a, b, example_a, example_b, 0, 1, method, steps, None, [], api_name="/interpolate")
+
+
+def tiles(path, n) -> list[np.ndarray]:
+    strip = pixels(path)
+    return np.split(strip, n, axis=1)
+
+
+def test_interpolate_between_seeds(client, label):
+    strip, gif, note = interpolate(client, label("vae"), steps=5)
+    frames = tiles(strip, 5)
+    assert pixels(strip).shape[1] == 5 * pixels(strip).shape[0]  # one row of 5 square frames
+    assert not np.array_equal(frames[0], frames[-1])
+    with Image.open(gif) as animation:
+        assert animation.n_frames == 2 * 5 - 2  # forth and back, ends not repeated
+    assert "5 steps by slerp" in note and "seeds 0 and 1" in note
+    lerp, _, _ = interpolate(client, label("vae"), steps=5, method="lerp")
+    assert np.array_equal(tiles(lerp, 5)[0], frames[0]) and np.array_equal(tiles(lerp, 5)[-1], frames[-1])  # same ends
+
+
+def test_interpolate_between_uploads(client, label, tmp_path):
+    a, b = handle_file(digit_png(tmp_path, "a.png")), handle_file(gray_png(tmp_path, "b.png"))
+    strip, _, note = interpolate(client, label("vae"), "images", a, b, steps=4)
+    frames = tiles(strip, 4)
+    assert not np.array_equal(frames[0], frames[-1]) and "posterior means" in note
+
+
+def test_interpolate_between_examples(client, label):
+    strip, _, _ = interpolate(client, label("vae"), "images", example_a="#0", example_b="#1", steps=3)
+    assert not np.array_equal(*tiles(strip, 3)[::2])
+
+
+def test_interpolate_without_images_is_explained(client, label):
+    message = error_of(client, label("vae"), "images", None, None, None, None, 0, 1, "slerp", 5, None, [], api_name="/interpolate")
+    assert "give both images" in message
+
+
+# --- Latent sliders (/decode acts on the session's current latent, which /reconstruct sets)
+
+
+def decode(client, model, values, mode="kl"):
+    values = list(values) + [0.0] * (POOL - len(values))
+    return client.predict(model, mode, None, [], *values, api_name="/decode")
+
+
+def test_decode_changes_when_a_slider_moves(client, label, tmp_path):
+    reconstruct(client, label("vae"), digit_png(tmp_path))  # the current latent
+    still, manifold = decode(client, label("vae"), [0.0])
+    again, _ = decode(client, label("vae"), [0.0])
+    moved, _ = decode(client, label("vae"), [2.0])  # the first (most informative) slider
+    assert manifold is None  # a 4-D latent has no manifold picture
+    assert np.array_equal(pixels(still), pixels(again))
+    assert not np.array_equal(pixels(still), pixels(moved))
+    pca, _ = decode(client, label("vae"), [2.0], mode="pca")
+    assert not np.array_equal(pixels(moved), pixels(pca))
+
+
+def test_decode_takes_negative_latent_values(client, label, tmp_path):
+    """Slider ranges come from the latent statistics (p01..p99, about -2..2 for a VAE), not Gradio's default 0..100."""
+    reconstruct(client, label("vae"), digit_png(tmp_path))
+    low, _ = decode(client, label("vae"), [-1.5])
+    high, _ = decode(client, label("vae"), [1.5])
+    assert not np.array_equal(pixels(low), pixels(high))
+
+
+def test_decode_without_a_current_image_is_explained(client, label):
+    assert "no current image" in error_of(client, label("vae"), "kl", None, [], *[0.0] * POOL, api_name="/decode")
+
+
+def test_decode_two_dimensional_latent_shows_the_manifold(app, client, label, tmp_path):
+    import torch
+
+    from ui.sliders import layout
+
+    entry = app.catalog.get(label("vae2d"))
+    p01, p99 = entry.explorer.stats["p01"], entry.explorer.stats["p99"]
+    specs = layout(entry, torch.zeros(2), "kl")  # the pool's order: which slider moves which dimension
+
+    first = next(slot for slot, spec in enumerate(specs) if spec is not None)
+
+    def at(t):  # slider values inside the manifold's p01..p99 box: the first slider at fraction t, the others midway
+        values = [0.0] * POOL
+        for slot, spec in enumerate(specs):
+            if spec is not None:
+                lo, hi = float(p01[spec.index]), float(p99[spec.index])
+                values[slot] = lo + (t if slot == first else 0.5) * (hi - lo)
+        return values
+
+    reconstruct(client, label("vae2d"), digit_png(tmp_path))
+    image, manifold = decode(client, label("vae2d"), at(0.2))
+    moved, manifold_moved = decode(client, label("vae2d"), at(0.8))
+    assert manifold is not None and not np.array_equal(pixels(image), pixels(moved))
+    assert not np.array_equal(pixels(manifold), pixels(manifold_moved))  # the ring follows the point
+    assert max(Image.open(manifold).size) <= 1024, f"manifold picture is {Image.open(manifold).size}: encoded as PNG on every slider tick"
+
+
+# --- Attribute arithmetic
+
+
+def edit(client, model, strength, name="3", source="attribute", method="mean_difference", set_a=(), set_b=()):
+    return client.predict(model, source, name, method, [], list(set_a), list(set_b), strength, None, [], api_name="/edit_attribute")
+
+
+def test_edit_attribute_strength_changes_the_image(client, label, tmp_path):
+    reconstruct(client, label("vae"), digit_png(tmp_path))
+    original, unchanged, note = edit(client, label("vae"), 0.0)
+    _, edited, note2 = edit(client, label("vae"), 2.0)
+    assert np.array_equal(pixels(original), pixels(unchanged))  # strength 0: the current image
+    assert not np.array_equal(pixels(unchanged), pixels(edited))
+    assert "class 3" in note2 and "+2.00" in note2
+
+
+def test_edit_attribute_with_a_custom_vector(client, label, tmp_path):
+    reconstruct(client, label("vae"), digit_png(tmp_path))
+    _, edited, note = edit(client, label("vae"), 1.5, source="custom", set_a=[0, 1], set_b=[2])
+    assert "Custom vector" in note
+
+
+def test_edit_attribute_unknown_name_is_explained(client, label, tmp_path):
+    reconstruct(client, label("vae"), digit_png(tmp_path))
+    message = error_of(client, label("vae"), "attribute", "Smiling", "mean_difference", [], [], [], 1.0, None, [], api_name="/edit_attribute")
+    assert "Smiling" in message and re.search(r"0'?, '?1'?, '?2", message), message  # names what is accepted
+
+
+def test_edit_attribute_without_a_current_image_is_explained(client, label):
+    message = error_of(client, label("vae"), "attribute", None, "mean_difference", [], [], [], 1.0, None, [], api_name="/edit_attribute")
+    assert "no current image" in message
+
+
+# --- Latent map
+
+
+def test_latent_map_coloured_by_class(client, label):
+    picture, legend = client.predict(label("vae"), "class", api_name="/latent_map")
+    plain, no_legend = client.predict(label("vae"), "none", api_name="/latent_map")
+    assert pixels(picture).shape[:2] == (480, 480)
+    assert "class 3" in legend and no_legend == ""
+    assert not np.array_equal(pixels(picture), pixels(plain))
+
+
+def test_decode_map_point_makes_the_current_image(client, label):
+    a, picture, note = client.predict(label("vae"), 0.5, -0.5, "none", None, [], api_name="/decode_map_point")
+    b, _, _ = client.predict(label("vae"), -1.0, 1.0, "none", None, [], api_name="/decode_map_point")
+    assert not np.array_equal(pixels(a), pixels(b))
+    assert "(0.500, -0.500)" in note and pixels(picture).shape[:2] == (480, 480)
+    decoded, _ = decode(client, label("vae"), [1.0])  # the sliders now act on the picked point
+    assert pixels(decoded).shape[:2] == (DISPLAY, DISPLAY)
+    assert "give both map coordinates" in error_of(client, label("vae"), None, 0.0, "none", None, [], api_name="/decode_map_point")
+
+
+# --- Compare
+
+
+def test_compare_models_on_one_seed(client, label):
+    models = [label("vae"), label("dae"), label("cvae")]
+    gallery = client.predict(models, "seed", None, None, 5, api_name="/compare")
+    assert [item["caption"] for item in gallery] == models
+    assert all(pixels(item["image"]).size > 0 for item in gallery)
+
+
+def test_compare_models_on_an_upload_and_an_example(client, label, tmp_path):
+    models = [label("vae"), label("vae2d")]
+    uploaded = client.predict(models, "image", handle_file(digit_png(tmp_path)), None, 0, api_name="/compare")
+    example = client.predict(models, "image", None, "#0", 0, api_name="/compare")
+    assert len(uploaded) == len(example) == 2
+    assert not np.array_equal(pixels(uploaded[0]["image"]), pixels(uploaded[1]["image"]))  # two models, two reconstructions
+
+
+def test_compare_without_models_is_explained(client):
+    assert "choose at least one model" in error_of(client, [], "seed", None, None, 0, api_name="/compare")

@@ -1,0 +1,219 @@
+"""The explorer in a real browser: what a person does -- upload, drag a slider, see the picture change.
+
+Playwright (sync API) drives Debian's Chromium (/usr/bin/chromium; never `playwright install`).
+Without it the test is skipped with the reason, unless LATENT_LAB_REQUIRE_BROWSER=1 (CI), where
+a missing browser fails.
+
+The test screenshots every tab. For the README's docs/screenshots/<tab>.png, serve real models:
+LATENT_LAB_SCREENSHOT_CHECKPOINTS names a checkpoints directory (e.g. the shipped checkpoints/),
+which is then served instead of the tiny test models, and the screenshots go to docs/screenshots/.
+Without it they go to pytest's temporary directory, so a plain test run never overwrites the
+README's pictures with the test models' one-epoch blur:
+
+    LATENT_LAB_SCREENSHOT_CHECKPOINTS=checkpoints pytest tests/test_browser.py
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+README_SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+SCREENSHOT_CHECKPOINTS = "LATENT_LAB_SCREENSHOT_CHECKPOINTS"
+TABS = {  # gr.Tab id -> its label, in order
+    "reconstruct": "Reconstruct",
+    "sample": "Sample",
+    "interpolate": "Interpolate",
+    "sliders": "Latent sliders",
+    "attributes": "Attribute arithmetic",
+    "latent-map": "Latent map",
+    "compare": "Compare",
+}
+TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under Playwright; skipped (or, with LATENT_LAB_REQUIRE_BROWSER=1, failed) when missing."""
+    required = os.environ.get("LATENT_LAB_REQUIRE_BROWSER") == "1"
+
+    def unavailable(reason: str):
+        if required:
+            pytest.fail(f"{reason} (LATENT_LAB_REQUIRE_BROWSER=1 requires the browser tests to run)")
+        pytest.skip(reason)
+
+    if not Path(CHROMIUM).exists():
+        unavailable(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the browser tests")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed: pip install -r requirements-dev.txt")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def served(request, launch_app):
+    """The app the browser visits: the tiny test models, or those under $LATENT_LAB_SCREENSHOT_CHECKPOINTS."""
+    other = os.environ.get(SCREENSHOT_CHECKPOINTS)
+    if not other:
+        yield request.getfixturevalue("app")
+        return
+    with launch_app(other) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    """Where the tab screenshots go: docs/screenshots/ when real models are served, else a temporary directory."""
+    return README_SCREENSHOTS if os.environ.get(SCREENSHOT_CHECKPOINTS) else tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture
+def page(browser, served):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.errors = []  # uncaught JavaScript exceptions: the app must not throw any
+    page.on("pageerror", lambda err: page.errors.append(str(err)))
+    page.goto(served.url)
+    page.locator("button[role=tab]").first.wait_for()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+# --- helpers: Gradio 6's DOM, located by what a person sees (labels, roles)
+
+
+def open_tab(page, tab_id: str) -> None:
+    """Select a tab: its button, or, where Gradio moved it to the overflow menu for lack of room, the menu entry."""
+    tab = page.locator(f'button[role=tab][data-tab-id="{tab_id}"]')
+    if tab.count() and tab.is_visible():
+        tab.click()
+    else:
+        page.get_by_role("button", name="More tabs").click()
+        page.locator(".overflow-dropdown button").filter(has_text=TABS[tab_id]).click()
+    page.locator(f'button[role=tab][data-tab-id="{tab_id}"][aria-selected="true"]').wait_for()
+
+
+def image(page, label: str):
+    """The <img> of the visible image block whose label reads exactly `label`."""
+    block = page.locator(f'div.block:has(> label[data-testid="block-label"]:text-is("{label}"))').locator("visible=true")
+    return block.locator("img").first
+
+
+def picture(page, label: str) -> np.ndarray:
+    """The pixels the browser shows under `label` (fetched from the img's src: lossless PNG)."""
+    src = image(page, label).get_attribute("src")
+    return np.asarray(Image.open(io.BytesIO(page.request.get(src).body())))
+
+
+def wait_for_new_image(page, label: str, before: str | None) -> str:
+    """Wait until the image under `label` is shown with a src other than `before` (Gradio names files by content)."""
+    img = image(page, label)
+    img.wait_for()
+    page.wait_for_function("([img, before]) => img.src && img.src !== before && img.complete", arg=[img.element_handle(), before], timeout=TIMEOUT_MS)
+    return img.get_attribute("src")
+
+
+def drag(page, slider, fraction: float) -> None:
+    """Drag a range input's thumb from where it is to `fraction` of its width, as a mouse would."""
+    slider.scroll_into_view_if_needed()
+    box = slider.bounding_box()
+    value, low, high = float(slider.input_value()), float(slider.get_attribute("min")), float(slider.get_attribute("max"))
+    start = box["x"] + box["width"] * (value - low) / (high - low)
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(start, y)
+    page.mouse.down()
+    for step in range(1, 6):  # several moves: several input events, like a real drag
+        page.mouse.move(start + (box["x"] + box["width"] * fraction - start) * step / 5, y)
+    page.mouse.up()
+
+
+def screenshot(page, folder: Path, tab_id: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(300)  # let the last image paint
+    page.screenshot(path=str(folder / f"{tab_id}.png"), full_page=True)
+
+
+def error_toasts(page) -> list[str]:
+    """Texts of Gradio's error pop-ups (a gr.Error, or an exception) on the page."""
+    return page.locator(".toast-body.error").all_inner_texts()
+
+
+# --- the test
+
+
+def test_upload_drag_sliders_and_edit_attributes(page, screenshots, tmp_path):
+    # Reconstruct: upload a picture; the reconstruction appears with a note on what was done to the upload
+    upload = tmp_path / "bar.png"
+    a = np.zeros((30, 40, 3), np.uint8)
+    a[8:22, 17:23] = 255
+    Image.fromarray(a).save(upload)
+    reconstruction = image(page, "Reconstruction")
+    reconstruction.wait_for()  # the first model opens on its first example
+    before = reconstruction.get_attribute("src")
+    page.locator("input[type=file]").first.set_input_files(str(upload))
+    page.get_by_text("centre-cropped 40×30 → 30×30").wait_for()
+    wait_for_new_image(page, "Reconstruction", before)
+    shown = picture(page, "Model input")
+    assert shown.shape[:2] == (256, 256) and shown.max() == 255  # the uploaded bar, upscaled
+    screenshot(page, screenshots, "reconstruct")
+
+    # Latent sliders: dragging the most informative slider redraws the decoded image
+    open_tab(page, "sliders")
+    slider = page.locator('input[type=range][aria-label^="range slider for z"]').first
+    slider.wait_for()
+    decoded = image(page, "Decoded")
+    decoded.wait_for()
+    before, pixels_before = decoded.get_attribute("src"), picture(page, "Decoded")
+    start = slider.input_value()
+    drag(page, slider, 0.9 if float(start) < (float(slider.get_attribute("min")) + float(slider.get_attribute("max"))) / 2 else 0.1)
+    assert slider.input_value() != start, "the drag did not move the slider"
+    wait_for_new_image(page, "Decoded", before)
+    assert not np.array_equal(pixels_before, picture(page, "Decoded"))
+    screenshot(page, screenshots, "sliders")
+
+    # Attribute arithmetic: moving the strength slider changes the edited image
+    open_tab(page, "attributes")
+    edited = image(page, "Edited")
+    edited.wait_for()  # the current image, edited by the first class vector at strength 1
+    before, pixels_before = edited.get_attribute("src"), picture(page, "Edited")
+    strength = page.locator('input[type=range][aria-label^="range slider for Strength"]')
+    drag(page, strength, 0.95)  # strength 1 -> about 2.7
+    assert float(strength.input_value()) > 2
+    wait_for_new_image(page, "Edited", before)
+    assert not np.array_equal(pixels_before, picture(page, "Edited"))
+    screenshot(page, screenshots, "attributes")
+
+    # The other tabs, each after pressing its button once, for the README
+    for tab_id, button, result in [("sample", "Sample", "Samples"), ("interpolate", "Interpolate", "Path"), ("compare", "Compare", None)]:
+        open_tab(page, tab_id)
+        if result:
+            before = image(page, result).get_attribute("src") if image(page, result).count() else None
+        page.get_by_role("button", name=button, exact=True).locator("visible=true").click()
+        if result:
+            wait_for_new_image(page, result, before)
+        else:
+            page.locator("div.block:has(> label[data-testid=block-label]:text-is('Side by side')) img").locator("visible=true").first.wait_for()
+        screenshot(page, screenshots, tab_id)
+    open_tab(page, "latent-map")
+    image(page, "Held-out images on the top two principal directions: click to decode a point").wait_for()
+    screenshot(page, screenshots, "latent-map")
+
+    assert all((screenshots / f"{tab}.png").exists() for tab in TABS)
+    assert error_toasts(page) == []
+    assert page.errors == []
