@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import shlex
 import sys
 import typing
@@ -75,7 +76,8 @@ def main(argv: list[str] | None = None) -> None:
         out = train(model_type, model_fields, cfg, command=command)
     except (ValueError, NonFiniteLoss) as err:
         parser.exit(1, f"{parser.prog}: error: {err}\n")
-    print(f"checkpoint written to {out}; open it with models.load({str(out)!r}) or python app.py --model {out}")
+    if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process speaks
+        print(f"checkpoint written to {out}; open it with models.load({str(out)!r}) or python app.py --model {out}")
 
 
 def _head_parser() -> Parser:
