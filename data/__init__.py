@@ -14,7 +14,7 @@ import types
 import typing
 
 from . import celeba, digits, dsprites, faces, folder, idx
-from .base import ImageDataset, cache_dir, to_tensor, to_uint8
+from .base import ImageDataset, cache_dir, tile, to_tensor, to_uint8
 
 # name -> loader(split=..., **options) -> ImageDataset
 DATASETS = {
@@ -61,4 +61,4 @@ def _loader(name: str):
     return DATASETS[name]
 
 
-__all__ = ["DATASETS", "ImageDataset", "load", "options", "option_types", "cache_dir", "to_tensor", "to_uint8"]
+__all__ = ["DATASETS", "ImageDataset", "load", "options", "option_types", "cache_dir", "tile", "to_tensor", "to_uint8"]

@@ -125,6 +125,18 @@ def check_split(name: str, split: str, splits: Sequence[str] = ("train", "test")
         raise ValueError(f"dataset {name!r} has no split {split!r}; choose one of: {', '.join(splits)}")
 
 
+def tile(images: np.ndarray, columns: int) -> np.ndarray:
+    """uint8 [N, H, W, C] -> one uint8 grid [rows * H, columns * W] (grey) or [..., 3], `columns`
+    tiles per row; a short last row is padded with white."""
+    n, h, w, c = images.shape
+    rows = -(-n // columns)  # ceil
+    pad = rows * columns - n
+    if pad:
+        images = np.concatenate([images, np.full((pad, h, w, c), 255, np.uint8)])
+    grid = images.reshape(rows, columns, h, w, c).transpose(0, 2, 1, 3, 4).reshape(rows * h, columns * w, c)  # tile rows
+    return grid[..., 0] if c == 1 else grid
+
+
 # ----------------------------------------------------------------------------- cache
 
 

@@ -15,7 +15,6 @@ from safetensors.torch import load_file
 import models
 from models.base import field_specs
 from latent import load_stats
-from train.cli import main
 from train.config import TrainConfig
 from train.loop import NonFiniteLoss, train
 

@@ -283,10 +283,7 @@ def progress_grid(model, x, y, generator_seed: int = 0, sample_rows: int = 2) ->
     y_samples = None if y is None else y.repeat(sample_rows, *([1] * (y.ndim - 1)))
     rows = torch.cat([x, model.reconstruct(x, y), model.decode(z, y_samples)])
     model.train()
-    grid = data.to_uint8(rows)  # [R * n, H, W, C]
-    h, w, c = grid.shape[1:]
-    grid = grid.reshape(-1, n, h, w, c).transpose(0, 2, 1, 3, 4).reshape(-1, n * w, c)  # rows of n tiles
-    return grid[..., 0] if c == 1 else grid
+    return data.tile(data.to_uint8(rows), columns=n)
 
 
 def model_card(s: dict) -> str:

@@ -48,10 +48,6 @@ def theme() -> gr.Theme:
     return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate")
 
 
-def condition_choice(entry: Entry, class_choice, attribute_choice):
-    return class_choice if entry.conditioned_on_classes else attribute_choice
-
-
 def build(catalog: Catalog) -> gr.Blocks:
     from . import attributes, compare, interpolate, latent_map, reconstruct, sample, sliders
 

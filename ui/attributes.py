@@ -10,13 +10,11 @@ from __future__ import annotations
 from functools import lru_cache, partial
 
 import gradio as gr
-import numpy as np
 import torch
 
-from data import to_tensor
 from latent import ATTRIBUTE_METHODS, attribute_vector, custom_vector, edit, roc_auc
 
-from .common import image_output, state_to_latent, to_pil, union_choices
+from .common import example_images, image_output, state_to_latent, to_pil, union_choices
 
 METHODS = [
     ("mean difference (White 2016)", "mean_difference"),
@@ -116,9 +114,7 @@ def edit_attribute(label, source, name, method, given, set_a, set_b, strength, s
 
 def _decoded(entry, z: torch.Tensor, class_choice, attribute_choice) -> list:
     """One PIL image per latent of z [N, D], under the chosen condition (conditional models)."""
-    from . import condition_choice
-
-    images = entry.explorer.decode(z, entry.condition(condition_choice(entry, class_choice, attribute_choice), len(z)))
+    images = entry.explorer.decode(z, entry.condition(class_choice, attribute_choice, len(z)))
     return [to_pil(image[None]) for image in images]
 
 
@@ -186,7 +182,7 @@ def _model_updates(entry) -> list:
         message = "This model's training data had no labels or attributes: build a vector from example images you pick (set A minus set B)."
     else:
         message = ""
-    gallery = [(image, f"#{i}") for image, (_, i) in zip(_example_pictures(explorer), picks)]
+    gallery = [(image, f"#{i}") for image, (_, i) in zip(example_images(entry, display=64), picks)]
     return [
         gr.update(value=message, visible=bool(message)),
         gr.update(visible=bool(sources)),
@@ -200,11 +196,6 @@ def _model_updates(entry) -> list:
         gallery,
         None, None, "",
     ]
-
-
-def _example_pictures(explorer) -> list:
-    examples = explorer.stats.get("examples")
-    return [] if examples is None else [to_pil(to_tensor(np.asarray(e)), display=64) for e in examples]
 
 
 def build(shared) -> None:

@@ -48,15 +48,16 @@ class Entry:
     def conditioned_on_classes(self) -> bool:
         return getattr(self.config, "num_classes", 0) > 0
 
-    def condition(self, choice, n: int) -> torch.Tensor | None:
-        """y for n images from the UI's condition control: a class name, or a list of attribute names."""
+    def condition(self, class_choice, attribute_choice, n: int) -> torch.Tensor | None:
+        """y for n images from the UI's two condition controls (a class name; a list of attribute
+        names): the one that applies to this model is used, the other ignored."""
         if not self.conditions:
             return None
         if self.conditioned_on_classes:
-            if choice not in self.conditions:
+            if class_choice not in self.conditions:
                 raise gr.Error(f"choose a class to condition on: one of {', '.join(self.conditions)}")
-            return torch.full((n,), self.conditions.index(choice), dtype=torch.long)
-        on = set(choice or [])
+            return torch.full((n,), self.conditions.index(class_choice), dtype=torch.long)
+        on = set(attribute_choice or [])
         return torch.tensor([[float(name in on) for name in self.conditions]] * n)
 
     @property

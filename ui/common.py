@@ -7,7 +7,6 @@ tensors become PNG-backed PIL images, upscaled so 28- or 64-pixel pictures are v
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import gradio as gr
@@ -15,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from data import to_tensor, to_uint8
+from data import tile, to_tensor, to_uint8
 from data.images import fit_image, open_image
 
 DISPLAY = 256  # shortest side, in pixels, that pictures are upscaled to (nearest neighbour: pixels stay honest)
@@ -61,24 +60,18 @@ def load_image(source: str | Image.Image | None, entry) -> tuple[torch.Tensor, s
 def to_pil(images: torch.Tensor, columns: int | None = None, display: int = DISPLAY) -> Image.Image:
     """float [N, C, H, W] in [0, 1] -> one PIL image: a grid with `columns` per row, upscaled."""
     tiles = to_uint8(images)  # [N, H, W, C]
-    n, h, w, c = tiles.shape
-    columns = columns or n
-    rows = math.ceil(n / columns)
-    pad = rows * columns - n
-    if pad:
-        tiles = np.concatenate([tiles, np.full((pad, h, w, c), 255, np.uint8)])
-    grid = tiles.reshape(rows, columns, h, w, c).transpose(0, 2, 1, 3, 4).reshape(rows * h, columns * w, c)  # tile rows
-    scale = max(1, display // min(h, w))
-    pil = Image.fromarray(grid[..., 0] if c == 1 else grid)
+    grid = tile(tiles, columns or len(tiles))
+    scale = max(1, display // min(tiles.shape[1:3]))
+    pil = Image.fromarray(grid)
     return pil.resize((pil.width * scale, pil.height * scale), Image.NEAREST)
 
 
-def example_images(entry) -> list[Image.Image]:
+def example_images(entry, display: int = 96) -> list[Image.Image]:
     """The checkpoint's stored held-out images, as PIL images for a gallery."""
     examples = entry.examples
     if examples is None:
         return []
-    return [to_pil(to_tensor(np.asarray(e)), display=96) for e in examples]
+    return [to_pil(to_tensor(np.asarray(e)), display=display) for e in examples]
 
 
 def example_tensor(entry, index: int) -> torch.Tensor:

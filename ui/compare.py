@@ -21,7 +21,7 @@ def compare(labels, source, upload, example, seed, *, shared):
     results = []
     for label in labels:
         entry = shared.entry(label)
-        y = entry.condition(entry.default_condition[0] if entry.conditioned_on_classes else [], 1)
+        y = entry.condition(*entry.default_condition, 1)
         if source == "seed":
             images = entry.explorer.sample(1, seed=int(seed), y=y)
         else:

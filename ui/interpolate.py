@@ -16,8 +16,6 @@ SOURCES = ("images", "seeds")
 
 
 def interpolate(label, source, upload_a, upload_b, example_a, example_b, seed_a, seed_b, method, steps, class_choice, attribute_choice, *, shared):
-    from . import condition_choice
-
     entry = shared.entry(label)
     if source not in SOURCES:
         raise gr.Error(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
@@ -26,7 +24,7 @@ def interpolate(label, source, upload_a, upload_b, example_a, example_b, seed_a,
     steps = int(steps)
     if not 2 <= steps <= 32:
         raise gr.Error(f"steps must be between 2 and 32, got {steps}")
-    y = entry.condition(condition_choice(entry, class_choice, attribute_choice), 1)
+    y = entry.condition(class_choice, attribute_choice, 1)
     if source == "seeds":
         ends = [entry.explorer.sample_latent(1, seed=int(seed))[0] for seed in (seed_a, seed_b)]
         what = f"seeds {int(seed_a)} and {int(seed_b)}"

@@ -67,8 +67,6 @@ def redraw(label, colour_by, state, *, shared):
 
 def decode_map_point(label, x, y, colour_by, class_choice, attribute_choice, *, shared):
     """[decoded image, map with the point ringed, note, latent state] for map coordinates (x, y)."""
-    from . import condition_choice
-
     entry = shared.entry(label)
     explorer = entry.explorer
     if unavailable(explorer):
@@ -77,7 +75,7 @@ def decode_map_point(label, x, y, colour_by, class_choice, attribute_choice, *, 
         raise gr.Error("give both map coordinates x and y (click the map, or type them)")
     _, basis = projection(explorer)
     z = from_pca(torch.tensor([float(x), float(y)], dtype=basis.mean.dtype), basis)  # [D] on the plane through the mean
-    image = to_pil(explorer.decode(z[None], entry.condition(condition_choice(entry, class_choice, attribute_choice), 1)))
+    image = to_pil(explorer.decode(z[None], entry.condition(class_choice, attribute_choice, 1)))
     state = latent_to_state(z)
     picture, _ = draw_map(label, colour_by, state, shared=shared)
     note = f"Map point ({float(x):.3f}, {float(y):.3f}) decoded; it is now the current image for the sliders and attribute tabs."

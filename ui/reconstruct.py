@@ -20,9 +20,7 @@ def reconstruct(label, path, noise, class_choice, attribute_choice, *, shared):
 
 
 def _reconstruct(entry, x, note, noise, class_choice, attribute_choice):
-    from . import condition_choice
-
-    y = entry.condition(condition_choice(entry, class_choice, attribute_choice), 1)
+    y = entry.condition(class_choice, attribute_choice, 1)
     if isinstance(entry.model, DAE) and noise > 0:
         x = corrupt(entry.model, x, noise)
         note += f"; corrupted with {entry.config.corruption.replace('_', '-')} noise at {noise:.2f}"

@@ -15,15 +15,13 @@ MAX_SAMPLES = 64
 
 
 def sample(label, n, temperature, seed, class_choice, attribute_choice, *, shared):
-    from . import condition_choice
-
     entry = shared.entry(label)
     n = int(n)
     if not 1 <= n <= MAX_SAMPLES:
         raise gr.Error(f"number of samples must be between 1 and {MAX_SAMPLES}, got {n}")
     if not 0 < temperature <= 3:
         raise gr.Error(f"temperature must be in (0, 3], got {temperature}")
-    y = entry.condition(condition_choice(entry, class_choice, attribute_choice), n)
+    y = entry.condition(class_choice, attribute_choice, n)
     images = entry.explorer.sample(n, seed=int(seed), temperature=float(temperature), y=y)
     source = "the prior N(0, I)" if "kl" in entry.explorer.stats else "a Gaussian fitted to the training codes (an AE has no prior)"
     return to_pil(images, columns=math.ceil(math.sqrt(n))), f"{n} samples from {source}, temperature {temperature:g}, seed {int(seed)}."

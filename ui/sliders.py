@@ -113,19 +113,16 @@ def _note(entry, mode, specs) -> str:
 
 def _render(entry, z: torch.Tensor, class_choice, attribute_choice) -> list:
     """[decoded image, manifold (None unless the latent is 2-D)] of latent z [D]."""
-    from . import condition_choice
-
-    choice = condition_choice(entry, class_choice, attribute_choice)
-    image = to_pil(entry.explorer.decode(z[None], entry.condition(choice, 1)))
-    return [image, _manifold(entry, z, choice) if entry.explorer.latent_dim == 2 else None]
+    image = to_pil(entry.explorer.decode(z[None], entry.condition(class_choice, attribute_choice, 1)))
+    return [image, _manifold(entry, z, class_choice, attribute_choice) if entry.explorer.latent_dim == 2 else None]
 
 
-def _manifold(entry, z: torch.Tensor, choice) -> Image.Image:
+def _manifold(entry, z: torch.Tensor, class_choice, attribute_choice) -> Image.Image:
     """The decoded GRID x GRID manifold over the p01..p99 box with a red cross and ring where z lies."""
     grid = manifold_grid(entry.explorer.stats, GRID)
-    key = (entry.key, repr(choice))
+    key = (entry.key, repr((class_choice, attribute_choice)))
     if key not in _manifolds:
-        _manifolds[key] = to_pil(entry.explorer.decode(grid.latents, entry.condition(choice, GRID * GRID)), columns=GRID, display=MANIFOLD_SIZE // GRID)
+        _manifolds[key] = to_pil(entry.explorer.decode(grid.latents, entry.condition(class_choice, attribute_choice, GRID * GRID)), columns=GRID, display=MANIFOLD_SIZE // GRID)
     picture = _manifolds[key].convert("RGB")
     tile = picture.width / GRID
     # fractional column/row of z between the tile centres; ys decrease down the rows, so interpolate on the flipped axis
