@@ -108,6 +108,16 @@ class ImageDataset:
         return self.attributes[:, self.attribute_names.index(name)]
 
 
+    def targets(self, names: Sequence[str] | None = None) -> torch.Tensor:
+        """What a conditional model is conditioned on, or a classifier predicts: the class labels
+        (long [N]) when names is None, else the named attribute columns (float [N, len(names)])."""
+        if names is None:
+            if self.labels is None:
+                raise ValueError(f"{self.name} has no class labels; it has attributes: {', '.join(self.attribute_names or []) or 'none'}")
+            return torch.from_numpy(np.asarray(self.labels)).long()
+        return torch.from_numpy(np.stack([self.attribute(n) for n in names], axis=1)).float()
+
+
 def to_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 [N, H, W, C] (or one [H, W, C]) -> float32 [N, C, H, W] in [0, 1]."""
     if images.ndim == 3:

@@ -3,6 +3,7 @@ traversal ranges, attribute vectors, projections. No UI, no training."""
 
 from .attributes import (
     ATTRIBUTE_METHODS,
+    DEFAULT_STRENGTH,
     attribute_vector,
     custom_vector,
     edit,
@@ -24,7 +25,7 @@ __all__ = [
     "INTERPOLATIONS", "interpolate", "lerp", "slerp",
     "PCABasis", "fit_pca", "stats_pca", "to_pca", "from_pca", "sample_aggregate",
     "SLIDER_MODES", "GRID_SPACINGS", "SliderSpec", "slider_specs", "apply_sliders", "ManifoldGrid", "manifold_grid",
-    "ATTRIBUTE_METHODS", "attribute_vector", "stratified_difference", "svm_normal", "project_out",
+    "ATTRIBUTE_METHODS", "DEFAULT_STRENGTH", "attribute_vector", "stratified_difference", "svm_normal", "project_out",
     "scale_to_mean_difference", "roc_auc", "edit", "custom_vector",
     "PALETTE", "PixelMap", "latent_map", "render_scatter",
     "Explorer",

@@ -20,6 +20,7 @@ from .checks import binary_labels, latent_batch
 from .stats import mean_difference
 
 ATTRIBUTE_METHODS = ("mean_difference", "balanced", "svm", "conditional")
+DEFAULT_STRENGTH = 1.0  # the explorer's starting strength, and the one metrics.edit_scorecard measures
 
 
 def stratified_difference(z: torch.Tensor, labels, strata) -> torch.Tensor:

@@ -27,12 +27,13 @@ from .base import (
     resolve_file,
 )
 from .cae import CAE, CAEConfig
+from .classifier import Classifier, ClassifierConfig
 from .cvae import CVAE, CVAEConfig
 from .dae import DAE, DAEConfig
 from .vae import VAE, VAEConfig
 
 # model_type (config.json) -> model class; the class's `config_class` is its config dataclass
-MODELS: dict[str, type[HubModel]] = {"ae": AE, "dae": DAE, "cae": CAE, "vae": VAE, "cvae": CVAE}
+MODELS: dict[str, type[HubModel]] = {"ae": AE, "dae": DAE, "cae": CAE, "vae": VAE, "cvae": CVAE, "classifier": Classifier}
 
 
 def model_class(model_type: str) -> type[HubModel]:
@@ -72,5 +73,5 @@ def load(
 __all__ = [
     "MODELS", "load", "config_class", "model_class",
     "ModelConfig", "Posterior", "HubModel", "Autoencoder", "LatentModel", "Encodable",
-    "AE", "AEConfig", "DAE", "DAEConfig", "CAE", "CAEConfig", "VAE", "VAEConfig", "CVAE", "CVAEConfig",
+    "AE", "AEConfig", "Classifier", "ClassifierConfig", "DAE", "DAEConfig", "CAE", "CAEConfig", "VAE", "VAEConfig", "CVAE", "CVAEConfig",
 ]

@@ -343,6 +343,7 @@ class HubModel(
     nn.Module,
     PyTorchModelHubMixin,
     library_name="latent-lab",
+    license="mit",
     tags=["latent-lab"],
     model_card_template=CARD_TEMPLATE,
 ):

@@ -1,5 +1,5 @@
 """`python -m train MODEL --data DATASET [--FIELD VALUE ...] [--preset NAME] --out DIR`
-and `python -m train push DIR REPO_ID`.
+and `python -m train push DIR REPO_ID`, `python -m train card DIR...`.
 
 Flags are generated from the dataclasses: the model's config (architecture and
 objective), TrainConfig (the run), and the dataset's loader options (`--data-dir`,
@@ -14,14 +14,16 @@ import os
 import shlex
 import sys
 import typing
+from pathlib import Path
 
 import data
+import metrics
 import models
 
 from models.base import field_specs
 
 from .config import TrainConfig
-from .loop import NonFiniteLoss, train
+from .loop import NonFiniteLoss, train, write_card
 from .presets import PRESETS
 
 
@@ -46,6 +48,8 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["push"]:
         return push(argv[1:])
+    if argv[:1] == ["card"]:
+        return card(argv[1:])
     head = _head_parser()
     positional = argv[0] if argv and not argv[0].startswith("-") else None  # MODEL comes first, if at all
     known, _ = head.parse_known_args(argv[1:] if positional else argv)
@@ -169,3 +173,16 @@ def push(argv: list[str]) -> None:
     api.create_repo(args.repo_id, private=args.private, exist_ok=True)
     api.upload_folder(folder_path=args.directory, repo_id=args.repo_id, ignore_patterns=["resume.pt", ".*", "progress/*"])
     print(f"pushed {type(model).__name__} to https://huggingface.co/{args.repo_id}; open it with python app.py --model {args.repo_id}")
+
+
+def card(argv: list[str]) -> None:
+    """Measure checkpoints again (python -m metrics) and rewrite their model cards, e.g. after a
+    classifier they are measured with changed."""
+    parser = Parser(prog="python -m train card", description=card.__doc__)
+    parser.add_argument("directories", nargs="+", help="checkpoint directories written by python -m train")
+    for directory in parser.parse_args(argv).directories:
+        try:
+            write_card(Path(directory))
+        except (ValueError, FileNotFoundError) as err:
+            parser.exit(1, f"{parser.prog}: error: {directory}: {err}\n")
+        print(f"{directory}: README.md and {metrics.EVALUATION_NAME} written")

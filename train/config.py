@@ -15,12 +15,13 @@ class TrainConfig:
     max_steps: int = option(0, "stop after this many optimizer steps (0: no limit)")
     batch_size: int = option(64, "images per optimizer step, summed over all processes")
     lr: float = option(1e-3, "Adam learning rate (Kingma & Ba 2015)")
+    lr_schedule: str = option("constant", "constant, or cosine decay to 0 over the run (Loshchilov & Hutter 2017)", choices=("constant", "cosine"))
     weight_decay: float = option(0.0, "AdamW decoupled weight decay (Loshchilov & Hutter 2019)")
     grad_clip: float = option(0.0, "clip the gradient norm to this value (0: no clipping)")
     seed: int = option(0, "seeds weights, shuffling and sampling noise: same seed, same checkpoint")
     val_fraction: float = option(0.05, "fraction of the training split held out for validation and early stopping")
     patience: int = option(0, "stop after this many epochs without a better validation loss (0: never stop early)")
-    condition: str = option("", "conditional models: 'labels', or comma-separated attribute names (Smiling,Eyeglasses)")
+    condition: str = option("", "cvae and classifier: 'labels', 'attributes' (all of them) or comma-separated attribute names (Smiling,Eyeglasses)")
     log_every: int = option(50, "append the loss parts to metrics.jsonl every N steps")
     sample_every: int = option(1000, "write a reconstruction + sample grid to progress/ every N steps (0: only at the end)")
     checkpoint_every: int = option(0, "also write a resumable checkpoint every N steps (0: at the end of each epoch only)")
@@ -39,5 +40,7 @@ class TrainConfig:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"--val-fraction must be in (0, 1), got {self.val_fraction}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"--lr-schedule must be constant or cosine, got {self.lr_schedule!r}")
         if self.lr <= 0:
             raise ValueError(f"--lr must be > 0, got {self.lr}")

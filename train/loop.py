@@ -29,6 +29,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 import data
+import metrics
 import models
 from latent import latent_statistics, save_stats
 
@@ -75,7 +76,7 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
     order = np.random.default_rng(cfg.seed).permutation(len(ds))
     n_val = max(1, int(round(cfg.val_fraction * len(ds))))
     val_idx, train_idx = np.sort(order[:n_val]), order[n_val:]
-    conditional = "num_classes" in models.config_class(model_type).__dataclass_fields__
+    conditional = "num_classes" in models.config_class(model_type).__dataclass_fields__  # cvae, classifier
     y_all, condition_fields = conditions(ds, cfg.condition, conditional)
     per_rank = cfg.batch_size // world
     if per_rank < 1 or len(train_idx) < cfg.batch_size:
@@ -102,9 +103,11 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
         out.mkdir(parents=True, exist_ok=True)
         _truncate_metrics(out / "metrics.jsonl", progress.step)
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    generative = isinstance(model, models.LatentModel)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_cuda)
     fixed = _fixed_batch(ds, val_idx, y_all, device)
     steps_per_epoch = len(train_idx) // cfg.batch_size  # drop the last partial batch: every step sees a full batch
+    total_steps = min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf)
 
     # --- loop
     stop = progress.step >= cfg.max_steps > 0
@@ -127,6 +130,8 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
                 )
             optimizer.zero_grad(set_to_none=True)
             parts["loss"].backward()
+            for group in optimizer.param_groups:  # a function of the step alone: a resumed run follows the same schedule
+                group["lr"] = learning_rate(cfg, progress.step, total_steps)
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
@@ -136,7 +141,7 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
             bar.set_postfix({k: f"{v.item():.4g}" for k, v in parts.items()}, refresh=False)
             if lead and progress.step % cfg.log_every == 0:
                 _append_metrics(out, {"step": progress.step, "epoch": progress.epoch, **{k: v.item() for k, v in parts.items()}})
-            if lead and cfg.sample_every and progress.step % cfg.sample_every == 0:
+            if lead and generative and cfg.sample_every and progress.step % cfg.sample_every == 0:
                 _write_png(out / "progress" / f"step_{progress.step:07d}.png", progress_grid(model, *fixed))
             stop = progress.step >= cfg.max_steps > 0
             if cfg.checkpoint_every and progress.step % cfg.checkpoint_every == 0 and not stop:
@@ -173,8 +178,9 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
         if not (out / models.base.WEIGHTS_NAME).exists():  # stopped (max_steps) before any validation
             _save_model_atomic(model, out)
         best = models.load(out, device=device)
-        write_stats(best, ds, train_idx, val_idx, y_all, device, cfg.stats_images, out)
-        _write_png(out / "samples.png", progress_grid(best, *fixed, sample_rows=6))
+        if generative:  # a classifier has no latents to describe and nothing to sample
+            write_stats(best, ds, train_idx, val_idx, y_all, device, cfg.stats_images, out)
+            _write_png(out / "samples.png", progress_grid(best, *fixed, sample_rows=6))
         val = evaluate(best, ds, val_idx, y_all, device, cfg.batch_size, progress.step)
         summary = {
             "model_type": model_type, "data": cfg.data, "data_options": cfg.data_options, "preset": cfg.preset,
@@ -183,9 +189,7 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
             "processes": world, "hardware": hardware(device), "validation": val, "train_config": asdict(cfg),
         }  # fmt: skip
         _write_text(out / "training.json", json.dumps(summary, indent=2, default=str))
-        best.save(out / ".card", card=model_card(summary))
-        os.replace(out / ".card" / "README.md", out / "README.md")
-        shutil.rmtree(out / ".card")
+        write_card(out, best)
         (out / RESUME).unlink(missing_ok=True)
     if world > 1:
         dist.barrier()
@@ -193,22 +197,29 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
     return out
 
 
+def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
+    """The learning rate of optimizer step `step` (0-based) out of total_steps."""
+    if cfg.lr_schedule == "cosine":
+        return cfg.lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
+    return cfg.lr
+
+
 def conditions(ds, spec: str, conditional: bool) -> tuple[torch.Tensor | None, dict]:
     """What a conditional model is conditioned on: class labels or chosen attributes (and the config fields that says so)."""
     if not conditional:
         if spec:
-            raise ValueError("--condition only applies to conditional models (cvae)")
+            raise ValueError("--condition only applies to conditional models (cvae) and classifiers")
         return None, {}
     spec = spec or ("labels" if ds.labels is not None else "")
     if spec == "labels":
         if ds.labels is None:
             raise ValueError(f"dataset {ds.name} has no class labels; condition on attributes: --condition {','.join((ds.attribute_names or ['NAME'])[:4])}")
-        return torch.from_numpy(ds.labels).long(), {"num_classes": len(ds.label_names), "num_attributes": 0, "condition_names": tuple(ds.label_names)}
-    names = [n.strip() for n in spec.split(",") if n.strip()]
+        return ds.targets(), {"num_classes": len(ds.label_names), "num_attributes": 0, "condition_names": tuple(ds.label_names)}
+    names = ds.attribute_names or [] if spec == "attributes" else [n.strip() for n in spec.split(",") if n.strip()]
     if not names:
         raise ValueError(f"a conditional model needs --condition labels or attribute names; {ds.name} has no labels")
-    columns = np.stack([ds.attribute(n) for n in names], axis=1)  # raises, listing the dataset's attributes, for an unknown name
-    return torch.from_numpy(columns).float(), {"num_classes": 0, "num_attributes": len(names), "condition_names": tuple(names)}
+    # ds.targets raises, listing the dataset's attributes, for an unknown name
+    return ds.targets(names), {"num_classes": 0, "num_attributes": len(names), "condition_names": tuple(names)}
 
 
 @torch.no_grad()
@@ -222,12 +233,14 @@ def evaluate(model, ds, index, y_all, device, batch_size, step) -> dict[str, flo
         x = ds.batch(idx).to(device)
         y = None if y_all is None else y_all[idx].to(device)
         parts = {k: v.item() for k, v in model.loss(x, y, step=step, generator=generator).items()}
-        parts["mse"] = (model.reconstruct(x, y) - x).pow(2).mean().item()
+        if isinstance(model, models.Encodable):
+            parts["mse"] = (model.reconstruct(x, y) - x).pow(2).mean().item()
         for k, v in parts.items():
             totals[k] = totals.get(k, 0.0) + v * len(idx)
     model.train()
     result = {k: v / len(index) for k, v in totals.items()}
-    result["psnr"] = 10 * math.log10(1.0 / max(result["mse"], 1e-12))  # images in [0, 1]: peak 1
+    if "mse" in result:
+        result["psnr"] = 10 * math.log10(1.0 / max(result["mse"], 1e-12))  # images in [0, 1]: peak 1
     return result
 
 
@@ -286,29 +299,52 @@ def progress_grid(model, x, y, generator_seed: int = 0, sample_rows: int = 2) ->
     return data.tile(data.to_uint8(rows), columns=n)
 
 
-def model_card(s: dict) -> str:
-    val = s["validation"]
-    rows = "\n".join(f"| {k} | {v:.4g} |" for k, v in val.items())
-    return f"""Trained with Latent Lab on `{s['data']}` {s['data_options'] or ''}.
+def write_card(out: Path, model=None) -> dict:
+    """Measure the checkpoint in `out` on held-out data (metrics.evaluate, stored as evaluation.json)
+    and write its model card README.md from that and training.json. Returns the evaluation."""
+    model = model or models.load(out)
+    summary = json.loads((out / "training.json").read_text())
+    evaluation = metrics.evaluate(out)
+    _write_text(out / metrics.EVALUATION_NAME, json.dumps(evaluation, indent=2))
+    tmp = Path(tempfile.mkdtemp(dir=out, prefix=".card-"))
+    model.save(tmp, card=model_card(summary, evaluation, (out / "samples.png").exists()))
+    os.replace(tmp / models.base.CARD_NAME, out / models.base.CARD_NAME)
+    shutil.rmtree(tmp)
+    return evaluation
+
+
+def model_card(s: dict, evaluation: dict, samples: bool) -> str:
+    """Model card body: where the checkpoint came from, what it cost, what it measures."""
+    options = " ".join(f"--data-{k.replace('_', '-')} {v}" for k, v in s["data_options"].items())
+    val = "\n".join(f"| {k} | {v:.4g} |" for k, v in s["validation"].items())
+    held_out = "\n".join(f"| {name} | {value} |" for name, value in metrics.summary(evaluation))
+    picture = (
+        "\n![samples](samples.png)\n\nTop row: validation images; second row: their reconstructions; below: samples from the prior.\n"
+        if samples else ""
+    )  # fmt: skip
+    return f"""Trained with Latent Lab on `{s['data']}` {options}.
 
 | | |
 |---|---|
-| preset | {s['preset'] or '(none)'} |
+| dataset | `{s['data']}` {options} (train split; {s['train_config']['val_fraction']:.0%} held out for validation) |
+| preset | {f"`python -m train --preset {s['preset']}`" if s['preset'] else '(none)'} |
 | command | `{s['command']}` |
 | seed | {s['seed']} |
 | steps / epochs | {s['steps']} / {s['epochs']} |
-| training time | {s['seconds'] / 60:.1f} min on {s['hardware']} ({s['processes']} process(es), {s['images_per_second']:.0f} images/s) |
+| training time | {s['seconds'] / 60:.1f} min on {s['hardware']} ({s['processes']} process(es), {s['train_config']['threads'] or 'all'} thread(s) each, {s['images_per_second']:.0f} images/s) |
 
-Validation ({s['train_config']['val_fraction']:.0%} of the training split, best epoch):
+Measured on the `{evaluation['split']}` split ({evaluation['images']} images) by `python -m metrics`:
 
 | metric | value |
 |---|---|
-{rows}
+{held_out}
 
-![samples](samples.png)
+Validation at the best epoch (training objective; loss parts in nats):
 
-Top row: validation images; second row: reconstructions; below: samples from the prior.
-"""
+| metric | value |
+|---|---|
+{val}
+{picture}"""
 
 
 def hardware(device: torch.device) -> str:

@@ -12,7 +12,7 @@ from functools import lru_cache, partial
 import gradio as gr
 import torch
 
-from latent import ATTRIBUTE_METHODS, attribute_vector, custom_vector, edit, roc_auc
+from latent import ATTRIBUTE_METHODS, DEFAULT_STRENGTH, attribute_vector, custom_vector, edit, roc_auc
 
 from .common import example_images, image_output, state_to_latent, to_pil, union_choices
 
@@ -216,7 +216,7 @@ def build(shared) -> None:
                     set_a = gr.Dropdown(every_pick, multiselect=True, label="Set A: examples with the feature")
                     set_b = gr.Dropdown(every_pick, multiselect=True, label="Set B: examples without it")
                     gallery = gr.Gallery(label="The examples (captions give their index)", columns=6, height=240, allow_preview=False)
-                strength = gr.Slider(-3, 3, value=1, step=0.05, label="Strength (1 = the average gap between the groups)")
+                strength = gr.Slider(-3, 3, value=DEFAULT_STRENGTH, step=0.05, label="Strength (1 = the average gap between the groups)")
             with gr.Column(scale=2):
                 with gr.Row():
                     original = image_output("Current")

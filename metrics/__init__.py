@@ -1,0 +1,16 @@
+"""Evaluation on held-out data: reconstruction and likelihood, disentanglement (MIG), attribute-edit
+scorecards and sample coverage. Used by the model cards (train), the tests and bench/.
+
+    python -m metrics CHECKPOINT [--split test] [--write]
+"""
+
+from .disentanglement import mig, mig_from_codes
+from .edits import edit_scorecard
+from .evaluate import CLASSIFIERS, EVALUATION_NAME, SCORECARD_ATTRIBUTES, accuracy, classifier_for, evaluate, summary
+from .reconstruction import psnr, reconstruction
+from .samples import class_coverage
+
+__all__ = [
+    "evaluate", "summary", "accuracy", "classifier_for", "CLASSIFIERS", "SCORECARD_ATTRIBUTES", "EVALUATION_NAME",
+    "reconstruction", "psnr", "mig", "mig_from_codes", "edit_scorecard", "class_coverage",
+]  # fmt: skip

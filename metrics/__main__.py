@@ -1,0 +1,34 @@
+"""python -m metrics CHECKPOINT [--split test] [--write]: every metric that applies, as a table
+(--write also stores them in CHECKPOINT/evaluation.json; `python -m train card` puts them in the model card)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .evaluate import EVALUATION_NAME, evaluate, summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m metrics", description=__doc__.split("\n")[0])
+    parser.add_argument("checkpoint", help="checkpoint directory (or Hub repo id) written by python -m train")
+    parser.add_argument("--split", default="test", help="dataset split to measure on (default: test)")
+    parser.add_argument("--write", action="store_true", help=f"also write CHECKPOINT/{EVALUATION_NAME}")
+    args = parser.parse_args(argv)
+    try:
+        result = evaluate(args.checkpoint, args.split)
+    except ValueError as err:
+        sys.exit(f"python -m metrics: {err}")
+    rows = summary(result)
+    width = max(len(name) for name, _ in rows)
+    print(f"{args.checkpoint} on {result['dataset']} {result['split']} ({result['images']} images)")
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+    if args.write:
+        (Path(args.checkpoint) / EVALUATION_NAME).write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
