@@ -18,22 +18,22 @@ PRESETS: dict[str, dict] = {
     "faces-beta-vae": {
         "description": "VAE with capacity annealing (Burgess et al. 2018), latent 16, on faces: disentangled sliders",
         "model": "vae", **_FACES, "latent_dim": 16, "likelihood": "gaussian", "likelihood_std": 0.1,
-        "gamma": 1000.0, "capacity_max": 25.0, "capacity_steps": 2000, "epochs": 4,
+        "gamma": 1000.0, "capacity_max": 25.0, "capacity_steps": 1500, "epochs": 3,
         "out": "checkpoints/faces-beta-vae",
     },
     "faces-ae": {
         "description": "plain autoencoder, latent 64, on faces: sharp reconstructions, no prior to sample from",
-        "model": "ae", **_FACES, "latent_dim": 64, "recon_loss": "mse", "epochs": 3,
+        "model": "ae", **_FACES, "latent_dim": 64, "recon_loss": "mse", "epochs": 2,
         "out": "checkpoints/faces-ae",
     },
     "faces-dae": {
         "description": "denoising autoencoder (Vincent et al. 2008), latent 64, on faces",
-        "model": "dae", **_FACES, "latent_dim": 64, "epochs": 3,
+        "model": "dae", **_FACES, "latent_dim": 64, "epochs": 2,
         "out": "checkpoints/faces-dae",
     },
     "faces-cvae": {
         "description": "conditional VAE on 5 face attributes (Smiling, Eyeglasses, Wearing_Hat, Blond_Hair, Mustache)",
-        "model": "cvae", **_FACES, "latent_dim": 32, "likelihood": "gaussian", "likelihood_std": 0.1, "epochs": 4,
+        "model": "cvae", **_FACES, "latent_dim": 32, "likelihood": "gaussian", "likelihood_std": 0.1, "epochs": 3,
         "condition": "Smiling,Eyeglasses,Wearing_Hat,Blond_Hair,Mustache",
         "out": "checkpoints/faces-cvae",
     },
@@ -46,17 +46,17 @@ PRESETS: dict[str, dict] = {
     },
     "fashion-vae-2d": {
         "description": "VAE, latent 2, on Fashion-MNIST: the whole latent space as one manifold grid",
-        "model": "vae", **_FASHION, "latent_dim": 2, "likelihood": "bernoulli", "epochs": 8,
+        "model": "vae", **_FASHION, "latent_dim": 2, "likelihood": "bernoulli", "epochs": 6,
         "out": "checkpoints/fashion-vae-2d",
     },
     "fashion-cvae": {
         "description": "class-conditional VAE, latent 16, on Fashion-MNIST",
-        "model": "cvae", **_FASHION, "latent_dim": 16, "likelihood": "bernoulli", "epochs": 8, "condition": "labels",
+        "model": "cvae", **_FASHION, "latent_dim": 16, "likelihood": "bernoulli", "epochs": 6, "condition": "labels",
         "out": "checkpoints/fashion-cvae",
     },
     "faces-classifier": {
         "description": "attribute classifier for faces (all 16 attributes): measures attribute edits (metrics/)",
-        "model": "classifier", **_FACES, "latent_dim": 128, "condition": "attributes", "epochs": 4,
+        "model": "classifier", **_FACES, "latent_dim": 128, "condition": "attributes", "epochs": 3,
         "out": "checkpoints/classifiers/faces",
     },
     "fashion-classifier": {

@@ -12,6 +12,7 @@ import torch
 
 from latent import Explorer
 
+DEFAULT_MODEL = "faces-vae"  # the shipped checkpoint the explorer opens on
 MODEL_NAMES = {"ae": "AE", "dae": "denoising AE", "cae": "contractive AE", "vae": "VAE", "cvae": "conditional VAE"}
 
 
@@ -79,11 +80,13 @@ class Catalog:
 
     @classmethod
     def discover(cls, checkpoints: str | Path | None = "checkpoints", extra: list[str] = ()) -> Catalog:
-        """Every checkpoint directory under `checkpoints` plus each `extra` directory or Hub repo id.
+        """Each `extra` directory or Hub repo id, then every checkpoint directory under `checkpoints`
+        (DEFAULT_MODEL first, the others by name); the first is the one the app opens on.
         A checkpoint that fails to load is reported and skipped; the others are served."""
-        sources = sorted(str(p) for p in Path(checkpoints).iterdir() if (p / "config.json").exists()) if checkpoints and Path(checkpoints).is_dir() else []
+        found = [p for p in Path(checkpoints).iterdir() if (p / "config.json").exists()] if checkpoints and Path(checkpoints).is_dir() else []
+        sources = [str(p) for p in sorted(found, key=lambda p: (p.name != DEFAULT_MODEL, p.name))]
         entries = []
-        for source in [*sources, *extra]:
+        for source in [*extra, *sources]:
             try:
                 entries.append(load_entry(source))
             except ValueError as err:

@@ -1,0 +1,130 @@
+"""metrics/: MIG against a hand count and on latents of known structure, PSNR, reconstruction and
+ELBO against the model's own loss, classifier accuracy, evaluate() on a trained checkpoint."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import data
+import metrics
+import models
+from metrics.disentanglement import discretize
+
+
+def grid_factors(sizes=(3, 6, 8), n=4000, seed=0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.integers(0, k, n) for k in sizes], axis=1)
+
+
+def mutual_information_by_counting(a: np.ndarray, b: np.ndarray) -> float:
+    """I(a; b) in nats from the joint histogram, written out: a second implementation to check against."""
+    joint = np.zeros((a.max() + 1, b.max() + 1))
+    np.add.at(joint, (a, b), 1)
+    joint /= joint.sum()
+    pa, pb = joint.sum(1, keepdims=True), joint.sum(0, keepdims=True)
+    nz = joint > 0
+    return float((joint[nz] * np.log(joint[nz] / (pa @ pb)[nz])).sum())
+
+
+def test_mutual_information_matches_a_hand_count():
+    rng = np.random.default_rng(1)
+    factors = grid_factors()
+    latents = factors[:, [0, 1]] + rng.normal(0, 0.7, (len(factors), 2))  # noisy copies of two factors
+    result = metrics.mig_from_codes(latents, factors, bins=20)
+    codes = discretize(latents, 20)
+    assert codes.min() == 0 and codes.max() == 19
+    for d in range(2):
+        for k in range(3):
+            assert result["mutual_information"][d][k] == pytest.approx(mutual_information_by_counting(codes[:, d], factors[:, k]), abs=1e-9)
+
+
+def test_mig_is_high_for_one_dim_per_factor_and_low_for_noise_or_mixing():
+    rng = np.random.default_rng(0)
+    factors = grid_factors()
+    noise = rng.normal(size=(len(factors), 4))
+    aligned = np.concatenate([factors + rng.normal(0, 0.05, factors.shape), noise], axis=1)  # one dim per factor, plus noise dims
+    assert metrics.mig_from_codes(aligned, factors)["mig"] > 0.9
+    assert metrics.mig_from_codes(aligned, factors)["best_dim"] == [0, 1, 2]
+    assert metrics.mig_from_codes(noise, factors)["mig"] < 0.05
+    duplicated = np.concatenate([aligned[:, :3], aligned[:, :3] + rng.normal(0, 0.05, (len(factors), 3))], axis=1)
+    assert metrics.mig_from_codes(duplicated, factors)["mig"] < 0.3  # each factor in two dims: no gap
+    constant = np.concatenate([factors, np.zeros((len(factors), 1))], axis=1)  # a factor with one value is left out
+    assert math.isnan(metrics.mig_from_codes(aligned, constant)["per_factor"][3])
+    with pytest.raises(ValueError, match="at least 2"):
+        metrics.mig_from_codes(aligned[:, :1], factors)
+
+
+def test_psnr():
+    assert metrics.psnr(0.01) == pytest.approx(20.0)
+    assert metrics.psnr(1e-3) == pytest.approx(30.0)
+
+
+def test_reconstruction_and_elbo_agree_with_the_model(checkpoints):
+    model = models.load(checkpoints / "vae")
+    ds = data.load("digits", split="test", size=16).subset(np.arange(100))
+    result = metrics.reconstruction(model, ds)
+    x = ds.batch(np.arange(100))
+    with torch.no_grad():
+        mse = (model.reconstruct(x) - x).pow(2).mean().item()
+        loss = model.loss(x, generator=torch.Generator().manual_seed(0))
+    assert result["mse"] == pytest.approx(mse, rel=1e-5)
+    assert result["psnr"] == pytest.approx(metrics.psnr(mse))
+    assert result["elbo"] == pytest.approx(-loss["loss"].item(), rel=1e-4)  # same noise: the same single-sample ELBO
+    assert result["kl"] == pytest.approx(loss["kl"].item(), rel=1e-4)
+    assert 0 < result["active_units"] <= model.config.latent_dim
+    ae = metrics.reconstruction(models.load(checkpoints / "dae"), ds)
+    assert set(ae) == {"mse", "psnr"}  # no ELBO for a deterministic autoencoder
+
+
+def test_evaluate_writes_what_the_card_shows(checkpoints):
+    """Training ends by measuring the checkpoint on the test split; the card shows the same numbers."""
+    evaluation = json.loads((checkpoints / "vae" / metrics.EVALUATION_NAME).read_text())
+    assert evaluation["split"] == "test" and evaluation["images"] == len(data.load("digits", split="test", size=16))
+    again = metrics.evaluate(checkpoints / "vae")  # deterministic: the same numbers when measured again
+    assert again["reconstruction"] == pytest.approx(evaluation["reconstruction"])
+    card = (checkpoints / "vae" / "README.md").read_text()
+    assert "license: mit" in card and "library_name: latent-lab" in card
+    assert f"| PSNR | {evaluation['reconstruction']['psnr']:.2f} dB |" in card
+    assert "| active units (KL > 0.01 nats) |" in card and "![samples](samples.png)" in card
+    cvae = metrics.evaluate(checkpoints / "cvae")  # conditional: measured with the test images' own labels
+    assert cvae["reconstruction"]["psnr"] > 10 and "edits" not in cvae
+
+
+def test_classifier_trains_and_reports_accuracy(tmp_path):
+    from train.config import TrainConfig
+    from train.loop import train
+
+    out = tmp_path / "classifier"
+    cfg = TrainConfig(data="digits", data_options={"size": 16}, out=str(out), epochs=3, batch_size=32, threads=1, condition="labels", lr=3e-3)
+    train("classifier", {"base_width": 8, "max_width": 16, "latent_dim": 32}, cfg)
+    classifier = models.load(out)
+    assert isinstance(classifier, models.Classifier) and classifier.names == [str(d) for d in range(10)]
+    assert not (out / "stats.safetensors").exists() and not (out / "samples.png").exists()  # nothing latent to describe
+    ds = data.load("digits", split="test", size=16)
+    accuracy = metrics.accuracy(classifier, ds, ds.targets())
+    assert accuracy["all"] > 0.85, accuracy
+    predicted = classifier.predict(ds.batch(np.arange(len(ds))))
+    assert accuracy["all"] == pytest.approx((predicted == ds.targets()).float().mean().item())
+    card = (out / "README.md").read_text()
+    assert f"| accuracy: all | {accuracy['all']:.2%} |" in card and "samples.png" not in card
+    with pytest.raises(ValueError, match="expects float images"):
+        classifier.predict(torch.rand(2, 3, 16, 16))
+
+
+def test_attribute_classifier_config_and_loss():
+    config = models.ClassifierConfig(image_size=16, channels=3, base_width=4, max_width=8, latent_dim=8, num_classes=0, num_attributes=3,
+                                     condition_names=("A", "B", "C"))  # fmt: skip
+    classifier = models.Classifier(config)
+    x, y = torch.rand(5, 3, 16, 16), torch.tensor([[1, 0, 1]] * 5).float()
+    parts = classifier.loss(x, y)
+    assert parts["loss"].requires_grad and 0 <= parts["accuracy"] <= 1
+    assert classifier.predict(x).shape == (5, 3) and classifier.predict(x).dtype == torch.bool
+    with pytest.raises(ValueError, match="exactly one of"):
+        models.ClassifierConfig(num_classes=2, num_attributes=3)
+    with pytest.raises(ValueError, match="trains on targets"):
+        classifier.loss(x)

@@ -1,0 +1,81 @@
+"""Quality bars on the shipped checkpoints (checkpoints/), measured on held-out data with fixed seeds.
+
+These are the numbers the model cards and the README report; a retrained preset that falls below
+a bar fails here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import data
+import metrics
+import models
+from latent import Explorer
+from train.presets import PRESETS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def all_threads():
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+
+
+@pytest.fixture(scope="module")
+def faces_test():
+    return data.load("faces", split="test")
+
+
+@pytest.fixture(scope="module")
+def faces_classifier():
+    return models.load(metrics.CLASSIFIERS["faces"])
+
+
+def test_every_preset_is_shipped_and_small():
+    for name, preset in PRESETS.items():
+        out = ROOT / preset["out"]
+        assert (out / "model.safetensors").exists(), f"preset {name}: no checkpoint in {out}"
+        card = (out / "README.md").read_text()
+        assert f"python -m train --preset {name}" in card and "Measured on the `test` split" in card, name
+        models.load(out)
+    total = sum(f.stat().st_size for f in (ROOT / "checkpoints").rglob("*") if f.is_file())
+    assert total <= 40e6, f"checkpoints/ holds {total / 1e6:.1f} MB; the budget is 40 MB"
+
+
+def test_faces_vae_reconstructs_test_faces_at_25_db(faces_test):
+    result = metrics.reconstruction(models.load(ROOT / "checkpoints/faces-vae"), faces_test)
+    assert result["psnr"] >= 25.0, result
+
+
+def test_attribute_classifier_is_accurate_on_every_attribute(faces_test, faces_classifier):
+    accuracy = metrics.accuracy(faces_classifier, faces_test, faces_test.targets(faces_classifier.names))
+    assert set(accuracy) == {*data.faces.ATTRIBUTE_NAMES, "all"}
+    assert min(accuracy.values()) >= 0.97, accuracy
+
+
+def test_smiling_vector_adds_a_smile_and_nothing_else(faces_test, faces_classifier):
+    card = metrics.edit_scorecard(Explorer.load(ROOT / "checkpoints/faces-vae"), faces_classifier, faces_test, "Smiling")
+    assert card["n"] == 1000 and card["strength"] == 1.0
+    assert card["baseline"] <= 0.05, card  # the unedited reconstructions do not smile
+    assert card["flip_rate"] >= 0.90, card
+    assert max(card["changed"].values()) <= 0.10, card["changed"]
+
+
+def test_dsprites_beta_vae_is_disentangled():
+    result = metrics.mig(models.load(ROOT / "checkpoints/dsprites-beta-vae"), data.load("dsprites"), n=10_000, bins=20)
+    assert result["mig"] >= 0.2, result["per_factor"]
+
+
+@pytest.mark.parametrize("name", ["fashion-vae-2d", "fashion-cvae"])
+def test_fashion_samples_cover_every_class(name):
+    classifier = models.load(metrics.CLASSIFIERS["fashion-mnist"])
+    ds = data.load("fashion-mnist", split="test")
+    assert metrics.accuracy(classifier, ds, ds.targets())["all"] >= 0.88
+    coverage = metrics.class_coverage(Explorer.load(ROOT / "checkpoints" / name), classifier)
+    assert coverage["classes_covered"] == 10, coverage["fractions"]
+    if name == "fashion-cvae":
+        assert coverage["condition_accuracy"] >= 0.8, coverage
