@@ -20,6 +20,7 @@ def psnr(mse: float) -> float:
 def reconstruction(model: models.Encodable, ds, y: torch.Tensor | None = None, batch_size: int = 250, seed: int = 0) -> dict[str, float]:
     """Over every image of `ds` (conditions y [N, ...] for a conditional model):
 
+    images        how many
     mse           mean squared error per pixel of decode(posterior mode), images in [0, 1]
     psnr          of that mean MSE, in dB
     and for a VAE (a model with a stochastic posterior):
@@ -43,7 +44,7 @@ def reconstruction(model: models.Encodable, ds, y: torch.Tensor | None = None, b
             kl = posterior.kl().sum(0).double().cpu()
             kl_dims = kl if kl_dims is None else kl_dims + kl
     n = len(ds)
-    result = {"mse": squared / n, "psnr": psnr(squared / n)}
+    result = {"images": n, "mse": squared / n, "psnr": psnr(squared / n)}
     if kl_dims is not None:
         kl_dims = kl_dims / n
         result.update(elbo=-(recon_nll / n + kl_dims.sum().item()), kl=kl_dims.sum().item(), active_units=int((kl_dims > ACTIVE_KL).sum()))

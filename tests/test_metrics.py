@@ -78,7 +78,7 @@ def test_reconstruction_and_elbo_agree_with_the_model(checkpoints):
     assert result["kl"] == pytest.approx(loss["kl"].item(), rel=1e-4)
     assert 0 < result["active_units"] <= model.config.latent_dim
     ae = metrics.reconstruction(models.load(checkpoints / "dae"), ds)
-    assert set(ae) == {"mse", "psnr"}  # no ELBO for a deterministic autoencoder
+    assert set(ae) == {"images", "mse", "psnr"}  # no ELBO for a deterministic autoencoder
 
 
 def test_evaluate_writes_what_the_card_shows(checkpoints):
@@ -89,7 +89,7 @@ def test_evaluate_writes_what_the_card_shows(checkpoints):
     assert again["reconstruction"] == pytest.approx(evaluation["reconstruction"])
     card = (checkpoints / "vae" / "README.md").read_text()
     assert "license: mit" in card and "library_name: latent-lab" in card
-    assert f"| PSNR | {evaluation['reconstruction']['psnr']:.2f} dB |" in card
+    assert f"| PSNR | {evaluation['reconstruction']['psnr']:.2f} dB ({evaluation['images']} images) |" in card
     assert "| active units (KL > 0.01 nats) |" in card and "![samples](samples.png)" in card
     cvae = metrics.evaluate(checkpoints / "cvae")  # conditional: measured with the test images' own labels
     assert cvae["reconstruction"]["psnr"] > 10 and "edits" not in cvae

@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, NonFiniteLoss) as err:
         parser.exit(1, f"{parser.prog}: error: {err}\n")
     if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process speaks
-        print(f"checkpoint written to {out}; open it with models.load({str(out)!r}) or python app.py --model {out}")
+        explore = f" or python app.py --model {out}" if model_type != "classifier" else f"; python -m metrics {out} measures it"
+        print(f"checkpoint written to {out}; open it with models.load({str(out)!r}){explore}")
 
 
 def _head_parser() -> Parser:

@@ -38,10 +38,10 @@ PRESETS: dict[str, dict] = {
         "out": "checkpoints/faces-cvae",
     },
     "dsprites-beta-vae": {
-        "description": "beta-TCVAE (Chen et al. 2018), latent 10, on dSprites: disentanglement measured by MIG",
+        "description": "beta-VAE (Higgins et al. 2017), beta 8, latent 10, on dSprites: disentanglement measured by MIG",
         "model": "vae", "data": "dsprites", "base_width": 16, "max_width": 128, "latent_dim": 10,
-        "likelihood": "bernoulli", "tc_weight": 6.0, "tc_dataset_size": 737_280,
-        "batch_size": 64, "lr": 1e-3, "lr_schedule": "cosine", "epochs": 1, "max_steps": 4000, "sample_every": 0,
+        "likelihood": "bernoulli", "beta": 8.0, "batch_size": 64, "lr": 1e-3, "lr_schedule": "cosine",
+        "epochs": 1, "max_steps": 4000, "val_fraction": 0.01, "sample_every": 0,
         "out": "checkpoints/dsprites-beta-vae",
     },
     "fashion-vae-2d": {
@@ -56,7 +56,7 @@ PRESETS: dict[str, dict] = {
     },
     "faces-classifier": {
         "description": "attribute classifier for faces (all 16 attributes): measures attribute edits (metrics/)",
-        "model": "classifier", **_FACES, "latent_dim": 128, "condition": "attributes", "epochs": 3,
+        "model": "classifier", **_FACES, "latent_dim": 128, "condition": "attributes", "blur_augment": 1.2, "epochs": 4,
         "out": "checkpoints/classifiers/faces",
     },
     "fashion-classifier": {
