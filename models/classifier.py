@@ -9,7 +9,6 @@ config fields, so the training loop derives them from the data the same way (--c
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -26,7 +25,6 @@ class ClassifierConfig(ModelConfig):
     num_classes: int = option(10, "predict one class label out of this many (0 to predict binary attributes)")
     num_attributes: int = option(0, "predict this many binary attributes instead (needs num_classes = 0)")
     condition_names: tuple[str, ...] = option((), "names of the classes or attributes (set from the data)")
-    blur_augment: float = option(0.0, "> 0: half of each training batch is blurred (Gaussian, std drawn up to this many pixels), so the classifier also reads the softer images autoencoders decode")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -35,8 +33,6 @@ class ClassifierConfig(ModelConfig):
                 "a classifier predicts exactly one of: num_classes > 0 (a class label) or num_attributes > 0 "
                 f"with num_classes = 0 (binary attributes); got num_classes={self.num_classes}, num_attributes={self.num_attributes}"
             )
-        if self.blur_augment < 0:
-            raise ValueError(f"field 'blur_augment' must be >= 0, got {self.blur_augment}")
         if self.condition_names and len(self.condition_names) != (self.num_classes or self.num_attributes):
             raise ValueError(f"condition_names has {len(self.condition_names)} names for {self.num_classes or self.num_attributes} outputs")
 
@@ -70,8 +66,6 @@ class Classifier(HubModel):
     def loss(self, x, y=None, step=None, generator=None) -> dict[str, torch.Tensor]:
         if y is None:
             raise ValueError("a classifier trains on targets y: class ids [N] or attributes [N, A] (--condition)")
-        if self.training and self.config.blur_augment > 0:
-            x = random_blur(x, self.config.blur_augment, generator)
         logits = self.logits(x)
         if self.config.num_classes:
             loss = F.cross_entropy(logits, y.long())
@@ -84,19 +78,3 @@ class Classifier(HubModel):
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, step: int | None = None, generator=None):
         """Same as loss(): training goes through forward so DistributedDataParallel sees the call."""
         return self.loss(x, y, step=step, generator=generator)
-
-
-def random_blur(x: torch.Tensor, max_std: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """x [N, C, H, W] with its second half blurred, each image by a separable Gaussian whose std is
-    drawn uniformly from (0, max_std] pixels; the first half is left sharp."""
-    n, c = x.shape[:2]
-    half = n // 2
-    std = max_std * (1 - torch.rand(n - half, 1, generator=generator, device=generator.device if generator else x.device))  # (0, max]
-    radius = max(1, math.ceil(3 * max_std))
-    offsets = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
-    kernel = torch.exp(-0.5 * (offsets / std.to(x.device, x.dtype)) ** 2)  # [M, K]
-    kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(c, 0)  # [M*C, K]: one kernel per image channel
-    soft = x[half:].reshape(1, -1, *x.shape[2:])  # images x channels as groups
-    soft = F.conv2d(F.pad(soft, (radius, radius, 0, 0), mode="replicate"), kernel[:, None, None, :], groups=kernel.shape[0])
-    soft = F.conv2d(F.pad(soft, (0, 0, radius, radius), mode="replicate"), kernel[:, None, :, None], groups=kernel.shape[0])
-    return torch.cat([x[:half], soft.reshape(n - half, *x.shape[1:])])

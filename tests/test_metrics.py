@@ -128,3 +128,37 @@ def test_attribute_classifier_config_and_loss():
         models.ClassifierConfig(num_classes=2, num_attributes=3)
     with pytest.raises(ValueError, match="trains on targets"):
         classifier.loss(x)
+
+
+def test_metrics_and_card_commands(checkpoints, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    run = lambda *args: subprocess.run([sys.executable, "-m", *args], cwd=root, capture_output=True, text=True, timeout=300)  # noqa: E731
+    copy = shutil.copytree(checkpoints / "vae", tmp_path / "vae")
+    (copy / "README.md").unlink()
+    (copy / metrics.EVALUATION_NAME).unlink()
+    result = run("train", "card", str(copy))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "| PSNR |" in (copy / "README.md").read_text() and (copy / metrics.EVALUATION_NAME).exists()
+    shown = run("metrics", str(copy))
+    assert shown.returncode == 0 and "on digits test" in shown.stdout and "PSNR" in shown.stdout and "active units" in shown.stdout
+    (copy / "training.json").unlink()
+    missing = run("metrics", str(copy))
+    assert missing.returncode == 1 and "no training.json" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_cosine_schedule_ends_at_zero():
+    from train.config import TrainConfig
+    from train.loop import learning_rate
+
+    cfg = TrainConfig(out="x", lr=0.01, lr_schedule="cosine")
+    assert learning_rate(cfg, 0, 100) == pytest.approx(0.01)
+    assert learning_rate(cfg, 50, 100) == pytest.approx(0.005)
+    assert learning_rate(cfg, 99, 100) < 1e-5
+    assert learning_rate(TrainConfig(out="x", lr=0.01), 99, 100) == 0.01  # constant by default
+    with pytest.raises(ValueError, match="constant or cosine"):
+        TrainConfig(out="x", lr_schedule="step")

@@ -18,7 +18,7 @@ PRESETS: dict[str, dict] = {
     "faces-beta-vae": {
         "description": "VAE with capacity annealing (Burgess et al. 2018), latent 16, on faces: disentangled sliders",
         "model": "vae", **_FACES, "latent_dim": 16, "likelihood": "gaussian", "likelihood_std": 0.1,
-        "gamma": 1000.0, "capacity_max": 25.0, "capacity_steps": 1500, "epochs": 3,
+        "gamma": 1000.0, "capacity_max": 25.0, "capacity_steps": 1000, "epochs": 2,
         "out": "checkpoints/faces-beta-vae",
     },
     "faces-ae": {
@@ -33,7 +33,7 @@ PRESETS: dict[str, dict] = {
     },
     "faces-cvae": {
         "description": "conditional VAE on 5 face attributes (Smiling, Eyeglasses, Wearing_Hat, Blond_Hair, Mustache)",
-        "model": "cvae", **_FACES, "latent_dim": 32, "likelihood": "gaussian", "likelihood_std": 0.1, "epochs": 3,
+        "model": "cvae", **_FACES, "latent_dim": 32, "likelihood": "gaussian", "likelihood_std": 0.1, "epochs": 2,
         "condition": "Smiling,Eyeglasses,Wearing_Hat,Blond_Hair,Mustache",
         "out": "checkpoints/faces-cvae",
     },
@@ -51,12 +51,12 @@ PRESETS: dict[str, dict] = {
     },
     "fashion-cvae": {
         "description": "class-conditional VAE, latent 16, on Fashion-MNIST",
-        "model": "cvae", **_FASHION, "latent_dim": 16, "likelihood": "bernoulli", "epochs": 6, "condition": "labels",
+        "model": "cvae", **_FASHION, "latent_dim": 16, "likelihood": "bernoulli", "epochs": 3, "condition": "labels",
         "out": "checkpoints/fashion-cvae",
     },
     "faces-classifier": {
         "description": "attribute classifier for faces (all 16 attributes): measures attribute edits (metrics/)",
-        "model": "classifier", **_FACES, "latent_dim": 128, "condition": "attributes", "blur_augment": 1.2, "epochs": 4,
+        "model": "classifier", **_FACES, "latent_dim": 128, "condition": "attributes", "epochs": 3,
         "out": "checkpoints/classifiers/faces",
     },
     "fashion-classifier": {
