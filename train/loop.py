@@ -240,7 +240,7 @@ def evaluate(model, ds, index, y_all, device, batch_size, step) -> dict[str, flo
     model.train()
     result = {k: v / len(index) for k, v in totals.items()}
     if "mse" in result:
-        result["psnr"] = 10 * math.log10(1.0 / max(result["mse"], 1e-12))  # images in [0, 1]: peak 1
+        result["psnr"] = metrics.psnr(result["mse"])
     return result
 
 
