@@ -13,7 +13,7 @@ from .attributes import (
     stratified_difference,
     svm_normal,
 )
-from .explorer import Explorer
+from .explorer import SAMPLE_SOURCES, Explorer
 from .interpolate import INTERPOLATIONS, interpolate, lerp, slerp
 from .latent_map import PALETTE, PixelMap, latent_map, render_scatter
 from .pca import PCABasis, fit_pca, from_pca, sample_aggregate, stats_pca, to_pca
@@ -28,5 +28,5 @@ __all__ = [
     "ATTRIBUTE_METHODS", "DEFAULT_STRENGTH", "attribute_vector", "stratified_difference", "svm_normal", "project_out",
     "scale_to_mean_difference", "roc_auc", "edit", "custom_vector",
     "PALETTE", "PixelMap", "latent_map", "render_scatter",
-    "Explorer",
+    "Explorer", "SAMPLE_SOURCES",
 ]  # fmt: skip

@@ -27,6 +27,8 @@ from .pca import sample_aggregate
 from .sliders import SliderSpec, apply_sliders, slider_specs
 from .stats import STATS_NAME, load_stats
 
+SAMPLE_SOURCES = ("prior", "fitted")  # see Explorer.sample_latent
+
 
 class Explorer:
     def __init__(self, model: models.LatentModel, stats: dict[str, torch.Tensor], metadata: dict):
@@ -79,17 +81,31 @@ class Explorer:
         """decode(encode(images)): the images through the posterior mean."""
         return self.decode(self.encode(images, y), y)
 
-    def sample_latent(self, n: int, seed: int = 0, temperature: float = 1.0) -> torch.Tensor:
-        """n latents [n, D], the same for the same seed: from the prior of a model whose stats carry a KL (a VAE),
-        else from the Gaussian fitted to the posterior means (pca.sample_aggregate; a deterministic AE has no prior)."""
+    @property
+    def default_source(self) -> str:
+        """Where samples come from unless asked: the prior of a model that has one (its stats carry a KL: a VAE),
+        else the Gaussian fitted to the codes (a deterministic AE has no prior)."""
+        return "prior" if "kl" in self.stats else "fitted"
+
+    def sample_latent(self, n: int, seed: int = 0, temperature: float = 1.0, source: str | None = None) -> torch.Tensor:
+        """n latents [n, D], the same for the same seed, drawn from `source` (default: default_source):
+
+        prior   N(0, temperature^2 I), the VAE prior
+        fitted  the Gaussian fitted to the training set's posterior means (pca.sample_aggregate). A VAE whose
+                posteriors do not fill the prior (a sharp likelihood, a high KL) has "holes": prior draws decode
+                to blends, while draws from the codes' own Gaussian look like the data (Ghosh et al. 2020).
+        """
+        source = source or self.default_source
+        if source not in SAMPLE_SOURCES:
+            raise ValueError(f"unknown sample source {source!r}; accepted: {', '.join(SAMPLE_SOURCES)}")
         generator = torch.Generator().manual_seed(seed)  # a CPU generator: same latents whatever the device
-        if "kl" in self.stats:
+        if source == "prior":
             return self.model.sample_latent(n, generator=generator, temperature=temperature).cpu()
         return sample_aggregate(self.stats, n, generator=generator, temperature=temperature)
 
-    def sample(self, n: int, seed: int = 0, temperature: float = 1.0, y: torch.Tensor | None = None) -> torch.Tensor:
-        """n images [n, C, S, S] decoded from sample_latent(n, seed, temperature)."""
-        return self.decode(self.sample_latent(n, seed, temperature), y)
+    def sample(self, n: int, seed: int = 0, temperature: float = 1.0, y: torch.Tensor | None = None, source: str | None = None) -> torch.Tensor:
+        """n images [n, C, S, S] decoded from sample_latent(n, seed, temperature, source)."""
+        return self.decode(self.sample_latent(n, seed, temperature, source), y)
 
     # --- latent-space operations
 

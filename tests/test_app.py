@@ -237,7 +237,7 @@ def test_other_image_modes_are_converted_and_noted(make, source, grey, client, l
 def test_unknown_model_gives_a_clear_error(app, client, label, tmp_path):
     message = error_of(client, "no-such-model", handle_file(gray_png(tmp_path)), 0.0, None, [], api_name="/reconstruct")
     assert "no-such-model" in message and label("vae") in message  # names what was wrong and what is accepted
-    message = error_of(client, "no-such-model", 4, 1.0, 0, None, [], api_name="/sample")
+    message = error_of(client, "no-such-model", 4, 1.0, 0, "prior", None, [], api_name="/sample")
     assert "no-such-model" in message
     assert_serving(app, tmp_path)
 
@@ -248,7 +248,7 @@ def test_checkpoint_deleted_while_serving(app, client, label, tmp_path):
     shutil.rmtree(app.checkpoints / app.doomed)
     try:
         _, output, _, note = reconstruct(client, label(app.doomed), gray_png(tmp_path))
-        grid, _ = client.predict(label(app.doomed), 4, 1.0, 0, None, [], api_name="/sample")
+        grid, _ = client.predict(label(app.doomed), 4, 1.0, 0, "prior", None, [], api_name="/sample")
     except AppError as err:
         assert GENERIC not in str(err) and app.doomed in str(err), str(err)
     else:
@@ -259,8 +259,8 @@ def test_checkpoint_deleted_while_serving(app, client, label, tmp_path):
 # --- Sample
 
 
-def sample(client, model, n=4, seed=0, temperature=1.0, class_choice=None):
-    return client.predict(model, n, temperature, seed, class_choice, [], api_name="/sample")
+def sample(client, model, n=4, seed=0, temperature=1.0, class_choice=None, source="prior"):
+    return client.predict(model, n, temperature, seed, source, class_choice, [], api_name="/sample")
 
 
 def test_sample_same_seed_same_images(client, label):
@@ -273,6 +273,14 @@ def test_sample_same_seed_same_images(client, label):
     assert "4 samples" in note and "seed 7" in note and "prior" in note
 
 
+def test_sample_from_the_fitted_gaussian_differs_from_the_prior(client, label):
+    prior, _ = sample(client, label("vae"), seed=5)
+    fitted, note = sample(client, label("vae"), seed=5, source="fitted")
+    assert not np.array_equal(pixels(prior), pixels(fitted)) and "fitted to the training codes" in note
+    ae, ae_note = sample(client, label("dae"), seed=5, source="prior")
+    assert "no prior" in ae_note
+
+
 def test_sample_temperature_changes_the_images(client, label):
     cold, _ = sample(client, label("vae"), temperature=0.2)
     warm, _ = sample(client, label("vae"), temperature=1.5)
@@ -280,8 +288,8 @@ def test_sample_temperature_changes_the_images(client, label):
 
 
 def test_sample_values_out_of_range_are_refused(client, label):
-    assert "greater than maximum" in error_of(client, label("vae"), 100, 1.0, 0, None, [], api_name="/sample")
-    assert "greater than maximum" in error_of(client, label("vae"), 4, 5.0, 0, None, [], api_name="/sample")
+    assert "greater than maximum" in error_of(client, label("vae"), 100, 1.0, 0, "prior", None, [], api_name="/sample")
+    assert "greater than maximum" in error_of(client, label("vae"), 4, 5.0, 0, "prior", None, [], api_name="/sample")
 
 
 def test_conditional_sampling_with_a_class(client, label):
@@ -293,7 +301,7 @@ def test_conditional_sampling_with_a_class(client, label):
 
 
 def test_conditional_sampling_without_a_class_is_explained(client, label):
-    message = error_of(client, label("cvae"), 4, 1.0, 0, None, [], api_name="/sample")
+    message = error_of(client, label("cvae"), 4, 1.0, 0, "prior", None, [], api_name="/sample")
     assert "choose a class" in message and "0, 1, 2" in message
 
 

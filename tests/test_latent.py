@@ -276,6 +276,10 @@ def test_explorer_on_an_autoencoder_samples_the_aggregate_posterior(tmp_path):
     ex = Explorer.load(tmp_path)
     z = ex.sample_latent(50, seed=3)
     assert torch.equal(z, ex.sample_latent(50, seed=3)) and (z.mean(0) - 10).abs().max() < 1
+    assert ex.default_source == "fitted"  # an AE has no prior: its codes' Gaussian by default
+    assert ex.sample_latent(50, seed=3, source="prior").mean().abs() < 1  # N(0, I) when asked
+    with pytest.raises(ValueError, match="unknown sample source 'posterior'; accepted: prior, fitted"):
+        ex.sample_latent(2, source="posterior")
     assert ex.sample(2).shape == (2, 1, 8, 8)
     with pytest.raises(ValueError, match="known: none"):
         ex.attribute_vector("Smiling")

@@ -36,6 +36,11 @@ class Shared:
         return self.catalog.get(label)
 
     @property
+    def first(self) -> Entry:
+        """The model the app opens on."""
+        return self.catalog.get(self.catalog.labels[0])
+
+    @property
     def conditions(self) -> list:
         return [self.condition_class, self.condition_attributes]
 

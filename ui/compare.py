@@ -34,7 +34,7 @@ def _input(entry, upload, example, shared):
     """The uploaded image, or an example of the first model, fitted to this model's size and channels."""
     if upload:
         return load_image(upload, entry)[0]
-    first = shared.entry(shared.catalog.labels[0])
+    first = shared.first
     if example is None or first.examples is None:
         raise gr.Error("upload an image or pick an example")
     picture = np.asarray(first.examples[int(str(example).lstrip("#"))])  # uint8 [H, W, C]
