@@ -322,11 +322,12 @@ def model_card(s: dict, evaluation: dict, samples: bool) -> str:
         "\n![samples](samples.png)\n\nTop row: validation images; second row: their reconstructions; below: samples from the prior.\n"
         if samples else ""
     )  # fmt: skip
-    return f"""Trained with Latent Lab on `{s['data']}` {options}.
+    data_name = f"`{s['data']}`" + (f" ({options})" if options else "")
+    return f"""Trained with Latent Lab on {data_name}.
 
 | | |
 |---|---|
-| dataset | `{s['data']}` {options} (train split; {s['train_config']['val_fraction']:.0%} held out for validation) |
+| dataset | {data_name}: the train split, {s['train_config']['val_fraction']:.0%} of it held out for validation |
 | preset | {f"`python -m train --preset {s['preset']}`" if s['preset'] else '(none)'} |
 | command | `{s['command']}` |
 | seed | {s['seed']} |
