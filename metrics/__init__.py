@@ -5,12 +5,12 @@ scorecards and sample coverage. Used by the model cards (train), the tests and b
 """
 
 from .disentanglement import mig, mig_from_codes
-from .edits import edit_scorecard
+from .edits import condition_scorecard, edit_scorecard
 from .evaluate import CLASSIFIERS, EVALUATION_NAME, SCORECARD_ATTRIBUTES, accuracy, classifier_for, evaluate, summary
 from .reconstruction import psnr, reconstruction
 from .samples import class_coverage
 
 __all__ = [
     "evaluate", "summary", "accuracy", "classifier_for", "CLASSIFIERS", "SCORECARD_ATTRIBUTES", "EVALUATION_NAME",
-    "reconstruction", "psnr", "mig", "mig_from_codes", "edit_scorecard", "class_coverage",
+    "reconstruction", "psnr", "mig", "mig_from_codes", "edit_scorecard", "condition_scorecard", "class_coverage",
 ]  # fmt: skip

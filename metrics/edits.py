@@ -10,7 +10,8 @@ strength x the explorer's attribute vector, decode, and ask an attribute classif
                 differs between the unedited and the edited reconstruction
 
 Edited images are compared with the unedited reconstructions, not with the inputs, so the
-scorecard measures the edit and not the autoencoder's reconstruction error.
+scorecard measures the edit and not the autoencoder's reconstruction error. `condition_scorecard`
+does the same for a model conditioned on the attribute, by switching the condition on.
 """
 
 from __future__ import annotations
@@ -26,26 +27,56 @@ from models import Classifier
 def edit_scorecard(
     explorer: Explorer, classifier: Classifier, ds, attribute: str, n: int = 1000, strength: float = DEFAULT_STRENGTH, batch_size: int = 250
 ) -> dict:
-    names = classifier.names
-    if attribute not in names:
-        raise ValueError(f"the classifier does not predict {attribute!r}; it predicts: {', '.join(names)}")
-    negatives = np.flatnonzero(ds.attribute(attribute) == 0)[:n]
-    if len(negatives) < n:
-        raise ValueError(f"{ds.name} has {len(negatives)} images without {attribute}; the scorecard asks for {n}")
+    """Add strength x the explorer's `attribute` vector to the latents of n test images without it."""
+    negatives = _negatives(classifier, ds, attribute, n)
     vector = explorer.attribute_vector(attribute)
     before, after = [], []
     for start in range(0, n, batch_size):
         z = explorer.encode(ds.batch(negatives[start : start + batch_size]))
         before.append(classifier.predict(explorer.decode(z)))
         after.append(classifier.predict(explorer.decode(explorer.edit(z, vector, strength))))
-    before, after = torch.cat(before), torch.cat(after)
-    a = names.index(attribute)
+    return {**_score(classifier, torch.cat(before), torch.cat(after), attribute), "strength": strength}
+
+
+@torch.no_grad()
+def condition_scorecard(explorer: Explorer, classifier: Classifier, ds, attribute: str, n: int = 1000, batch_size: int = 250) -> dict:
+    """The same scorecard for a model conditioned on binary attributes: n test images without `attribute` are
+    encoded with their own conditions and decoded twice, with those conditions and with `attribute` switched on.
+    A decoder that ignores its condition (because z already carries the attribute) scores a low flip rate."""
+    names = list(explorer.model.config.condition_names)
+    if attribute not in names:
+        raise ValueError(f"the model is not conditioned on {attribute!r}; its conditions: {', '.join(names)}")
+    negatives = _negatives(classifier, ds, attribute, n)
+    y = ds.targets(names)[negatives]
+    switched = y.clone()
+    switched[:, names.index(attribute)] = 1
+    before, after = [], []
+    for start in range(0, n, batch_size):
+        part = slice(start, start + batch_size)
+        z = explorer.encode(ds.batch(negatives[part]), y[part])
+        before.append(classifier.predict(explorer.decode(z, y[part])))
+        after.append(classifier.predict(explorer.decode(z, switched[part])))
+    return _score(classifier, torch.cat(before), torch.cat(after), attribute)
+
+
+def _negatives(classifier: Classifier, ds, attribute: str, n: int) -> np.ndarray:
+    """The first n images of ds without `attribute` (ground truth)."""
+    if attribute not in classifier.names:
+        raise ValueError(f"the classifier does not predict {attribute!r}; it predicts: {', '.join(classifier.names)}")
+    negatives = np.flatnonzero(ds.attribute(attribute) == 0)[:n]
+    if len(negatives) < n:
+        raise ValueError(f"{ds.name} has {len(negatives)} images without {attribute}; the scorecard asks for {n}")
+    return negatives
+
+
+def _score(classifier: Classifier, before: torch.Tensor, after: torch.Tensor, attribute: str) -> dict:
+    """Flip rate, baseline and per-attribute change rates from the predictions [n, A] before and after the edit."""
+    a = classifier.names.index(attribute)
     changed = (before != after).float().mean(0)
     return {
         "attribute": attribute,
-        "strength": strength,
-        "n": n,
+        "n": len(before),
         "flip_rate": after[:, a].float().mean().item(),
         "baseline": before[:, a].float().mean().item(),
-        "changed": {name: changed[i].item() for i, name in enumerate(names) if i != a},
+        "changed": {name: changed[i].item() for i, name in enumerate(classifier.names) if i != a},
     }

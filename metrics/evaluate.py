@@ -5,7 +5,8 @@
 
 What applies follows from the checkpoint's model and dataset (training.json):
     autoencoders          reconstruction on the test split (MSE, PSNR; ELBO, KL, active units for VAEs)
-    faces models          the Smiling and Eyeglasses edit scorecards (metrics.edits)
+    faces models          the Smiling and Eyeglasses edit scorecards (metrics.edits): attribute vectors, or
+                          for a model conditioned on the attribute, the condition switched on
     dsprites models       MIG (metrics.disentanglement)
     fashion-mnist models  class coverage of their samples (metrics.samples)
     classifiers           accuracy per class or attribute on the test split
@@ -27,7 +28,7 @@ from latent import Explorer
 from models.base import resolve_file
 
 from .disentanglement import mig
-from .edits import edit_scorecard
+from .edits import condition_scorecard, edit_scorecard
 from .reconstruction import reconstruction
 from .samples import class_coverage
 
@@ -78,6 +79,8 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
     explorer = Explorer.load(checkpoint)
     if ds.attribute_names and classifier is not None and y is None:
         result["edits"] = {a: edit_scorecard(explorer, classifier, ds, a) for a in SCORECARD_ATTRIBUTES if a in explorer.vectors}
+    if ds.attribute_names and classifier is not None and names:  # conditioned on attributes: switch them on instead
+        result["edits"] = {a: condition_scorecard(explorer, classifier, ds, a) for a in SCORECARD_ATTRIBUTES if a in names}
     if ds.factor_sizes and min(ds.factor_sizes) > 0 and y is None:
         result["mig"] = mig(model, ds)
     if ds.labels is not None and classifier is not None and classifier.config.num_classes:
@@ -112,7 +115,8 @@ def summary(result: dict) -> list[tuple[str, str]]:
         rows += [("ELBO", f"{rec['elbo']:.1f} nats"), ("KL", f"{rec['kl']:.1f} nats"), ("active units (KL > 0.01 nats)", str(rec["active_units"]))]
     for attribute, card in result.get("edits", {}).items():
         worst = max(card["changed"], key=card["changed"].get)
-        rows.append((f"{attribute} edit: flip rate", f"{card['flip_rate']:.1%} of {card['n']} faces without it (unedited: {card['baseline']:.1%}; strength {card['strength']:g})"))
+        how = f"strength {card['strength']:g}" if "strength" in card else "condition switched on"
+        rows.append((f"{attribute} edit: flip rate", f"{card['flip_rate']:.1%} of {card['n']} faces without it (unedited: {card['baseline']:.1%}; {how})"))
         rows.append((f"{attribute} edit: other attributes changed", f"at most {card['changed'][worst]:.1%} ({worst})"))
     if "mig" in result:
         m = result["mig"]
