@@ -171,6 +171,11 @@ def test_upload_drag_sliders_and_edit_attributes(page, screenshots, tmp_path):
     wait_for_new_image(page, "Reconstruction", before)
     shown = picture(page, "Model input")
     assert shown.shape[:2] == (256, 256) and shown.max() == 255  # the uploaded bar, upscaled
+    # ...then pick a held-out example: it becomes the current image of the other tabs
+    before = reconstruction.get_attribute("src")
+    page.locator("button.thumbnail-item").nth(3).click()
+    wait_for_new_image(page, "Reconstruction", before)
+    assert not np.array_equal(shown, picture(page, "Model input"))
     screenshot(page, screenshots, "reconstruct")
 
     # Latent sliders: dragging the most informative slider redraws the decoded image
@@ -204,6 +209,8 @@ def test_upload_drag_sliders_and_edit_attributes(page, screenshots, tmp_path):
         open_tab(page, tab_id)
         if result:
             before = image(page, result).get_attribute("src") if image(page, result).count() else None
+        if tab_id == "sample":  # the fitted Gaussian: good samples even where the VAE prior has holes
+            page.get_by_label("Gaussian fitted to the training codes").check()
         page.get_by_role("button", name=button, exact=True).locator("visible=true").click()
         if result:
             wait_for_new_image(page, result, before)
