@@ -46,10 +46,12 @@ def build(shared) -> None:
     with gr.Tab("Compare", id="compare"):
         with gr.Row():
             with gr.Column():
-                models = gr.CheckboxGroup(labels, value=labels[: min(4, len(labels))], label="Models")
+                # to start: up to 4 models trained on the same dataset as the first, so one picture fits them all
+                first = shared.first
+                same_data = [label for label in labels if shared.entry(label).dataset == first.dataset][:4]
+                models = gr.CheckboxGroup(labels, value=same_data, label="Models")
                 source = gr.Radio(SOURCES, value="image", label="Same")
                 upload = image_input("Image (fitted to each model's size and channels)")
-                first = shared.entry(labels[0])
                 names = [f"#{i}" for i in range(0 if first.examples is None else len(first.examples))]
                 example = gr.Dropdown(names, value=names[0] if names else None, label=f"…or an example of {first.key}")
                 seed = gr.Number(value=0, precision=0, label="Seed")
