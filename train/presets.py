@@ -39,10 +39,10 @@ PRESETS: dict[str, dict] = {
         "out": "checkpoints/faces-cvae",
     },
     "dsprites-beta-vae": {
-        "description": "beta-VAE (Higgins et al. 2017), beta 8, latent 10, on dSprites: disentanglement measured by MIG",
+        "description": "VAE with capacity annealing (Burgess et al. 2018), latent 10, on dSprites: disentanglement measured by MIG",
         "model": "vae", "data": "dsprites", "base_width": 16, "max_width": 128, "latent_dim": 10,
-        "likelihood": "bernoulli", "beta": 8.0, "batch_size": 64, "lr": 1e-3, "lr_schedule": "cosine",
-        "epochs": 1, "max_steps": 4000, "val_fraction": 0.01, "sample_every": 0,
+        "likelihood": "bernoulli", "gamma": 1000.0, "capacity_max": 25.0, "capacity_steps": 3000,
+        "batch_size": 64, "lr": 1e-3, "lr_schedule": "cosine", "epochs": 1, "max_steps": 4000, "val_fraction": 0.01, "sample_every": 0,
         "out": "checkpoints/dsprites-beta-vae",
     },
     "fashion-vae-2d": {
