@@ -112,6 +112,20 @@ def field_specs(cls) -> list[dict[str, Any]]:
     ]
 
 
+def check_targets(config: ModelConfig, role: str) -> None:
+    """Validate the num_classes / num_attributes / condition_names fields shared by the models that take
+    class labels or binary attributes (a CVAE conditions on them, a classifier predicts them).
+    role says what the model does with them, e.g. "CVAE conditions on"."""
+    if (config.num_classes > 0) == (config.num_attributes > 0) or min(config.num_classes, config.num_attributes) < 0:
+        raise ValueError(
+            f"{role} exactly one of: num_classes > 0 (class labels) or num_attributes > 0 "
+            f"with num_classes = 0 (binary attributes); got num_classes={config.num_classes}, num_attributes={config.num_attributes}"
+        )
+    k = config.num_classes or config.num_attributes
+    if config.condition_names and len(config.condition_names) != k:
+        raise ValueError(f"condition_names has {len(config.condition_names)} names for {k} conditions")
+
+
 def _check_type(name: str, value: Any, hint: Any) -> Any:
     """Check a field value against its annotation (int, float, bool, str, tuple[T, ...]); return it coerced."""
     if typing.get_origin(hint) is tuple:
@@ -371,6 +385,19 @@ class HubModel(
         device = generator.device if generator is not None else self.device
         return temperature * torch.randn((n, *self.latent_shape), generator=generator, device=device).to(self.device)
 
+    def check_images(self, x: torch.Tensor) -> None:
+        c, s = self.config.channels, self.config.image_size
+        if not torch.is_tensor(x) or x.ndim != 4 or tuple(x.shape[1:]) != (c, s, s) or not x.is_floating_point():
+            got = f"{tuple(x.shape)} {x.dtype}" if torch.is_tensor(x) else type(x).__name__
+            raise ValueError(f"{type(self).__name__} expects float images [N, {c}, {s}, {s}] in [0, 1], got {got}")
+
+    def loss(self, x, y=None, step=None, generator=None) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, step: int | None = None, generator=None):
+        """Same as loss(): training goes through forward so DistributedDataParallel sees the call."""
+        return self.loss(x, y, step=step, generator=generator)
+
     # --- save
 
     def save(self, directory: str | os.PathLike, card: str | None = None) -> Path:
@@ -518,12 +545,6 @@ class Autoencoder(HubModel):
         """Condition vector [N, K] from y, or None. Unconditional models ignore y."""
         return None
 
-    def check_images(self, x: torch.Tensor) -> None:
-        c, s = self.config.channels, self.config.image_size
-        if not torch.is_tensor(x) or x.ndim != 4 or tuple(x.shape[1:]) != (c, s, s) or not x.is_floating_point():
-            got = f"{tuple(x.shape)} {x.dtype}" if torch.is_tensor(x) else type(x).__name__
-            raise ValueError(f"{type(self).__name__} expects float images [N, {c}, {s}, {s}] in [0, 1], got {got}")
-
     def check_latent(self, z: torch.Tensor) -> None:
         if not torch.is_tensor(z) or z.ndim != 2 or tuple(z.shape[1:]) != self.latent_shape:
             got = tuple(z.shape) if torch.is_tensor(z) else type(z).__name__
@@ -553,14 +574,6 @@ class Autoencoder(HubModel):
     def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Decode the posterior mode of x."""
         return self.decode(self.encode(x, y).mode(), y)
-
-    def loss(self, x, y=None, step=None, generator=None) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, step: int | None = None, generator=None):
-        """Same as loss(): training goes through forward so DistributedDataParallel sees the call."""
-        return self.loss(x, y, step=step, generator=generator)
-
 
 def detached(loss: torch.Tensor, **parts: torch.Tensor | float) -> dict[str, torch.Tensor]:
     """The loss dict: "loss" with its graph plus detached named parts."""

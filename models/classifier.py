@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import HubModel, ModelConfig, build_encoder, detached, option
+from .base import HubModel, ModelConfig, build_encoder, check_targets, detached, option
 
 
 @dataclass(frozen=True)
@@ -28,13 +28,7 @@ class ClassifierConfig(ModelConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if (self.num_classes > 0) == (self.num_attributes > 0) or min(self.num_classes, self.num_attributes) < 0:
-            raise ValueError(
-                "a classifier predicts exactly one of: num_classes > 0 (a class label) or num_attributes > 0 "
-                f"with num_classes = 0 (binary attributes); got num_classes={self.num_classes}, num_attributes={self.num_attributes}"
-            )
-        if self.condition_names and len(self.condition_names) != (self.num_classes or self.num_attributes):
-            raise ValueError(f"condition_names has {len(self.condition_names)} names for {self.num_classes or self.num_attributes} outputs")
+        check_targets(self, "a classifier predicts")
 
 
 class Classifier(HubModel):
@@ -51,10 +45,7 @@ class Classifier(HubModel):
         return list(self.config.condition_names) or [f"output {i}" for i in range(self.config.num_classes or self.config.num_attributes)]
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        c, s = self.config.channels, self.config.image_size
-        if not torch.is_tensor(x) or x.ndim != 4 or tuple(x.shape[1:]) != (c, s, s) or not x.is_floating_point():
-            got = f"{tuple(x.shape)} {x.dtype}" if torch.is_tensor(x) else type(x).__name__
-            raise ValueError(f"Classifier expects float images [N, {c}, {s}, {s}] in [0, 1], got {got}")
+        self.check_images(x)
         return self.head(self.features(x))
 
     @torch.no_grad()
@@ -74,7 +65,3 @@ class Classifier(HubModel):
             loss = F.binary_cross_entropy_with_logits(logits, y.float(), reduction="sum") / len(x)  # summed over attributes
             accuracy = ((logits > 0) == (y > 0.5)).float().mean()  # over images and attributes
         return detached(loss, accuracy=accuracy)
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, step: int | None = None, generator=None):
-        """Same as loss(): training goes through forward so DistributedDataParallel sees the call."""
-        return self.loss(x, y, step=step, generator=generator)

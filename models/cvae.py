@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .base import option
+from .base import check_targets, option
 from .vae import VAE, VAEConfig
 
 
@@ -26,14 +26,7 @@ class CVAEConfig(VAEConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if (self.num_classes > 0) == (self.num_attributes > 0) or min(self.num_classes, self.num_attributes) < 0:
-            raise ValueError(
-                "CVAE conditions on exactly one of: num_classes > 0 (class labels) or num_attributes > 0 "
-                f"with num_classes = 0 (binary attributes); got num_classes={self.num_classes}, num_attributes={self.num_attributes}"
-            )
-        k = self.num_classes or self.num_attributes
-        if self.condition_names and len(self.condition_names) != k:
-            raise ValueError(f"condition_names has {len(self.condition_names)} names for {k} conditions")
+        check_targets(self, "CVAE conditions on")
 
 
 class CVAE(VAE, paper_url="https://papers.nips.cc/paper/5775-learning-structured-output-representation-using-deep-conditional-generative-models"):
