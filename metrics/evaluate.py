@@ -25,7 +25,7 @@ import torch
 import data
 import models
 from latent import Explorer
-from models.base import resolve_file
+from models.base import CONFIG_NAME, read_config_json, resolve_file
 
 from .disentanglement import mig
 from .edits import condition_scorecard, edit_scorecard
@@ -63,30 +63,32 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
     """{"dataset", "split", and one entry per metric that applies} for a checkpoint directory or repo id."""
     record = training_record(checkpoint)
     ds = data.load(record["data"], split=split, **record.get("data_options", {}))
-    model = models.load(checkpoint)
     result: dict = {"dataset": record["data"], "split": split, "images": len(ds)}
-    # targets of a classifier / conditions of a cvae: class labels, or the named attribute columns
-    names = None if getattr(model.config, "num_classes", 0) else list(getattr(model.config, "condition_names", ()))
-    if isinstance(model, models.Classifier):
-        result["accuracy"] = accuracy(model, ds, ds.targets(names))
+    if read_config_json(resolve_file(checkpoint, CONFIG_NAME))["model_type"] == "classifier":  # no latents, no stats
+        classifier = models.load(checkpoint)
+        result["accuracy"] = accuracy(classifier, ds, ds.targets(None if classifier.config.num_classes else list(classifier.config.condition_names)))
         return result
-    y = ds.targets(names) if getattr(model, "condition_dim", 0) else None
+    explorer = Explorer.load(checkpoint)
+    model = explorer.model
+    # a cvae's conditions: class labels, or the named attribute columns
+    names = list(getattr(model.config, "condition_names", ())) if getattr(model.config, "num_attributes", 0) else []
+    y = ds.targets(names or None) if model.condition_dim else None
+    measured = ds, y
     if len(ds) > RECONSTRUCTION_IMAGES:  # dSprites' test split is its whole grid: a seeded sample says as much
         keep = np.sort(np.random.default_rng(0).choice(len(ds), RECONSTRUCTION_IMAGES, replace=False))
-        ds, y = ds.subset(keep), None if y is None else y[keep]
-    result["reconstruction"] = reconstruction(model, ds, y)
+        measured = ds.subset(keep), None if y is None else y[keep]
+    result["reconstruction"] = reconstruction(model, *measured)
     classifier = classifier_for(record["data"], model.config.image_size)
-    explorer = Explorer.load(checkpoint)
-    if ds.attribute_names and classifier is not None and y is None:
-        result["edits"] = {a: edit_scorecard(explorer, classifier, ds, a) for a in SCORECARD_ATTRIBUTES if a in explorer.vectors}
-    if ds.attribute_names and classifier is not None and names:  # conditioned on attributes: switch them on instead
-        result["edits"] = {a: condition_scorecard(explorer, classifier, ds, a) for a in SCORECARD_ATTRIBUTES if a in names}
+    if ds.attribute_names and classifier is not None and (names or y is None):  # vectors, or an attribute condition switched on
+        result["edits"] = (
+            {a: condition_scorecard(explorer, classifier, ds, a) for a in SCORECARD_ATTRIBUTES if a in names}
+            if names else {a: edit_scorecard(explorer, classifier, ds, a) for a in SCORECARD_ATTRIBUTES if a in explorer.vectors}
+        )  # fmt: skip
     if ds.factor_sizes and min(ds.factor_sizes) > 0 and y is None:
         result["mig"] = mig(model, ds)
     if ds.labels is not None and classifier is not None and classifier.config.num_classes:
         result["samples"] = class_coverage(explorer, classifier)
     return result
-
 
 @torch.no_grad()
 def accuracy(classifier: models.Classifier, ds, targets: torch.Tensor, batch_size: int = 500) -> dict[str, float]:
