@@ -17,6 +17,12 @@ MAX_SAMPLES = 64
 
 
 SOURCES = [("N(0, I): the prior", "prior"), ("Gaussian fitted to the training codes", "fitted")]
+NOTES = {  # (source, the model has a prior) -> where the samples come from
+    ("prior", True): "the prior N(0, I)",
+    ("prior", False): "N(0, I), which an AE never trained towards: it has no prior, so these show why an AE is not a generative model",
+    ("fitted", True): "a Gaussian fitted to the training codes -- compare with the prior: where they differ, the posteriors do not fill the prior",
+    ("fitted", False): "a Gaussian fitted to the training codes (an AE has no prior; this is ex-post density estimation, Ghosh et al. 2020)",
+}
 
 
 def sample(label, n, temperature, seed, source, class_choice, attribute_choice, *, shared):
@@ -30,12 +36,7 @@ def sample(label, n, temperature, seed, source, class_choice, attribute_choice, 
         raise gr.Error(f"unknown sample source {source!r}; accepted: {', '.join(SAMPLE_SOURCES)}")
     y = entry.condition(class_choice, attribute_choice, n)
     images = entry.explorer.sample(n, seed=int(seed), temperature=float(temperature), y=y, source=source)
-    has_prior = entry.explorer.default_source == "prior"
-    if source == "prior":
-        where = "the prior N(0, I)" if has_prior else "N(0, I), which an AE never trained towards: it has no prior, so these show why an AE is not a generative model"
-    else:
-        where = "a Gaussian fitted to the training codes" + ("" if has_prior else " (an AE has no prior; this is ex-post density estimation, Ghosh et al. 2020)")
-        where += " -- compare with the prior: where they differ, the posteriors do not fill the prior" if has_prior else ""
+    where = NOTES[source, entry.explorer.default_source == "prior"]
     return to_pil(images, columns=math.ceil(math.sqrt(n))), f"{n} samples from {where}; temperature {temperature:g}, seed {int(seed)}."
 
 
