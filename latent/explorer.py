@@ -31,8 +31,9 @@ SAMPLE_SOURCES = ("prior", "fitted")  # see Explorer.sample_latent
 
 
 class Explorer:
-    def __init__(self, model: models.LatentModel, stats: dict[str, torch.Tensor], metadata: dict):
+    def __init__(self, model: models.LatentModel, stats: dict[str, torch.Tensor], metadata: dict, prior: models.PixelCNN | None = None):
         self.model = model.eval()
+        self.prior: models.PixelCNN | None = None  # a VQ-VAE's sampler (set_prior)
         self.stats = stats  # latent.stats tensors, on the CPU
         self.metadata = metadata
         if stats["mean"].shape != tuple(model.latent_shape):
@@ -42,11 +43,34 @@ class Explorer:
         for key, names in (("class_vectors", "label_names"), ("attribute_vectors", "attribute_names")):
             if key in stats:
                 self.vectors.update(zip(metadata[names], stats[key]))
+        if prior is not None:
+            self.set_prior(prior)
+
+    def set_prior(self, prior: models.PixelCNN) -> None:
+        """Sample a VQ-VAE through this PixelCNN prior (ValueError unless it was trained on this VQ-VAE)."""
+        if not isinstance(self.model, models.VQVAE):
+            raise ValueError(f"a PixelCNN prior models a VQ-VAE's codes; this model is a {type(self.model).__name__}")
+        prior.attach(self.model)
+        self.prior = prior.eval()
+
+    @property
+    def conditioner(self):
+        """What takes the condition y: a conditional model, or a VQ-VAE's class-conditional prior (None: neither)."""
+        return next((m for m in (self.model, self.prior) if getattr(m, "condition_labels", None)), None)
+
+    @property
+    def condition_labels(self) -> list[str]:
+        """Names of the classes or attributes y stands for; empty for an unconditional model."""
+        return self.conditioner.condition_labels if self.conditioner else []
+
+    @property
+    def conditioned_on_classes(self) -> bool:
+        return self.conditioner is not None and self.conditioner.config.num_classes > 0
 
     @classmethod
-    def load(cls, path_or_repo_id: str | os.PathLike, device: str | torch.device = "cpu", **hub_kwargs) -> Explorer:
-        """A checkpoint directory or Hub repo id: the model (models.load) and its stats.safetensors.
-        hub_kwargs (revision, cache_dir, local_files_only, token) go to both downloads."""
+    def load(cls, path_or_repo_id: str | os.PathLike, device: str | torch.device = "cpu", prior: models.PixelCNN | None = None, **hub_kwargs) -> Explorer:
+        """A checkpoint directory or Hub repo id: the model (models.load) and its stats.safetensors, and for a VQ-VAE
+        optionally its PixelCNN prior. hub_kwargs (revision, cache_dir, local_files_only, token) go to both downloads."""
         model = models.load(path_or_repo_id, device, **hub_kwargs)
         try:
             stats_file = resolve_file(path_or_repo_id, STATS_NAME, **hub_kwargs)
@@ -56,7 +80,7 @@ class Explorer:
                 "PCA, attribute vectors) that `python -m train` writes beside the weights at the end of a run"
             ) from None
         stats, metadata = load_stats(stats_file)
-        return cls(model, stats, metadata)
+        return cls(model, stats, metadata, prior)
 
     @property
     def latent_dim(self) -> int:
@@ -83,14 +107,17 @@ class Explorer:
 
     @property
     def default_source(self) -> str:
-        """Where samples come from unless asked: the prior of a model that has one (its stats carry a KL: a VAE),
-        else the Gaussian fitted to the codes (a deterministic AE has no prior)."""
-        return "prior" if "kl" in self.stats else "fitted"
+        """Where samples come from unless asked: the prior of a model that has one (a VAE: its stats carry a KL;
+        a VQ-VAE with a PixelCNN), else the Gaussian fitted to the codes (a deterministic AE has no prior)."""
+        return "prior" if "kl" in self.stats or self.prior is not None else "fitted"
 
-    def sample_latent(self, n: int, seed: int = 0, temperature: float = 1.0, source: str | None = None) -> torch.Tensor:
+    def sample_latent(
+        self, n: int, seed: int = 0, temperature: float = 1.0, source: str | None = None, y: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """n latents [n, D], the same for the same seed, drawn from `source` (default: default_source):
 
-        prior   N(0, temperature^2 I), the VAE prior
+        prior   N(0, temperature^2 I), the VAE prior; for a VQ-VAE, code grids from its PixelCNN prior (softmax
+                temperature; y: the classes of a class-conditional prior), or uniformly random codes without one
         fitted  the Gaussian fitted to the training set's posterior means (pca.sample_aggregate). A VAE whose
                 posteriors do not fill the prior (a sharp likelihood, a high KL) has "holes": prior draws decode
                 to blends, while draws from the codes' own Gaussian look like the data (Ghosh et al. 2020).
@@ -99,13 +126,38 @@ class Explorer:
         if source not in SAMPLE_SOURCES:
             raise ValueError(f"unknown sample source {source!r}; accepted: {', '.join(SAMPLE_SOURCES)}")
         generator = torch.Generator().manual_seed(seed)  # a CPU generator: same latents whatever the device
+        if source == "prior" and self.prior is not None:
+            return self.model.embed(self.prior.sample(n, y, temperature, generator)).cpu()
         if source == "prior":
             return self.model.sample_latent(n, generator=generator, temperature=temperature).cpu()
         return sample_aggregate(self.stats, n, generator=generator, temperature=temperature)
 
     def sample(self, n: int, seed: int = 0, temperature: float = 1.0, y: torch.Tensor | None = None, source: str | None = None) -> torch.Tensor:
-        """n images [n, C, S, S] decoded from sample_latent(n, seed, temperature, source)."""
-        return self.decode(self.sample_latent(n, seed, temperature, source), y)
+        """n images [n, C, S, S] decoded from sample_latent(n, seed, temperature, source, y)."""
+        return self.decode(self.sample_latent(n, seed, temperature, source, y), y)
+
+    @torch.no_grad()
+    def sample_confident(
+        self, y: torch.Tensor, classifier: models.Classifier, threshold: float, seed: int = 0, temperature: float = 1.0, max_rounds: int = 10
+    ) -> tuple[torch.Tensor, float, int]:
+        """One image per class id in y [n], kept only if `classifier` gives its class probability >= threshold: rejection
+        sampling with a classifier, as VQ-VAE-2 does (Razavi et al. 2019, sec. 3.3). Rejected slots are drawn again, up
+        to max_rounds times; a slot never accepted keeps its last draw.
+        Returns (images [n, C, S, S], acceptance rate over every draw, slots never accepted)."""
+        if not 0 <= threshold < 1:
+            raise ValueError(f"the rejection threshold is a class probability in [0, 1), got {threshold}")
+        images = torch.zeros(len(y), self.model.config.channels, self.model.config.image_size, self.model.config.image_size)
+        pending, drawn, accepted = torch.arange(len(y)), 0, 0
+        for round_ in range(max_rounds):
+            batch = self.sample(len(pending), seed=seed + round_, temperature=temperature, y=y[pending], source="prior")
+            probability = torch.softmax(classifier.logits(batch.to(classifier.device)), 1).cpu()[torch.arange(len(pending)), y[pending]]
+            keep = (probability >= threshold) | (round_ == max_rounds - 1)
+            images[pending[keep]] = batch[keep]
+            drawn, accepted = drawn + len(pending), accepted + int((probability >= threshold).sum())
+            pending = pending[~keep]
+            if not len(pending):
+                break
+        return images, accepted / drawn, len(y) - accepted
 
     # --- latent-space operations
 

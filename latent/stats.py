@@ -5,12 +5,13 @@ Tensors (D = latent size):
     mean, std, p01, p99    [D]     per-dimension statistics of the posterior means
     kl                     [D]     mean KL(q(z_d|x) || N(0, 1)) per dimension (VAEs; an AE has none)
     pca_mean               [D]     centre of the PCA of the posterior means
-    pca_components         [K, D]  principal directions, unit rows, by decreasing variance
+    pca_components         [K, D]  principal directions, unit rows, by decreasing variance (the top K)
     pca_variance           [K]     variance along each direction
     attribute_vectors      [A, D]  mean(z | attribute) - mean(z | not attribute)   (White 2016)
     class_vectors          [C, D]  mean(z | class) - mean(z | other classes)
 Training adds what the explorer shows without a dataset (train/loop.py `write_stats`):
-    heldout_latents        [M, D]  posterior means of held-out images (M <= 2000)
+    heldout_latents        [M, D]  posterior means of held-out images (M <= 2000; fewer for large D)
+    code_counts            [K]     VQ-VAEs: how often each code is chosen over the training images
     heldout_attributes     [M, A]  / heldout_labels [M] / heldout_conditions (conditional models)
     examples               [E, H, W, C] uint8: the first E held-out images
 Metadata (strings): attribute_names / label_names as JSON lists, num_images.
@@ -36,8 +37,10 @@ def latent_statistics(
     attribute_names: list[str] | None = None,
     labels: torch.Tensor | None = None,
     label_names: list[str] | None = None,
+    max_components: int | None = None,
 ) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Statistics of posterior means [N, D] (and per-image KL [N, D], attributes [N, A], labels [N])."""
+    """Statistics of posterior means [N, D] (and per-image KL [N, D], attributes [N, A], labels [N]),
+    keeping the top max_components principal directions (all when None)."""
     means = means.double()
     stats = {
         "mean": means.mean(0),
@@ -47,7 +50,8 @@ def latent_statistics(
     }
     if kl is not None:
         stats["kl"] = kl.double().mean(0)
-    stats["pca_mean"], stats["pca_components"], stats["pca_variance"] = pca(means)
+    stats["pca_mean"], components, variance = pca(means)
+    stats["pca_components"], stats["pca_variance"] = components[:max_components], variance[:max_components]
     metadata = {"num_images": str(len(means))}
     if attributes is not None:
         a = attributes.bool()

@@ -4,6 +4,7 @@ scorecards and sample coverage. Used by the model cards (train), the tests and b
     python -m metrics CHECKPOINT [--split test] [--write]
 """
 
+from .codebook import code_counts, code_usage, codebook_usage
 from .disentanglement import mig, mig_from_codes
 from .edits import condition_scorecard, edit_scorecard
 from .evaluate import CLASSIFIERS, EVALUATION_NAME, SCORECARD_ATTRIBUTES, accuracy, classifier_for, evaluate, summary
@@ -12,5 +13,5 @@ from .samples import class_coverage
 
 __all__ = [
     "evaluate", "summary", "accuracy", "classifier_for", "CLASSIFIERS", "SCORECARD_ATTRIBUTES", "EVALUATION_NAME",
-    "reconstruction", "psnr", "mig", "mig_from_codes", "edit_scorecard", "condition_scorecard", "class_coverage",
+    "code_counts", "code_usage", "codebook_usage", "reconstruction", "psnr", "mig", "mig_from_codes", "edit_scorecard", "condition_scorecard", "class_coverage",
 ]  # fmt: skip

@@ -9,6 +9,9 @@ What applies follows from the checkpoint's model and dataset (training.json):
                           for a model conditioned on the attribute, the condition switched on
     dsprites models       MIG (metrics.disentanglement)
     fashion-mnist models  class coverage of their samples (metrics.samples)
+    VQ-VAEs               codebook usage on the test split (metrics.codebook)
+    PixelCNN priors       bits per code, sampling time, domain Frechet distance of samples against uniform
+                          random codes; class-conditional: condition accuracy and rejection sampling
     classifiers           accuracy per class or attribute on the test split
 The classifiers the scorecards and the coverage use ship in checkpoints/classifiers/.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +29,13 @@ import torch
 import data
 import models
 from latent import Explorer
-from models.base import CONFIG_NAME, read_config_json, resolve_file
+from models.base import resolve_file
 
+from .codebook import codebook_usage
 from .disentanglement import mig
 from .edits import condition_scorecard, edit_scorecard
 from .reconstruction import reconstruction
-from .samples import class_coverage
+from .samples import class_coverage, dataset_features, features, frechet_distance, sample_batches
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSIFIERS = {  # dataset -> the classifier checkpoint that measures models trained on it
@@ -64,9 +69,16 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
     record = training_record(checkpoint)
     ds = data.load(record["data"], split=split, **record.get("data_options", {}))
     result: dict = {"dataset": record["data"], "split": split, "images": len(ds)}
-    if read_config_json(resolve_file(checkpoint, CONFIG_NAME))["model_type"] == "classifier":  # no latents, no stats
+    model_type = models.model_type_of(checkpoint)
+    if model_type == "classifier":  # no latents, no stats
         classifier = models.load(checkpoint)
         result["accuracy"] = accuracy(classifier, ds, ds.targets(None if classifier.config.num_classes else list(classifier.config.condition_names)))
+        return result
+    if model_type == "pixelcnn":
+        prior = models.load(checkpoint)
+        explorer = Explorer.load(prior.config.vqvae, prior=prior)
+        y = ds.targets() if prior.config.num_classes else None
+        result["prior"] = prior_quality(explorer, ds, y, classifier_for(record["data"], explorer.model.config.image_size))
         return result
     explorer = Explorer.load(checkpoint)
     model = explorer.model
@@ -78,6 +90,8 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
         keep = np.sort(np.random.default_rng(0).choice(len(ds), RECONSTRUCTION_IMAGES, replace=False))
         measured = ds.subset(keep), None if y is None else y[keep]
     result["reconstruction"] = reconstruction(model, *measured)
+    if isinstance(model, models.VQVAE):
+        result["codebook"] = codebook_usage(model, measured[0])
     classifier = classifier_for(record["data"], model.config.image_size)
     if ds.attribute_names and classifier is not None and (names or y is None):  # vectors, or an attribute condition switched on
         result["edits"] = (
@@ -86,9 +100,52 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
         )  # fmt: skip
     if ds.factor_sizes and min(ds.factor_sizes) > 0 and y is None:
         result["mig"] = mig(model, ds)
-    if ds.labels is not None and classifier is not None and classifier.config.num_classes:
+    if ds.labels is not None and classifier is not None and classifier.config.num_classes and not isinstance(model, models.VQVAE):  # its prior is measured apart
         result["samples"] = class_coverage(explorer, classifier)
     return result
+
+PRIOR_SAMPLES = 1000  # samples drawn to measure a prior
+REJECTION_THRESHOLD = 0.9  # class probability a classifier must give a sample for rejection sampling to keep it
+
+
+@torch.no_grad()
+def prior_quality(explorer: Explorer, ds, y: torch.Tensor | None, classifier: models.Classifier | None, n: int = PRIOR_SAMPLES) -> dict:
+    """A VQ-VAE's PixelCNN prior (explorer.prior) on held-out data:
+
+    bits_per_code              negative log-likelihood of the test images' codes, in bits per grid cell
+    seconds_per_image          sampling time (this machine; the prior samples the grid cell by cell)
+    frechet_distance           domain Frechet distance between prior samples and test images (classifier features)
+    uniform_frechet_distance   the same for code grids drawn uniformly at random: what a prior must beat
+    reconstruction_frechet_distance  the same for the test images' reconstructions: the floor the VQ-VAE sets
+    samples                    class-conditional priors: class_coverage, and rejection sampling's acceptance rate
+    """
+    prior, vqvae = explorer.prior, explorer.model
+    index = np.arange(min(len(ds), 5000))
+    nll = 0.0
+    for start in range(0, len(index), 250):
+        idx = index[start : start + 250]
+        nll += prior.loss(ds.batch(idx).to(vqvae.device), None if y is None else y[idx])["loss"].item() * len(idx)
+    result = {"images": len(index), "bits_per_code": nll / len(index) / np.log(2), "samples": n}
+    wanted = torch.arange(n) % prior.config.num_classes if prior.config.num_classes else None
+    started = time.perf_counter()
+    samples = torch.cat(list(sample_batches(explorer, n, seed=0, y=wanted, batch_size=250)))
+    result["seconds_per_image"] = (time.perf_counter() - started) / n
+    if classifier is None:
+        return result
+    real = dataset_features(classifier, ds)
+    uniform = vqvae.decode(vqvae.sample_latent(n, generator=torch.Generator().manual_seed(0)))
+    reconstructed = torch.cat([vqvae.reconstruct(ds.batch(index[s : s + 250])) for s in range(0, min(n, len(index)), 250)])
+    result.update(
+        frechet_distance=frechet_distance(features(classifier, samples), real),
+        uniform_frechet_distance=frechet_distance(features(classifier, uniform), real),
+        reconstruction_frechet_distance=frechet_distance(features(classifier, reconstructed), real),
+    )
+    if wanted is not None and classifier.config.num_classes:
+        result["class_coverage"] = class_coverage(explorer, classifier, n=n)
+        _, acceptance, never = explorer.sample_confident(wanted[:200], classifier, REJECTION_THRESHOLD)
+        result["rejection"] = {"threshold": REJECTION_THRESHOLD, "acceptance_rate": acceptance, "never_accepted": never, "n": 200}
+    return result
+
 
 @torch.no_grad()
 def accuracy(classifier: models.Classifier, ds, targets: torch.Tensor, batch_size: int = 500) -> dict[str, float]:
@@ -120,6 +177,20 @@ def summary(result: dict) -> list[tuple[str, str]]:
         how = f"strength {card['strength']:g}" if "strength" in card else "condition switched on"
         rows.append((f"{attribute} edit: flip rate", f"{card['flip_rate']:.1%} of {card['n']} faces without it (unedited: {card['baseline']:.1%}; {how})"))
         rows.append((f"{attribute} edit: other attributes changed", f"at most {card['changed'][worst]:.1%} ({worst})"))
+    if "codebook" in result:
+        c = result["codebook"]
+        rows.append(("codebook usage", f"{c['codes_used']:.1%} of the codes used on {c['images']} images ({c['dead_codes']} dead), perplexity {c['perplexity']:.1f}"))
+    if "prior" in result:
+        p = result["prior"]
+        rows += [("bits per code", f"{p['bits_per_code']:.3f} ({p['images']} images)"), ("sampling time", f"{p['seconds_per_image'] * 1000:.0f} ms per image ({p['samples']} samples, CPU)")]
+        if "frechet_distance" in p:
+            rows.append(("domain Frechet distance to test images", f"{p['frechet_distance']:.2f} (uniform random codes: {p['uniform_frechet_distance']:.2f}; "
+                         f"reconstructions: {p['reconstruction_frechet_distance']:.2f})"))  # fmt: skip
+        if "class_coverage" in p:
+            c = p["class_coverage"]
+            rows.append(("samples classified as their condition", f"{c['condition_accuracy']:.1%} (classes covered: {c['classes_covered']} of {len(c['fractions'])})"))
+            r = p["rejection"]
+            rows.append((f"rejection sampling at p >= {r['threshold']:g}", f"{r['acceptance_rate']:.1%} of draws accepted ({r['never_accepted']} of {r['n']} never)"))
     if "mig" in result:
         m = result["mig"]
         rows.append(("MIG", f"{m['mig']:.3f} ({m['n']} images, {m['bins']} bins; per factor: "

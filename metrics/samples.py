@@ -1,8 +1,15 @@
-"""Sample coverage: which classes a generative model's samples look like, by a classifier trained
-on the same dataset. A model that has collapsed onto a few modes draws a few classes only."""
+"""Sample quality, by a classifier trained on the same dataset (no downloaded Inception weights):
+
+class coverage     which classes samples look like; a model collapsed onto a few modes draws few classes
+Frechet distance   between Gaussians fitted to the classifier's features of samples and of real images
+                   (the FID of Heusel et al. 2017, with a domain classifier in place of Inception)
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import numpy as np
 import torch
 
 from latent import Explorer
@@ -21,15 +28,11 @@ def class_coverage(explorer: Explorer, classifier: Classifier, n: int = 2000, se
     k = classifier.config.num_classes
     if not k:
         raise ValueError("class coverage needs a classifier of class labels (num_classes > 0), not of attributes")
-    conditional = getattr(explorer.model.config, "num_classes", 0)
+    conditional = len(explorer.condition_labels) if explorer.conditioned_on_classes else 0
     if conditional and conditional != k:
         raise ValueError(f"the model is conditioned on {conditional} classes, the classifier predicts {k}")
     wanted = torch.arange(n) % k if conditional else None
-    z = explorer.sample_latent(n, seed=seed)
-    predicted = torch.cat([
-        classifier.predict(explorer.decode(z[s : s + batch_size], None if wanted is None else wanted[s : s + batch_size]))
-        for s in range(0, n, batch_size)
-    ])  # fmt: skip
+    predicted = torch.cat([classifier.predict(images) for images in sample_batches(explorer, n, seed, wanted, batch_size)])
     fractions = torch.bincount(predicted, minlength=k).float() / n
     result = {
         "n": n,
@@ -39,3 +42,36 @@ def class_coverage(explorer: Explorer, classifier: Classifier, n: int = 2000, se
     if wanted is not None:
         result["condition_accuracy"] = (predicted == wanted).float().mean().item()
     return result
+
+
+def sample_batches(explorer: Explorer, n: int, seed: int = 0, y: torch.Tensor | None = None, batch_size: int = 500, source: str | None = None) -> Iterator[torch.Tensor]:
+    """n seeded samples of the explorer's model in batches of images (conditions y [n] for a conditional model)."""
+    for start in range(0, n, batch_size):
+        yb = None if y is None else y[start : start + batch_size]
+        yield explorer.sample(min(batch_size, n - start), seed=seed + start, y=yb, source=source)
+
+
+@torch.no_grad()
+def features(classifier: Classifier, images: torch.Tensor) -> torch.Tensor:
+    """The classifier's feature vectors [N, F] (the layer before its output) of images [N, C, S, S]."""
+    classifier.check_images(images)
+    return classifier.features(images.to(classifier.device)).double().cpu()
+
+
+def dataset_features(classifier: Classifier, ds, n: int = 2000, batch_size: int = 500) -> torch.Tensor:
+    """Features of the first n images of ds (a seeded subset when ds is larger)."""
+    index = np.arange(len(ds)) if len(ds) <= n else np.sort(np.random.default_rng(0).choice(len(ds), n, replace=False))
+    return torch.cat([features(classifier, ds.batch(index[s : s + batch_size])) for s in range(0, len(index), batch_size)])
+
+
+def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) between Gaussians fitted to features a [N, F] and b [M, F]
+    (Dowson & Landau 1982; the FID of Heusel et al. 2017)."""
+    a, b = a.double(), b.double()
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    s_a, s_b = torch.cov(a.T), torch.cov(b.T)
+    # Tr (S_a S_b)^(1/2) = Tr (S_a^(1/2) S_b S_a^(1/2))^(1/2): a symmetric PSD matrix, so eigenvalues suffice
+    values, vectors = torch.linalg.eigh(s_a)
+    root_a = vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T
+    cross = torch.linalg.eigvalsh(root_a @ s_b @ root_a).clamp_min(0).sqrt().sum()
+    return float((mu_a - mu_b).pow(2).sum() + torch.trace(s_a) + torch.trace(s_b) - 2 * cross)

@@ -18,6 +18,7 @@ from .ae import AE, AEConfig
 from .base import (
     CONFIG_NAME,
     Autoencoder,
+    Config,
     Encodable,
     HubModel,
     LatentModel,
@@ -30,10 +31,12 @@ from .cae import CAE, CAEConfig
 from .classifier import Classifier, ClassifierConfig
 from .cvae import CVAE, CVAEConfig
 from .dae import DAE, DAEConfig
+from .pixelcnn import PixelCNN, PixelCNNConfig
 from .vae import VAE, VAEConfig
+from .vqvae import VQVAE, VQVAEConfig
 
 # model_type (config.json) -> model class; the class's `config_class` is its config dataclass
-MODELS: dict[str, type[HubModel]] = {"ae": AE, "dae": DAE, "cae": CAE, "vae": VAE, "cvae": CVAE, "classifier": Classifier}
+MODELS: dict[str, type[HubModel]] = {"ae": AE, "dae": DAE, "cae": CAE, "vae": VAE, "cvae": CVAE, "vqvae": VQVAE, "pixelcnn": PixelCNN, "classifier": Classifier}
 
 
 def model_class(model_type: str) -> type[HubModel]:
@@ -63,15 +66,21 @@ def load(
     Returns the model in eval mode on `device`.
     """
     hub = dict(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token)
-    config_file = resolve_file(path_or_repo_id, CONFIG_NAME, **hub)
-    model_type = read_config_json(config_file)["model_type"]
-    if model_type not in MODELS:
-        raise ValueError(f"{config_file}: unknown model_type {model_type!r}; accepted: {', '.join(MODELS)}")
+    model_type = model_type_of(path_or_repo_id, **hub)
     return MODELS[model_type].from_pretrained(path_or_repo_id, map_location=device, **hub)
 
 
+def model_type_of(path_or_repo_id: str | os.PathLike, **hub_kwargs) -> str:
+    """The model_type in a checkpoint's config.json (ValueError if unreadable or not in MODELS)."""
+    config_file = resolve_file(path_or_repo_id, CONFIG_NAME, **hub_kwargs)
+    model_type = read_config_json(config_file)["model_type"]
+    if model_type not in MODELS:
+        raise ValueError(f"{config_file}: unknown model_type {model_type!r}; accepted: {', '.join(MODELS)}")
+    return model_type
+
+
 __all__ = [
-    "MODELS", "load", "config_class", "model_class",
-    "ModelConfig", "Posterior", "HubModel", "Autoencoder", "LatentModel", "Encodable",
-    "AE", "AEConfig", "Classifier", "ClassifierConfig", "DAE", "DAEConfig", "CAE", "CAEConfig", "VAE", "VAEConfig", "CVAE", "CVAEConfig",
+    "MODELS", "load", "model_type_of", "config_class", "model_class",
+    "Config", "ModelConfig", "Posterior", "HubModel", "Autoencoder", "LatentModel", "Encodable",
+    "AE", "AEConfig", "Classifier", "ClassifierConfig", "DAE", "DAEConfig", "CAE", "CAEConfig", "VAE", "VAEConfig", "CVAE", "CVAEConfig", "VQVAE", "VQVAEConfig", "PixelCNN", "PixelCNNConfig",
 ]

@@ -49,19 +49,11 @@ def option(default: Any, help: str, choices: tuple | None = None) -> Any:
 
 
 @dataclass(frozen=True)
-class ModelConfig:
-    """Fields every model shares. Subclasses add their own and set `model_type`'s default."""
+class Config:
+    """What every config does: a model_type fixed by the class, fields checked against their annotations
+    (and allowed values), strict construction from config.json. Subclasses set `model_type`'s default."""
 
     model_type: str = option("", "registry key in models.MODELS; fixed by the config class")
-    image_size: int = option(32, "height = width of the input images in pixels (8, 28, 32, 64, 128, ...)")
-    channels: int = option(1, "image channels: 1 for grey, 3 for RGB")
-    latent_dim: int = option(16, "size of the latent vector z")
-    mlp: bool = option(False, "fully connected encoder/decoder instead of convolutional (for tiny images, e.g. 8x8)")
-    hidden_dims: tuple[int, ...] = option((256,), "MLP hidden widths in encoder order; the decoder mirrors them (mlp only)")
-    base_width: int = option(32, "conv channels at full resolution; doubles at every halving of the feature map")
-    max_width: int = option(256, "cap on conv channels")
-    activation: str = option("silu", "nonlinearity between layers", choices=tuple(ACTIVATIONS))
-    norm: str = option("group", "conv normalisation; GroupNorm is per image (no batch statistics)", choices=("group", "none"))
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
@@ -74,17 +66,12 @@ class ModelConfig:
         expected = type(self).__dataclass_fields__["model_type"].default
         if self.model_type != expected:
             raise ValueError(f"{type(self).__name__} has model_type {expected!r}, got {self.model_type!r}")
-        for name in ("image_size", "channels", "latent_dim", "base_width", "max_width"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"field {name!r} must be >= 1, got {getattr(self, name)}")
-        if any(h < 1 for h in self.hidden_dims):
-            raise ValueError(f"field 'hidden_dims' must hold widths >= 1, got {self.hidden_dims}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "config") -> ModelConfig:
+    def from_dict(cls, data: Any, source: str = "config") -> Config:
         """Build from parsed config.json, refusing unknown fields and wrong types (missing fields take defaults)."""
         if not isinstance(data, dict):
             raise ValueError(f"{source}: expected a JSON object of config fields, got {type(data).__name__}")
@@ -99,6 +86,29 @@ class ModelConfig:
             return cls(**data)
         except (TypeError, ValueError) as e:
             raise ValueError(f"{source}: {e}") from None
+
+
+@dataclass(frozen=True)
+class ModelConfig(Config):
+    """Fields every image model shares (autoencoders, classifiers)."""
+
+    image_size: int = option(32, "height = width of the input images in pixels (8, 28, 32, 64, 128, ...)")
+    channels: int = option(1, "image channels: 1 for grey, 3 for RGB")
+    latent_dim: int = option(16, "size of the latent vector z")
+    mlp: bool = option(False, "fully connected encoder/decoder instead of convolutional (for tiny images, e.g. 8x8)")
+    hidden_dims: tuple[int, ...] = option((256,), "MLP hidden widths in encoder order; the decoder mirrors them (mlp only)")
+    base_width: int = option(32, "conv channels at full resolution; doubles at every halving of the feature map")
+    max_width: int = option(256, "cap on conv channels")
+    activation: str = option("silu", "nonlinearity between layers", choices=tuple(ACTIVATIONS))
+    norm: str = option("group", "conv normalisation; GroupNorm is per image (no batch statistics)", choices=("group", "none"))
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("image_size", "channels", "latent_dim", "base_width", "max_width"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"field {name!r} must be >= 1, got {getattr(self, name)}")
+        if any(h < 1 for h in self.hidden_dims):
+            raise ValueError(f"field 'hidden_dims' must hold widths >= 1, got {self.hidden_dims}")
 
 
 def field_specs(cls) -> list[dict[str, Any]]:
@@ -363,9 +373,9 @@ class HubModel(
 ):
     """nn.Module + checkpoint directory save/load. Subclasses set `config_class` and take `config` only."""
 
-    config_class: ClassVar[type[ModelConfig]] = ModelConfig
+    config_class: ClassVar[type[Config]] = ModelConfig
 
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: Config):
         if not isinstance(config, self.config_class):
             raise TypeError(f"{type(self).__name__} takes a {self.config_class.__name__}, got {type(config).__name__}")
         super().__init__()

@@ -35,6 +35,9 @@ CHECKPOINTS = {
     "dae": ("dae", TINY, {}),
     "cvae": ("cvae", TINY, {"condition": "labels"}),
     "vae2d": ("vae", {**TINY, "latent_dim": 2}, {}),  # two dimensions: the manifold grid
+    "vqvae": ("vqvae", {"latent_dim": 4, "num_codes": 16, "base_width": 8, "max_width": 16, "revive_after": 5}, {}),  # a 4x4 code grid
+    # its class-conditional PixelCNN prior: served as the VQ-VAE's sampler, not as a model of its own
+    "vqvae-prior": ("pixelcnn", {"vqvae": "{root}/vqvae", "width": 8, "layers": 3}, {"condition": "labels"}),
 }
 DOOMED = "vae-copy"  # a copy of "vae" that a test deletes while the server runs
 
@@ -57,7 +60,8 @@ def latent_lab_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def checkpoints(tmp_path_factory, latent_lab_cache) -> Path:
     """A directory of tiny checkpoints on 16x16 digits, one epoch each: a VAE (latent 4), a DAE,
-    a class-conditional CVAE, a 2-D VAE, and a copy of the VAE that a test may delete."""
+    a class-conditional CVAE, a 2-D VAE, a VQ-VAE with a class-conditional prior, and a copy of the
+    VAE that a test may delete."""
     from train.config import TrainConfig
     from train.loop import train
 
@@ -65,7 +69,7 @@ def checkpoints(tmp_path_factory, latent_lab_cache) -> Path:
     for name, (model_type, fields, extra) in CHECKPOINTS.items():
         cfg = TrainConfig(data="digits", data_options={"size": 16}, out=str(root / name), epochs=1, batch_size=32, threads=1,
                           sample_every=0, log_every=50, stats_images=300, **extra)  # fmt: skip
-        train(model_type, fields, cfg)
+        train(model_type, {k: v.format(root=root) if isinstance(v, str) else v for k, v in fields.items()}, cfg)
     shutil.copytree(root / "vae", root / DOOMED)
     return root
 

@@ -308,8 +308,8 @@ def test_conditional_sampling_without_a_class_is_explained(client, label):
 # --- Interpolate
 
 
-def interpolate(client, model, source="seeds", a=None, b=None, example_a=None, example_b=None, steps=5, method="slerp"):
-    return client.predict(model, source, a, b, example_a, example_b, 0, 1, method, steps, None, [], api_name="/interpolate")
+def interpolate(client, model, source="seeds", a=None, b=None, example_a=None, example_b=None, steps=5, method="slerp", class_choice=None):
+    return client.predict(model, source, a, b, example_a, example_b, 0, 1, method, steps, class_choice, [], api_name="/interpolate")
 
 
 def tiles(path, n) -> list[np.ndarray]:
@@ -479,3 +479,56 @@ def test_compare_models_on_an_upload_and_an_example(client, label, tmp_path):
 
 def test_compare_without_models_is_explained(client):
     assert "choose at least one model" in error_of(client, [], "seed", None, None, 0, api_name="/compare")
+
+
+# --- VQ-VAE: sampling through its PixelCNN prior, interpolation, the Codebook tab
+
+
+def test_a_prior_is_served_as_its_vqvaes_sampler_not_as_a_model(app):
+    assert "vqvae-prior" not in app.labels
+    assert "PixelCNN prior, 4x4 grid of 16 codes" in app.labels["vqvae"]
+
+
+def test_vqvae_samples_through_its_class_conditional_prior(client, label):
+    three, note = sample(client, label("vqvae"), seed=2, class_choice="3")
+    again, _ = sample(client, label("vqvae"), seed=2, class_choice="3")
+    seven, _ = sample(client, label("vqvae"), seed=2, class_choice="7")
+    assert np.array_equal(pixels(three), pixels(again)) and not np.array_equal(pixels(three), pixels(seven))
+    assert "PixelCNN prior" in note
+    fitted, fitted_note = sample(client, label("vqvae"), seed=2, class_choice="3", source="fitted")
+    assert "pre-quantisation" in fitted_note and not np.array_equal(pixels(three), pixels(fitted))
+
+
+def test_rejection_sampling_needs_a_classifier(client, label):
+    message = error_of(client, label("vqvae"), 4, 1.0, 0, "prior", "3", [], 0.5, api_name="/sample")
+    assert "rejection sampling needs" in message and "classifiers/digits" in message
+
+
+def test_vqvae_interpolation_says_it_quantises(client, label):
+    strip, _, note = interpolate(client, label("vqvae"), "images", example_a="#0", example_b="#1", steps=3, class_choice="0")
+    assert "pre-quantisation" in note and not np.array_equal(*tiles(strip, 3)[::2])
+
+
+def edit_code(client, model, row, col, code):
+    """(code map, decoded, note)."""
+    return client.predict(model, row, col, code, api_name="/edit_code")
+
+
+def test_putting_another_code_in_a_cell_changes_the_decoded_image(client, label, tmp_path):
+    _, reconstruction, _, _ = reconstruct(client, label("vqvae"), digit_png(tmp_path))
+    code_map, decoded, note = edit_code(client, label("vqvae"), 1, 2, 0)
+    first = re.search(r"Cell \(1, 2\): code (\d+) -> 0", note)
+    assert first, note
+    if first.group(1) == "0":  # the cell held code 0 already: put another one
+        code_map, decoded, note = edit_code(client, label("vqvae"), 1, 2, 1)
+    assert not np.array_equal(pixels(decoded), pixels(reconstruction))
+    assert pixels(code_map).shape[:2] == (384, 384)  # 4x4 cells of 96 pixels
+    _, _, note = edit_code(client, label("vqvae"), 0, 0, 5)  # edits accumulate on the same image
+    assert "2 cell(s) edited" in note
+
+
+def test_codebook_edits_are_checked(client, label, tmp_path):
+    reconstruct(client, label("vqvae"), digit_png(tmp_path))
+    assert "outside the 4x4 code grid" in error_of(client, label("vqvae"), 4, 0, 1, api_name="/edit_code")
+    reconstruct(client, label("vae"), digit_png(tmp_path))
+    assert "has no codebook" in error_of(client, label("vae"), 0, 0, 1, api_name="/edit_code")

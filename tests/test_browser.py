@@ -34,6 +34,7 @@ TABS = {  # gr.Tab id -> its label, in order
     "sliders": "Latent sliders",
     "attributes": "Attribute arithmetic",
     "latent-map": "Latent map",
+    "codebook": "Codebook",
     "compare": "Compare",
 }
 TIMEOUT_MS = 20_000
@@ -134,7 +135,7 @@ def drag(page, slider, fraction: float) -> None:
     slider.scroll_into_view_if_needed()
     box = slider.bounding_box()
     value, low, high = float(slider.input_value()), float(slider.get_attribute("min")), float(slider.get_attribute("max"))
-    start = box["x"] + box["width"] * (value - low) / (high - low)
+    start = min(max(box["x"] + box["width"] * (value - low) / (high - low), box["x"] + 3), box["x"] + box["width"] - 3)  # on the track, even at an end
     y = box["y"] + box["height"] / 2
     page.mouse.move(start, y)
     page.mouse.down()
@@ -221,6 +222,53 @@ def test_upload_drag_sliders_and_edit_attributes(page, screenshots, tmp_path):
     image(page, "Held-out images on the top two principal directions: click to decode a point").wait_for()
     screenshot(page, screenshots, "latent-map")
 
-    assert all((screenshots / f"{tab}.png").exists() for tab in TABS)
+    assert all((screenshots / f"{tab}.png").exists() for tab in TABS if tab != "codebook")
+    assert error_toasts(page) == []
+    assert page.errors == []
+
+
+def test_vqvae_codebook_click_a_cell_and_change_its_code(page, served, screenshots):
+    """Choose the VQ-VAE, sample through its prior, then in the Codebook tab click a cell of the current image's
+    code map, choose another code and put it in: the decoded image changes."""
+    from models import VQVAE
+
+    vq_label = next(label for label, entry in served.catalog.entries.items() if isinstance(entry.model, VQVAE))
+    model = page.get_by_label("Model", exact=True)
+    model.click()
+    page.get_by_role("option", name=vq_label).click()
+    reconstruction = image(page, "Reconstruction")
+    page.get_by_text("example #0. Reconstruction").wait_for()  # the new model opens on its first example
+
+    open_tab(page, "sample")
+    page.get_by_label("the PixelCNN prior over the code grid").wait_for()
+    before = image(page, "Samples").get_attribute("src") if image(page, "Samples").count() else None
+    page.get_by_role("button", name="Sample", exact=True).locator("visible=true").click()
+    wait_for_new_image(page, "Samples", before)
+    page.get_by_text("samples from the PixelCNN prior").wait_for()
+    screenshot(page, screenshots, "sample-vqvae")
+
+    open_tab(page, "codebook")
+    code_map = image(page, "Code map (click a cell)")
+    code_map.wait_for()
+    decoded = image(page, "Decoded")
+    decoded.wait_for()
+    pixels_before = picture(page, "Decoded")
+    box = code_map.bounding_box()
+    map_before = code_map.get_attribute("src")
+    page.mouse.click(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.6)  # a cell in the middle
+    wait_for_new_image(page, "Code map (click a cell)", map_before)  # the chosen cell is outlined
+    row = page.get_by_label("Row")
+    assert row.input_value() != ""
+    code = page.locator('input[type=range][aria-label^="range slider for Code"]')
+    start = float(code.input_value())
+    drag(page, code, 0.05 if start > float(code.get_attribute("max")) / 2 else 0.95)
+    assert float(code.input_value()) != start
+    before = decoded.get_attribute("src")
+    page.get_by_role("button", name="Put code in cell").click()
+    wait_for_new_image(page, "Decoded", before)
+    page.get_by_text("1 cell(s) edited").wait_for()
+    assert not np.array_equal(pixels_before, picture(page, "Decoded"))
+    image(page, "How often each code is chosen (code 0 left; red: dead)").wait_for()
+    screenshot(page, screenshots, "codebook")
     assert error_toasts(page) == []
     assert page.errors == []

@@ -34,6 +34,8 @@ DERIVED = {
     "num_classes": "set from --condition",
     "num_attributes": "set from --condition",
     "condition_names": "set from --condition",
+    "vqvae_fingerprint": "set from --vqvae",
+    "grid_size": "set from --vqvae",
 }
 
 
@@ -81,7 +83,10 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, NonFiniteLoss) as err:
         parser.exit(1, f"{parser.prog}: error: {err}\n")
     if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process speaks
-        explore = f" or python app.py --model {out}" if model_type != "classifier" else f"; python -m metrics {out} measures it"
+        explore = {
+            "classifier": f"; python -m metrics {out} measures it",
+            "pixelcnn": "; python app.py samples its VQ-VAE through it",
+        }.get(model_type, f" or python app.py --model {out}")
         print(f"checkpoint written to {out}; open it with models.load({str(out)!r}){explore}")
 
 

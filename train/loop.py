@@ -76,20 +76,25 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
     order = np.random.default_rng(cfg.seed).permutation(len(ds))
     n_val = max(1, int(round(cfg.val_fraction * len(ds))))
     val_idx, train_idx = np.sort(order[:n_val]), order[n_val:]
-    conditional = "num_classes" in models.config_class(model_type).__dataclass_fields__  # cvae, classifier
-    y_all, condition_fields = conditions(ds, cfg.condition, conditional)
+    accepted = models.config_class(model_type).__dataclass_fields__
+    y_all, condition_fields = conditions(ds, cfg.condition, accepted)
     per_rank = cfg.batch_size // world
     if per_rank < 1 or len(train_idx) < cfg.batch_size:
         raise ValueError(f"--batch-size {cfg.batch_size} does not fit {len(train_idx)} training images on {world} processes")
 
     # --- model
+    # a prior models the codes of a frozen VQ-VAE (--vqvae): its grid and codebook come from it
+    vqvae = vqvae_for(model_fields.get("vqvae"), ds, device) if model_type == "pixelcnn" else None
     derived = {"image_size": ds.image_size, "channels": ds.channels, **condition_fields}  # set from the data
+    derived = {k: v for k, v in derived.items() if k in accepted} | ({} if vqvae is None else models.PixelCNN.fields_for(vqvae))
     for name, value in derived.items():
         if name in model_fields and model_fields[name] != value:
-            raise ValueError(f"--{name.replace('_', '-')} {model_fields[name]} does not match the data ({cfg.data}: {value}); leave it out, it is set from the data")
+            raise ValueError(f"--{name.replace('_', '-')} {model_fields[name]} does not match {value!r}, set from the data ({cfg.data}){' and --vqvae' if vqvae is not None else ''}; leave it out")
     fields = {**model_fields, **derived}
     torch.manual_seed(cfg.seed)
     model = models.MODELS[model_type](models.config_class(model_type)(**fields)).to(device)
+    if vqvae is not None:
+        model.attach(vqvae)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     progress = Progress()
     torch.manual_seed(cfg.seed + rank)  # sampling noise differs across processes, weights do not
@@ -181,6 +186,9 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
         if generative:  # a classifier has no latents to describe and nothing to sample
             write_stats(best, ds, train_idx, val_idx, y_all, device, cfg.stats_images, out)
             _write_png(out / "samples.png", progress_grid(best, *fixed, sample_rows=6))
+        if vqvae is not None:
+            best.attach(vqvae)
+            _write_png(out / "samples.png", prior_grid(best))
         val = evaluate(best, ds, val_idx, y_all, device, cfg.batch_size, progress.step)
         summary = {
             "model_type": model_type, "data": cfg.data, "data_options": cfg.data_options, "preset": cfg.preset,
@@ -204,12 +212,17 @@ def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
     return cfg.lr
 
 
-def conditions(ds, spec: str, conditional: bool) -> tuple[torch.Tensor | None, dict]:
-    """What a conditional model is conditioned on: class labels or chosen attributes (and the config fields that says so)."""
-    if not conditional:
+def conditions(ds, spec: str, accepted: dict) -> tuple[torch.Tensor | None, dict]:
+    """What a conditional model (one whose config has num_classes) is conditioned on: class labels or chosen
+    attributes, and the config fields that say so. A model whose num_classes defaults to 0 (a prior) may be unconditional."""
+    if "num_classes" not in accepted:
         if spec:
-            raise ValueError("--condition only applies to conditional models (cvae) and classifiers")
+            raise ValueError("--condition only applies to conditional models (cvae, pixelcnn) and classifiers")
         return None, {}
+    if not spec and accepted["num_classes"].default == 0:
+        return None, {}
+    if spec not in ("", "labels") and "num_attributes" not in accepted:
+        raise ValueError(f"this model conditions on class labels only (--condition labels), not on {spec!r}")
     spec = spec or ("labels" if ds.labels is not None else "")
     if spec == "labels":
         if ds.labels is None:
@@ -222,12 +235,29 @@ def conditions(ds, spec: str, conditional: bool) -> tuple[torch.Tensor | None, d
     return ds.targets(names), {"num_classes": 0, "num_attributes": len(names), "condition_names": tuple(names)}
 
 
+def vqvae_for(source: str | None, ds, device) -> models.VQVAE:
+    """The frozen VQ-VAE a prior is trained on, checked against the data."""
+    if not source:
+        raise ValueError("a pixelcnn prior models a VQ-VAE's codes: pass --vqvae DIR_OR_REPO_ID (a trained vqvae checkpoint)")
+    vqvae = models.load(source, device)
+    if not isinstance(vqvae, models.VQVAE):
+        raise ValueError(f"--vqvae {source} is a {type(vqvae).__name__}, not a VQ-VAE")
+    cfg = vqvae.config
+    if (cfg.image_size, cfg.channels) != (ds.image_size, ds.channels):
+        raise ValueError(
+            f"--vqvae {source} takes {cfg.image_size}x{cfg.image_size} images with {cfg.channels} channel(s); the data ({ds.name}) "
+            f"has {ds.image_size}x{ds.image_size} with {ds.channels}: train the prior on the VQ-VAE's dataset"
+        )
+    return vqvae.eval().requires_grad_(False)
+
+
 @torch.no_grad()
 def evaluate(model, ds, index, y_all, device, batch_size, step) -> dict[str, float]:
     """Mean loss parts, pixel MSE and PSNR over `index`, with fixed noise so epochs compare fairly."""
     model.eval()
     generator = torch.Generator(device).manual_seed(0)
     totals: dict[str, float] = {}
+    code_counts = 0
     for start in range(0, len(index), batch_size):
         idx = index[start : start + batch_size]
         x = ds.batch(idx).to(device)
@@ -235,17 +265,23 @@ def evaluate(model, ds, index, y_all, device, batch_size, step) -> dict[str, flo
         parts = {k: v.item() for k, v in model.loss(x, y, step=step, generator=generator).items()}
         if isinstance(model, models.Encodable):
             parts["mse"] = (model.reconstruct(x, y) - x).pow(2).mean().item()
+        if isinstance(model, models.VQVAE):
+            code_counts = code_counts + metrics.code_counts(model, model.encode(x).mean)
         for k, v in parts.items():
             totals[k] = totals.get(k, 0.0) + v * len(idx)
     model.train()
     result = {k: v / len(index) for k, v in totals.items()}
     if "mse" in result:
         result["psnr"] = metrics.psnr(result["mse"])
+    if isinstance(model, models.VQVAE):  # over the whole validation set: a batch's perplexity depends on the batch size
+        result.update(metrics.code_usage(code_counts))
     return result
 
 
 HELDOUT = 2000  # held-out images encoded into stats: attribute methods that fit (SVM, ...) and ROC-AUC use them
+HELDOUT_FLOATS = 250_000  # at most this many floats of held-out latents (1 MB)
 EXAMPLES = 48  # held-out images stored as uint8 so the explorer has pictures to pick without the dataset
+PCA_COMPONENTS = 64  # principal directions stored in the stats (all of them for latents up to this size)
 
 
 @torch.no_grad()
@@ -266,14 +302,20 @@ def write_stats(model, ds, train_idx, val_idx, y_all, device, limit, out: Path) 
         return torch.cat(means), torch.cat(kls) if kls else None
 
     index = np.sort(train_idx[:limit] if limit else train_idx)
+    means, kl = encode(index)
     stats, meta = latent_statistics(
-        *encode(index),
+        means,
+        kl,
         attributes=None if ds.attributes is None else torch.from_numpy(ds.attributes[index]),
         attribute_names=ds.attribute_names,
         labels=None if ds.labels is None else torch.from_numpy(ds.labels[index]),
         label_names=ds.label_names,
+        max_components=PCA_COMPONENTS,
     )
-    heldout = val_idx[:HELDOUT]
+    if isinstance(model, models.VQVAE):  # the Codebook tab's usage histogram
+        stats["code_counts"] = metrics.code_counts(model, means.to(device)).float().cpu()
+    # a large latent (a VQ-VAE's grid) keeps fewer held-out rows, so stats.safetensors stays a few MB
+    heldout = val_idx[: min(HELDOUT, max(EXAMPLES, HELDOUT_FLOATS // model.latent_shape[0]))]
     stats["heldout_latents"] = encode(heldout)[0]
     stats["examples"] = torch.from_numpy(np.asarray(ds.images[heldout[:EXAMPLES]]))  # uint8 [E, H, W, C]
     for key, values in (("attributes", ds.attributes), ("labels", ds.labels)):
@@ -297,6 +339,17 @@ def progress_grid(model, x, y, generator_seed: int = 0, sample_rows: int = 2) ->
     rows = torch.cat([x, model.reconstruct(x, y), model.decode(z, y_samples)])
     model.train()
     return data.tile(data.to_uint8(rows), columns=n)
+
+
+@torch.no_grad()
+def prior_grid(prior, rows: int = 6, columns: int = 8) -> np.ndarray:
+    """uint8 image of prior samples decoded by its VQ-VAE; a class-conditional prior's row r draws class r."""
+    generator = torch.Generator().manual_seed(0)
+    k = prior.config.num_classes
+    y = torch.arange(rows).repeat_interleave(columns) % k if k else None
+    codes = prior.sample(rows * columns, y=y, generator=generator)
+    vqvae = prior.vqvae
+    return data.tile(data.to_uint8(vqvae.decode(vqvae.embed(codes))), columns=columns)
 
 
 def write_card(out: Path, model=None) -> dict:

@@ -55,6 +55,28 @@ PRESETS: dict[str, dict] = {
         "model": "cvae", **_FASHION, "latent_dim": 16, "likelihood": "bernoulli", "epochs": 3, "condition": "labels",
         "out": "checkpoints/fashion-cvae",
     },
+    "faces-vqvae": {
+        "description": "VQ-VAE (van den Oord et al. 2017), 16x16 grid of 512 codes, EMA codebook, on faces",
+        "model": "vqvae", **_FACES, "base_width": 32, "latent_dim": 8, "num_codes": 512, "downsamples": 2, "lr": 1e-3, "epochs": 6,
+        "out": "checkpoints/faces-vqvae",
+    },
+    "fashion-vqvae": {
+        "description": "VQ-VAE, 7x7 grid of 128 codes, EMA codebook, on Fashion-MNIST",
+        "model": "vqvae", **_FASHION, "latent_dim": 8, "num_codes": 128, "downsamples": 2, "lr": 1e-3, "epochs": 4,
+        "out": "checkpoints/fashion-vqvae",
+    },
+    "faces-vqvae-prior": {
+        "description": "gated PixelCNN prior (van den Oord et al. 2016) over faces-vqvae's 16x16 grid of codes: how faces-vqvae samples",
+        "model": "pixelcnn", "data": "faces", "vqvae": "checkpoints/faces-vqvae", "width": 64, "layers": 10,
+        "batch_size": 64, "lr": 1e-3, "lr_schedule": "cosine", "epochs": 3,
+        "out": "checkpoints/faces-vqvae-prior",
+    },
+    "fashion-vqvae-prior": {
+        "description": "class-conditional gated PixelCNN prior over fashion-vqvae's 7x7 codes",
+        "model": "pixelcnn", "data": "fashion-mnist", "vqvae": "checkpoints/fashion-vqvae", "condition": "labels", "width": 96, "layers": 8,
+        "batch_size": 64, "lr": 1e-3, "lr_schedule": "cosine", "epochs": 5,
+        "out": "checkpoints/fashion-vqvae-prior",
+    },
     "faces-classifier": {
         "description": "attribute classifier for faces (all 16 attributes): measures attribute edits (metrics/)",
         "model": "classifier", **_FACES, "latent_dim": 128, "condition": "attributes", "epochs": 3,

@@ -54,7 +54,7 @@ def theme() -> gr.Theme:
 
 
 def build(catalog: Catalog) -> gr.Blocks:
-    from . import attributes, compare, interpolate, latent_map, reconstruct, sample, sliders
+    from . import attributes, codebook, compare, interpolate, latent_map, reconstruct, sample, sliders
 
     first = catalog.entries[catalog.labels[0]]
     with gr.Blocks(title=TITLE) as demo:
@@ -70,7 +70,7 @@ def build(catalog: Catalog) -> gr.Blocks:
             condition_attributes = gr.CheckboxGroup(every_attribute, label="Condition on attributes", visible=False, scale=2)
         shared = Shared(catalog, model, condition_class, condition_attributes, gr.State([]))
         shared.when_model_changes(shared.conditions, _condition_updates)
-        for tab in (reconstruct, sample, interpolate, sliders, attributes, latent_map, compare):
+        for tab in (reconstruct, sample, interpolate, sliders, attributes, latent_map, codebook, compare):
             tab.build(shared)
 
         outputs = [component for outs, _ in shared.on_model for component in outs]

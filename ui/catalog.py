@@ -10,10 +10,12 @@ from pathlib import Path
 import gradio as gr
 import torch
 
+import models
 from latent import Explorer
+from models.pixelcnn import fingerprint
 
 DEFAULT_MODEL = "faces-vae"  # the shipped checkpoint the explorer opens on
-MODEL_NAMES = {"ae": "AE", "dae": "denoising AE", "cae": "contractive AE", "vae": "VAE", "cvae": "conditional VAE"}
+MODEL_NAMES = {"ae": "AE", "dae": "denoising AE", "cae": "contractive AE", "vae": "VAE", "cvae": "conditional VAE", "vqvae": "VQ-VAE"}
 
 
 @dataclass
@@ -23,6 +25,7 @@ class Entry:
     key: str  # directory name or repo id
     explorer: Explorer
     dataset: str
+    classifier: models.Classifier | None = None  # the dataset's classifier, for rejection sampling
 
     @property
     def model(self):
@@ -38,21 +41,26 @@ class Entry:
         kind = MODEL_NAMES.get(cfg.model_type, cfg.model_type)
         if getattr(cfg, "beta", 1.0) != 1.0 or getattr(cfg, "gamma", 0.0) > 0:
             kind = "beta-" + kind
-        return f"{self.key} · {kind}, latent {cfg.latent_dim}, on {self.dataset}"
+        latent = getattr(self.model, "latent_description", f"latent {cfg.latent_dim}")
+        prior = ""
+        if isinstance(self.model, models.VQVAE):
+            prior = " + PixelCNN prior" if self.explorer.prior is not None else " (no prior)"
+        return f"{self.key} · {kind}{prior}, {latent}, on {self.dataset}"
 
     @property
     def conditions(self) -> list[str]:
-        """Class or attribute names a conditional model is conditioned on (empty: unconditional)."""
-        return list(getattr(self.model, "condition_labels", []))
+        """Class or attribute names a conditional model (or a VQ-VAE's prior) is conditioned on (empty: unconditional)."""
+        return self.explorer.condition_labels
 
     @property
     def conditioned_on_classes(self) -> bool:
-        return getattr(self.config, "num_classes", 0) > 0
+        return self.explorer.conditioned_on_classes
 
-    def condition(self, class_choice, attribute_choice, n: int) -> torch.Tensor | None:
+    def condition(self, class_choice, attribute_choice, n: int, sampling: bool = False) -> torch.Tensor | None:
         """y for n images from the UI's two condition controls (a class name; a list of attribute
-        names): the one that applies to this model is used, the other ignored."""
-        if not self.conditions:
+        names): the one that applies to this model is used, the other ignored. A VQ-VAE's
+        class-conditional prior takes y only to sample (sampling=True); encoding and decoding do not."""
+        if not self.conditions or (not sampling and self.explorer.conditioner is not self.model):
             return None
         if self.conditioned_on_classes:
             if class_choice not in self.conditions:
@@ -81,16 +89,36 @@ class Catalog:
     @classmethod
     def discover(cls, checkpoints: str | Path | None = "checkpoints", extra: list[str] = ()) -> Catalog:
         """Each `extra` directory or Hub repo id, then every checkpoint directory under `checkpoints`
-        (DEFAULT_MODEL first, the others by name); the first is the one the app opens on.
+        (DEFAULT_MODEL first, the others by name); the first is the one the app opens on. A PixelCNN prior
+        is not served on its own: it becomes the sampler of the VQ-VAE it was trained on.
         A checkpoint that fails to load is reported and skipped; the others are served."""
         found = [p for p in Path(checkpoints).iterdir() if (p / "config.json").exists()] if checkpoints and Path(checkpoints).is_dir() else []
         sources = [str(p) for p in sorted(found, key=lambda p: (p.name != DEFAULT_MODEL, p.name))]
-        entries = []
+        entries, priors = [], []
         for source in [*extra, *sources]:
             try:
-                entries.append(load_entry(source))
+                if models.model_type_of(source) == "pixelcnn":
+                    priors.append((source, models.load(source)))
+                else:
+                    entries.append(load_entry(source))
             except ValueError as err:
                 warnings.warn(f"skipping {source}: {err}", stacklevel=2)
+        classifiers: dict[str, models.Classifier | None] = {}  # dataset -> checkpoints/classifiers/<dataset>, loaded once
+        for entry in entries:
+            path = Path(checkpoints or "") / "classifiers" / entry.dataset
+            if entry.dataset not in classifiers:
+                classifiers[entry.dataset] = models.load(path) if checkpoints and (path / "config.json").exists() else None
+            classifier = classifiers[entry.dataset]
+            if classifier is not None and classifier.config.image_size == entry.config.image_size:
+                entry.classifier = classifier
+        for source, prior in priors:  # each prior samples the VQ-VAE it was trained on, if that is served
+            owner = next((e for e in entries if isinstance(e.model, models.VQVAE) and fingerprint(e.model) == prior.config.vqvae_fingerprint), None)
+            if owner is None:
+                warnings.warn(f"skipping prior {source}: the VQ-VAE it was trained on ({prior.config.vqvae}) is not among the served models", stacklevel=2)
+            elif owner.explorer.prior is not None:
+                warnings.warn(f"skipping prior {source}: {owner.key} already samples through an earlier prior", stacklevel=2)
+            else:
+                owner.explorer.set_prior(prior)
         return cls(entries)
 
     @property

@@ -21,7 +21,7 @@ def compare(labels, source, upload, example, seed, *, shared):
     results = []
     for label in labels:
         entry = shared.entry(label)
-        y = entry.condition(*entry.default_condition, 1)
+        y = entry.condition(*entry.default_condition, 1, sampling=source == "seed")
         if source == "seed":
             images = entry.explorer.sample(1, seed=int(seed), y=y)
         else:

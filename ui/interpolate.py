@@ -9,6 +9,7 @@ from functools import partial
 import gradio as gr
 
 from latent import INTERPOLATIONS
+from models import VQVAE
 
 from .common import example_tensor, image_input, image_output, load_image, to_pil, union_choices
 
@@ -24,16 +25,19 @@ def interpolate(label, source, upload_a, upload_b, example_a, example_b, seed_a,
     steps = int(steps)
     if not 2 <= steps <= 32:
         raise gr.Error(f"steps must be between 2 and 32, got {steps}")
-    y = entry.condition(class_choice, attribute_choice, 1)
+    y = entry.condition(class_choice, attribute_choice, 1, sampling=source == "seeds")
     if source == "seeds":
-        ends = [entry.explorer.sample_latent(1, seed=int(seed))[0] for seed in (seed_a, seed_b)]
+        ends = [entry.explorer.sample_latent(1, seed=int(seed), y=y)[0] for seed in (seed_a, seed_b)]
         what = f"seeds {int(seed_a)} and {int(seed_b)}"
     else:
         ends = [entry.explorer.encode(_endpoint(entry, upload, example), y)[0] for upload, example in ((upload_a, example_a), (upload_b, example_b))]
         what = "the two images' posterior means"
     path = entry.explorer.interpolate(ends[0], ends[1], steps, method)
     frames = entry.explorer.decode(path, None if y is None else y.expand(steps, *y.shape[1:]))
-    return to_pil(frames, display=96), _gif(frames), f"{steps} steps by {method} between {what}."
+    note = f"{steps} steps by {method} between {what}."
+    if isinstance(entry.model, VQVAE):
+        note += " The path runs through the continuous pre-quantisation space; every point is snapped to its nearest codes before decoding, so the images change in jumps, cell by cell."
+    return to_pil(frames, display=96), _gif(frames), note
 
 
 def _endpoint(entry, upload, example):

@@ -1,5 +1,7 @@
 """Sample: n images from the prior or from a Gaussian fitted to the training codes (the default for a
-deterministic AE, which has no prior), with temperature and seed; the same seed gives the same images."""
+deterministic AE, which has no prior), with temperature and seed; the same seed gives the same images.
+A VQ-VAE samples through its PixelCNN prior; a class-conditional prior can reject the samples the
+dataset's classifier doubts."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from functools import partial
 import gradio as gr
 
 from latent import SAMPLE_SOURCES
+from models import VQVAE
 
 from .common import image_output, to_pil
 
@@ -17,15 +20,31 @@ MAX_SAMPLES = 64
 
 
 SOURCES = [("N(0, I): the prior", "prior"), ("Gaussian fitted to the training codes", "fitted")]
-NOTES = {  # (source, the model has a prior) -> where the samples come from
-    ("prior", True): "the prior N(0, I)",
-    ("prior", False): "N(0, I), which an AE never trained towards: it has no prior, so these show why an AE is not a generative model",
-    ("fitted", True): "a Gaussian fitted to the training codes -- compare with the prior: where they differ, the posteriors do not fill the prior",
-    ("fitted", False): "a Gaussian fitted to the training codes (an AE has no prior; this is ex-post density estimation, Ghosh et al. 2020)",
+VQ_SOURCES = [("the PixelCNN prior over the code grid", "prior"), ("Gaussian fitted to the pre-quantisation codes, then quantised", "fitted")]
+NOTES = {  # (source, kind of model) -> where the samples come from
+    ("prior", "vae"): "the prior N(0, I)",
+    ("prior", "ae"): "N(0, I), which an AE never trained towards: it has no prior, so these show why an AE is not a generative model",
+    ("prior", "vq"): "the PixelCNN prior, cell by cell in raster order (softmax temperature)",
+    ("prior", "vq-uniform"): "code grids drawn uniformly at random: no PixelCNN prior is loaded for this VQ-VAE, so these show what a prior adds",
+    ("fitted", "vae"): "a Gaussian fitted to the training codes -- compare with the prior: where they differ, the posteriors do not fill the prior",
+    ("fitted", "ae"): "a Gaussian fitted to the training codes (an AE has no prior; this is ex-post density estimation, Ghosh et al. 2020)",
+    ("fitted", "vq"): "a Gaussian fitted to the continuous pre-quantisation codes, quantised before decoding: it ignores which codes go together, the prior does not",
 }
+NOTES[("fitted", "vq-uniform")] = NOTES[("fitted", "vq")]
 
 
-def sample(label, n, temperature, seed, source, class_choice, attribute_choice, *, shared):
+def kind(entry) -> str:
+    if isinstance(entry.model, VQVAE):
+        return "vq" if entry.explorer.prior is not None else "vq-uniform"
+    return "vae" if entry.explorer.default_source == "prior" else "ae"
+
+
+def can_reject(entry) -> bool:
+    """Rejection sampling needs a class-conditional prior and the dataset's classifier."""
+    return entry.explorer.prior is not None and entry.conditioned_on_classes and entry.classifier is not None
+
+
+def sample(label, n, temperature, seed, source, class_choice, attribute_choice, reject=0.0, *, shared, progress=gr.Progress(track_tqdm=True)):
     entry = shared.entry(label)
     n = int(n)
     if not 1 <= n <= MAX_SAMPLES:
@@ -34,10 +53,20 @@ def sample(label, n, temperature, seed, source, class_choice, attribute_choice, 
         raise gr.Error(f"temperature must be in (0, 3], got {temperature}")
     if source not in SAMPLE_SOURCES:
         raise gr.Error(f"unknown sample source {source!r}; accepted: {', '.join(SAMPLE_SOURCES)}")
-    y = entry.condition(class_choice, attribute_choice, n)
-    images = entry.explorer.sample(n, seed=int(seed), temperature=float(temperature), y=y, source=source)
-    where = NOTES[source, entry.explorer.default_source == "prior"]
-    return to_pil(images, columns=math.ceil(math.sqrt(n))), f"{n} samples from {where}; temperature {temperature:g}, seed {int(seed)}."
+    if not 0 <= reject < 1:
+        raise gr.Error(f"the rejection threshold is a class probability in [0, 1), got {reject}")
+    y = entry.condition(class_choice, attribute_choice, n, sampling=True)
+    note = f"{n} samples from {NOTES[source, kind(entry)]}; temperature {temperature:g}, seed {int(seed)}."
+    if reject > 0:
+        if not can_reject(entry) or source != "prior":
+            raise gr.Error(f"rejection sampling needs a class-conditional PixelCNN prior, source 'prior' and a classifier of {entry.dataset} "
+                           f"(checkpoints/classifiers/{entry.dataset}); {entry.key} does not have them: set the threshold to 0")  # fmt: skip
+        images, acceptance, never = entry.explorer.sample_confident(y, entry.classifier, reject, seed=int(seed), temperature=float(temperature))
+        note += (f" Rejection sampling kept {acceptance:.0%} of the draws: those the {entry.dataset} classifier gives the chosen class "
+                 f"a probability of at least {reject:g}" + (f"; {never} never passed and are shown anyway." if never else "."))  # fmt: skip
+    else:
+        images = entry.explorer.sample(n, seed=int(seed), temperature=float(temperature), y=y, source=source)
+    return to_pil(images, columns=math.ceil(math.sqrt(n))), note
 
 
 def build(shared) -> None:
@@ -48,6 +77,8 @@ def build(shared) -> None:
                 temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature (std of the latent draw)")
                 source = gr.Radio(SOURCES, value=shared.first.explorer.default_source, label="Draw latents from",
                                   info="the prior is what a VAE is trained towards; the fitted Gaussian follows the codes the encoder actually uses")  # fmt: skip
+                reject = gr.Slider(0, 0.99, value=0, step=0.01, label="Rejection sampling: keep samples the classifier gives the class at least this probability (0: off)",
+                                   visible=can_reject(shared.first))  # fmt: skip
                 with gr.Row():
                     seed = gr.Number(value=0, precision=0, label="Seed")
                     new_seed = gr.Button("New seed")
@@ -55,8 +86,12 @@ def build(shared) -> None:
             with gr.Column(scale=2):
                 grid = image_output("Samples")
                 note = gr.Markdown()
-        inputs = [shared.model, n, temperature, seed, source, *shared.conditions]
+        inputs = [shared.model, n, temperature, seed, source, *shared.conditions, reject]
         run = partial(sample, shared=shared)
         button.click(run, inputs, [grid, note], api_name="sample")
         new_seed.click(lambda: random.randrange(2**31), None, seed, api_name=False).then(run, inputs, [grid, note], api_name=False)
-        shared.when_model_changes([grid, note, source], lambda entry: [None, "", entry.explorer.default_source])
+        shared.when_model_changes(
+            [grid, note, source, reject],
+            lambda entry: [None, "", gr.update(choices=VQ_SOURCES if isinstance(entry.model, VQVAE) else SOURCES, value=entry.explorer.default_source),
+                           gr.update(visible=can_reject(entry), value=0)],
+        )  # fmt: skip

@@ -1,0 +1,228 @@
+"""VQ-VAE and its PixelCNN prior: the quantiser on small tensors, the prior's causality by gradients,
+checkpoints, training, and sampling through the explorer."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import metrics
+import models
+from latent import Explorer
+from models.pixelcnn import fingerprint
+from models.vqvae import VectorQuantizer, perplexity
+
+
+def quantizer(**fields) -> VectorQuantizer:
+    cfg = models.VQVAEConfig(image_size=8, latent_dim=2, num_codes=3, **fields)
+    q = VectorQuantizer(cfg)
+    with torch.no_grad():
+        q.codebook.copy_(torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+        if cfg.codebook_update == "ema":
+            q.ema_sum.copy_(q.codebook)
+    return q
+
+
+def grid(vectors) -> torch.Tensor:
+    """[M, 2] vectors -> z_e [1, 2, 1, M] (one row of M cells)."""
+    return torch.tensor(vectors, dtype=torch.float32).T[None, :, None, :]
+
+
+# --- the quantiser
+
+
+def test_each_vector_takes_its_nearest_code():
+    q = quantizer().eval()
+    z_q, codes, _ = q(grid([[0.1, -0.2], [0.9, 0.3], [0.2, 0.7], [0.6, 0.0]]))
+    assert codes.flatten().tolist() == [0, 1, 2, 1]
+    assert torch.equal(z_q[0, :, 0, :].T, q.codebook[codes.flatten()].detach())
+
+
+def test_the_gradient_passes_straight_through_the_quantiser():
+    q = quantizer().eval()
+    z_e = grid([[0.1, -0.2], [0.9, 0.3]]).requires_grad_()
+    z_q, _, _ = q(z_e)
+    weights = torch.randn_like(z_q)
+    (z_q * weights).sum().backward()
+    assert torch.equal(z_e.grad, weights)  # d z_q / d z_e = identity
+
+
+def test_ema_update_follows_the_paper_with_laplace_smoothing():
+    q = quantizer(ema_decay=0.9, ema_epsilon=1e-5, revive_after=0).train()
+    vectors = [[0.2, 0.0], [0.9, 0.1], [1.1, -0.1]]  # code 0 once, code 1 twice, code 2 never
+    q(grid(vectors))
+    counts = torch.tensor([1.0, 2.0, 0.0])
+    sums = torch.tensor([[0.2, 0.0], [2.0, 0.0], [0.0, 0.0]])
+    ema_count = 0.9 * torch.ones(3) + 0.1 * counts
+    ema_sum = 0.9 * torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]) + 0.1 * sums
+    total = ema_count.sum()
+    smoothed = (ema_count + 1e-5) / (total + 3 * 1e-5) * total
+    assert torch.allclose(q.ema_count, ema_count) and torch.allclose(q.ema_sum, ema_sum)
+    assert torch.allclose(q.codebook, ema_sum / smoothed[:, None])
+
+
+def test_a_code_unused_for_revive_after_steps_is_reinitialised_from_encoder_outputs():
+    torch.manual_seed(0)
+    q = quantizer(revive_after=3).train()
+    vectors = [[0.1, 0.0], [0.9, 0.0], [0.95, 0.05]]  # never near code 2
+    for step in range(3):
+        q(grid(vectors))
+        if step < 2:
+            assert q.unused_steps[2] == step + 1 and q.unused_steps[:2].eq(0).all()
+    revived = q.codebook[2]
+    assert any(torch.allclose(revived, torch.tensor(v)) for v in vectors), revived  # a recent encoder output
+    assert q.unused_steps[2] == 0 and q.ema_count[2] == 1.0
+
+
+def test_the_codebook_loss_option_trains_the_codebook_by_gradient():
+    q = quantizer(codebook_update="loss").train()
+    assert q.codebook.requires_grad and not hasattr(q, "ema_count")
+    _, _, parts = q(grid([[0.3, 0.0]]))
+    parts["codebook"].backward()
+    assert q.codebook.grad[0].abs().sum() > 0 and q.codebook.grad[1:].abs().sum() == 0
+
+
+def test_perplexity_and_usage():
+    assert perplexity(torch.tensor([5.0, 5.0, 5.0, 5.0])).item() == pytest.approx(4.0)
+    assert perplexity(torch.tensor([7.0, 0.0, 0.0])).item() == pytest.approx(1.0)
+    assert metrics.code_usage(torch.tensor([3, 0, 1, 0])) == {"codes_used": 0.5, "perplexity": pytest.approx(perplexity(torch.tensor([3.0, 0, 1, 0])).item()), "dead_codes": 2}
+
+
+# --- the VQ-VAE
+
+
+@pytest.fixture
+def vqvae():
+    torch.manual_seed(0)
+    return models.VQVAE(models.VQVAEConfig(image_size=16, channels=1, latent_dim=4, num_codes=16, base_width=8, max_width=16)).eval()
+
+
+def test_latents_are_the_flattened_pre_quantisation_grid(vqvae):
+    x = torch.rand(3, 1, 16, 16)
+    assert vqvae.grid_size == 4 and vqvae.latent_shape == (4 * 4 * 4,)
+    z = vqvae.encode(x).mean
+    assert z.shape == (3, 64) and torch.equal(vqvae.grid(z), vqvae.encoder(x))
+    codes = vqvae.codes(z)
+    assert codes.shape == (3, 4, 4) and torch.equal(vqvae.codes(vqvae.embed(codes)), codes)
+    assert torch.allclose(vqvae.decode(z), vqvae.decode(vqvae.embed(codes)), atol=1e-6)  # decode quantises first
+    with pytest.raises(ValueError, match=r"codes must lie in \[0, 16\)"):
+        vqvae.embed(torch.full((1, 4, 4), 16))
+    with pytest.raises(ValueError, match="divisible by 2\\^downsamples"):
+        models.VQVAEConfig(image_size=28, downsamples=3)
+
+
+def test_vqvae_loss_falls_and_the_checkpoint_round_trips(vqvae, tmp_path):
+    x = torch.zeros(8, 1, 16, 16)
+    for i in range(8):  # a bright square in a different place in each image
+        x[i, :, i : i + 6, 8 - i : 14 - i] = 1.0
+    vqvae.train()
+    optimizer = torch.optim.Adam([p for p in vqvae.parameters() if p.requires_grad], lr=3e-3)
+    losses = []
+    for _ in range(30):
+        parts = vqvae.loss(x)
+        assert set(parts) == {"loss", "recon", "commitment", "perplexity"}
+        optimizer.zero_grad()
+        parts["loss"].backward()
+        optimizer.step()
+        losses.append(parts["loss"].item())
+    assert losses[-1] < 0.7 * losses[0]
+    vqvae.eval().save(tmp_path / "vq")
+    loaded = models.load(tmp_path / "vq")
+    assert isinstance(loaded, models.VQVAE) and fingerprint(loaded) == fingerprint(vqvae)
+    for name, tensor in vqvae.state_dict().items():  # weights and the codebook's buffers
+        assert torch.equal(loaded.state_dict()[name], tensor), name
+
+
+# --- the PixelCNN prior
+
+
+def small_prior(**fields) -> models.PixelCNN:
+    torch.manual_seed(0)
+    return models.PixelCNN(models.PixelCNNConfig(num_codes=7, grid_size=5, width=8, layers=5, **fields)).eval()
+
+
+@pytest.mark.parametrize("num_classes", [0, 3])
+def test_each_cell_depends_on_every_earlier_cell_and_on_no_later_one(num_classes):
+    """Gradients of the logits at cell p w.r.t. the embedded input: zero at p and after (raster order),
+    non-zero at every cell before p (no blind spot)."""
+    prior = small_prior(num_classes=num_classes)
+    x = prior.embedding(torch.randint(7, (1, 5, 5))).permute(0, 3, 1, 2).detach().requires_grad_()
+    y = torch.tensor([1]) if num_classes else None
+    for i in range(5):
+        for j in range(5):
+            (grad,) = torch.autograd.grad(prior.logits_of_embedded(x, y)[0, :, i, j].sum(), x)
+            seen = grad.abs().sum(1)[0] > 0  # [5, 5]
+            for a in range(5):
+                for b in range(5):
+                    assert bool(seen[a, b]) == ((a, b) < (i, j)), f"cell {(i, j)} {'sees' if seen[a, b] else 'misses'} cell {(a, b)}"
+
+
+def test_row_by_row_sampling_draws_what_the_full_network_gives():
+    prior = small_prior(num_classes=3)
+    y = torch.tensor([0, 1, 2, 1])
+    fast = prior.sample(4, y=y, generator=torch.Generator().manual_seed(1))
+    slow, generator = torch.zeros(4, 5, 5, dtype=torch.long), torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for i in range(5):
+            for j in range(5):
+                probs = torch.softmax(prior.logits(slow, y)[:, :, i, j], 1)
+                slow[:, i, j] = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+    assert torch.equal(fast, slow)
+    assert torch.equal(prior.sample(4, y=y, generator=torch.Generator().manual_seed(1)), fast)
+
+
+def test_a_conditional_prior_needs_class_ids():
+    prior = small_prior(num_classes=3)
+    with pytest.raises(ValueError, match=r"class ids, an integer tensor \[2\] in \[0, 3\)"):
+        prior.sample(2)
+    with pytest.raises(ValueError, match="class ids"):
+        prior.sample(2, y=torch.tensor([0, 3]))
+
+
+def test_a_prior_refuses_a_vqvae_it_was_not_trained_on(vqvae, tmp_path):
+    prior = models.PixelCNN(models.PixelCNNConfig(vqvae="runs/vq", num_codes=16, width=8, layers=2, **{k: v for k, v in models.PixelCNN.fields_for(vqvae).items() if k != "num_codes"}))
+    prior.attach(vqvae)
+    prior.save(tmp_path / "prior")
+    loaded = models.load(tmp_path / "prior")
+    assert not any(name.startswith("_vqvae") for name in loaded.state_dict())  # the VQ-VAE's weights are not in the prior
+    other = models.VQVAE(vqvae.config)
+    with pytest.raises(ValueError, match="belongs to the VQ-VAE 'runs/vq'"):
+        loaded.attach(other)
+    with pytest.raises(ValueError, match="has no VQ-VAE attached"):
+        loaded.loss(torch.rand(2, 1, 16, 16))
+    explorer = Explorer(vqvae, {"mean": torch.zeros(64)}, {}, prior=loaded)
+    assert explorer.default_source == "prior"
+    first = explorer.sample_latent(3, seed=5)
+    assert torch.equal(first, explorer.sample_latent(3, seed=5)) and not torch.equal(first, explorer.sample_latent(3, seed=6))
+    assert torch.equal(vqvae.embed(vqvae.codes(first)), first)  # prior samples are code grids
+
+
+# --- training
+
+
+def test_a_prior_trains_on_a_frozen_vqvae_and_says_what_is_wrong(tmp_path):
+    from train.config import TrainConfig
+    from train.loop import train
+
+    def run(model_type, fields, out, **extra):
+        cfg = TrainConfig(data="digits", data_options={"size": 16}, out=str(tmp_path / out), epochs=1, batch_size=32, threads=1, sample_every=0, stats_images=200, **extra)
+        return train(model_type, fields, cfg)
+
+    vq = run("vqvae", {"latent_dim": 4, "num_codes": 16, "base_width": 8, "max_width": 16, "revive_after": 5}, "vq")
+    training = (vq / "training.json").read_text()
+    assert '"codes_used"' in training and '"perplexity"' in training  # over the validation set
+    with pytest.raises(ValueError, match="pass --vqvae"):
+        run("pixelcnn", {"width": 8, "layers": 2}, "p0")
+    with pytest.raises(ValueError, match="takes 16x16 images"):
+        cfg = TrainConfig(data="digits", out=str(tmp_path / "p1"), epochs=1, threads=1)
+        train("pixelcnn", {"vqvae": str(vq)}, cfg)
+    with pytest.raises(ValueError, match="class labels only"):
+        run("pixelcnn", {"vqvae": str(vq)}, "p2", condition="Smiling")
+    prior_dir = run("pixelcnn", {"vqvae": str(vq), "width": 8, "layers": 3}, "prior", condition="labels")
+    prior = models.load(prior_dir)
+    assert prior.config.num_classes == 10 and prior.config.grid_size == 4 and prior.config.vqvae_fingerprint == fingerprint(models.load(vq))
+    assert (prior_dir / "samples.png").exists()
+    explorer = Explorer.load(vq, prior=prior)
+    assert explorer.conditioned_on_classes and explorer.condition_labels[:2] == ["0", "1"]
+    images = explorer.sample(4, seed=0, y=torch.tensor([0, 1, 2, 3]))
+    assert images.shape == (4, 1, 16, 16) and 0 <= images.min() and images.max() <= 1
