@@ -162,3 +162,13 @@ def test_cosine_schedule_ends_at_zero():
     assert learning_rate(TrainConfig(out="x", lr=0.01), 99, 100) == 0.01  # constant by default
     with pytest.raises(ValueError, match="constant or cosine"):
         TrainConfig(out="x", lr_schedule="step")
+
+
+def test_frechet_distance_of_known_gaussians():
+    generator = torch.Generator().manual_seed(0)
+    a, b = torch.randn(20_000, 6, generator=generator), torch.randn(20_000, 6, generator=generator)
+    assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    assert metrics.frechet_distance(a, b) == pytest.approx(0.0, abs=0.01)  # same distribution
+    # N(0, I) vs N(mu, I): ||mu||^2; N(0, I) vs N(0, 4 I): Tr(I + 4I - 2 * 2I) = 6
+    assert metrics.frechet_distance(a, b + torch.tensor([1.0, 2.0, 0, 0, 0, 0])) == pytest.approx(5.0, abs=0.05)
+    assert metrics.frechet_distance(a, 2 * b) == pytest.approx(6.0, abs=0.1)

@@ -85,3 +85,40 @@ def test_fashion_samples_cover_every_class(name):
     assert coverage["classes_covered"] == 10, coverage["fractions"]
     if name == "fashion-cvae":
         assert coverage["condition_accuracy"] >= 0.5, coverage  # chance is 0.1; blurry shirts, pullovers and coats are confused
+
+
+# --- VQ-VAEs and their PixelCNN priors
+
+
+@pytest.mark.parametrize("name, dataset", [("faces-vqvae", "faces"), ("fashion-vqvae", "fashion-mnist")])
+def test_vqvae_uses_at_least_90_percent_of_its_codebook_on_the_test_set(name, dataset):
+    usage = metrics.codebook_usage(models.load(ROOT / "checkpoints" / name), data.load(dataset, split="test"))
+    assert usage["codes_used"] >= 0.9, usage
+
+
+def test_faces_vqvae_reconstructs_better_than_faces_vae(faces_test):
+    vq = metrics.reconstruction(models.load(ROOT / "checkpoints/faces-vqvae"), faces_test)["psnr"]
+    vae = metrics.reconstruction(models.load(ROOT / "checkpoints/faces-vae"), faces_test)["psnr"]
+    assert vq > vae, (vq, vae)
+
+
+def vq_explorer(name: str) -> Explorer:
+    return Explorer.load(ROOT / "checkpoints" / name, prior=models.load(ROOT / "checkpoints" / f"{name}-prior"))
+
+
+def test_faces_prior_samples_look_like_faces_far_more_than_random_codes(faces_test, faces_classifier):
+    """Domain Frechet distance (faces classifier features) to test faces: prior samples beat code grids drawn
+    uniformly at random by a wide margin (at most half their distance)."""
+    explorer = vq_explorer("faces-vqvae")
+    real = metrics.dataset_features(faces_classifier, faces_test, n=1000)
+    prior = torch.cat(list(metrics.sample_batches(explorer, 300, seed=0, batch_size=100)))
+    uniform = explorer.decode(explorer.model.sample_latent(300, generator=torch.Generator().manual_seed(0)))
+    prior_fd = metrics.frechet_distance(metrics.features(faces_classifier, prior), real)
+    uniform_fd = metrics.frechet_distance(metrics.features(faces_classifier, uniform), real)
+    assert prior_fd <= 0.5 * uniform_fd, (prior_fd, uniform_fd)
+
+
+def test_fashion_prior_samples_are_classified_as_the_requested_class():
+    classifier = models.load(metrics.CLASSIFIERS["fashion-mnist"])
+    coverage = metrics.class_coverage(vq_explorer("fashion-vqvae"), classifier, n=1000)
+    assert coverage["condition_accuracy"] >= 0.8, coverage  # without rejection sampling

@@ -278,10 +278,12 @@ def evaluate(model, ds, index, y_all, device, batch_size, step) -> dict[str, flo
     return result
 
 
-HELDOUT = 2000  # held-out images encoded into stats: attribute methods that fit (SVM, ...) and ROC-AUC use them
-HELDOUT_FLOATS = 250_000  # at most this many floats of held-out latents (1 MB)
-EXAMPLES = 48  # held-out images stored as uint8 so the explorer has pictures to pick without the dataset
-PCA_COMPONENTS = 64  # principal directions stored in the stats (all of them for latents up to this size)
+# stats.safetensors stays small (the shipped checkpoints share a 40 MB budget): at most HELDOUT held-out latents and at
+# most HELDOUT_FLOATS floats of them (a VQ-VAE's latent is a whole grid), EXAMPLES pictures, PCA_COMPONENTS directions
+HELDOUT = 1000  # held-out images encoded into stats: attribute methods that fit (SVM, ...) and ROC-AUC use them
+HELDOUT_FLOATS = 125_000  # 0.5 MB
+EXAMPLES = 24  # held-out images stored as uint8 so the explorer has pictures to pick without the dataset
+PCA_COMPONENTS = 64  # principal directions stored (all of them for latents up to this size)
 
 
 @torch.no_grad()
@@ -360,21 +362,30 @@ def write_card(out: Path, model=None) -> dict:
     evaluation = metrics.evaluate(out)
     _write_text(out / metrics.EVALUATION_NAME, json.dumps(evaluation, indent=2))
     tmp = Path(tempfile.mkdtemp(dir=out, prefix=".card-"))
-    model.save(tmp, card=model_card(summary, evaluation, (out / "samples.png").exists()))
+    caption = samples_caption(model) if (out / "samples.png").exists() else None
+    model.save(tmp, card=model_card(summary, evaluation, caption))
     os.replace(tmp / models.base.CARD_NAME, out / models.base.CARD_NAME)
     shutil.rmtree(tmp)
     return evaluation
 
 
-def model_card(s: dict, evaluation: dict, samples: bool) -> str:
+def samples_caption(model) -> str:
+    """What samples.png shows for this model."""
+    if isinstance(model, models.PixelCNN):
+        rows = "; row r draws class r" if model.config.num_classes else ""
+        return f"Samples from the prior (seed 0, temperature 1), decoded by its VQ-VAE{rows}."
+    below = "samples from the prior"
+    if isinstance(model, models.VQVAE):
+        below = "code grids drawn uniformly at random (a VQ-VAE samples through its PixelCNN prior, whose card shows those samples)"
+    return f"Top row: validation images; second row: their reconstructions; below: {below}."
+
+
+def model_card(s: dict, evaluation: dict, caption: str | None) -> str:
     """Model card body: where the checkpoint came from, what it cost, what it measures."""
     options = " ".join(f"--data-{k.replace('_', '-')} {v}" for k, v in s["data_options"].items())
     val = "\n".join(f"| {k} | {v:.4g} |" for k, v in s["validation"].items())
     held_out = "\n".join(f"| {name} | {value} |" for name, value in metrics.summary(evaluation))
-    picture = (
-        "\n![samples](samples.png)\n\nTop row: validation images; second row: their reconstructions; below: samples from the prior.\n"
-        if samples else ""
-    )  # fmt: skip
+    picture = f"\n![samples](samples.png)\n\n{caption}\n" if caption else ""
     data_name = f"`{s['data']}`" + (f" ({options})" if options else "")
     return f"""Trained with Latent Lab on {data_name}.
 
@@ -393,7 +404,7 @@ Measured on the `{evaluation['split']}` split ({evaluation['images']} images) by
 |---|---|
 {held_out}
 
-Validation at the best epoch (training objective; loss parts in nats):
+Validation at the best epoch (the training objective and its parts):
 
 | metric | value |
 |---|---|

@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from latent.codebook import code_colours, code_patches, codebook_projection, replace_codes
 from models import VQVAE
+from models.vqvae import perplexity
 
 from .common import image_output, state_to_latent, to_pil
 
@@ -142,10 +143,8 @@ def _model_updates(entry, vq_names: str) -> list:
     counts = counts.long()
     used = int((counts > 0).sum())
     dead = (counts == 0).nonzero().flatten().tolist()
-    p = counts.float() / counts.sum().clamp_min(1)
-    perplexity = float(torch.exp(-(p * p.clamp_min(1e-12).log()).sum()))
     note = (f"**{used} of {len(counts)} codes used** ({used / len(counts):.0%}) over {int(counts.sum())} grid cells of training images; "
-            f"perplexity {perplexity:.1f} (the number of equally used codes with the same entropy). "
+            f"perplexity {perplexity(counts.float()):.1f} (the number of equally used codes with the same entropy). "
             + (f"Dead codes: {', '.join(map(str, dead[:40]))}{' ...' if len(dead) > 40 else ''}." if dead else "No dead codes."))  # fmt: skip
     return [
         gr.update(visible=False),

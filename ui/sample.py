@@ -31,6 +31,7 @@ NOTES = {  # (source, kind of model) -> where the samples come from
     ("fitted", "vq"): "a Gaussian fitted to the continuous pre-quantisation codes, quantised before decoding: it ignores which codes go together, the prior does not",
 }
 NOTES[("fitted", "vq-uniform")] = NOTES[("fitted", "vq")]
+TEMPERATURE_LABELS = {False: "Temperature (std of the latent draw)", True: "Temperature (of the prior's softmax; lower: safer, less varied codes)"}
 
 
 def kind(entry) -> str:
@@ -74,7 +75,7 @@ def build(shared) -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 n = gr.Slider(1, MAX_SAMPLES, value=16, step=1, label="Number of samples")
-                temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature (std of the latent draw)")
+                temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label=TEMPERATURE_LABELS[isinstance(shared.first.model, VQVAE)])
                 source = gr.Radio(SOURCES, value=shared.first.explorer.default_source, label="Draw latents from",
                                   info="the prior is what a VAE is trained towards; the fitted Gaussian follows the codes the encoder actually uses")  # fmt: skip
                 reject = gr.Slider(0, 0.99, value=0, step=0.01, label="Rejection sampling: keep samples the classifier gives the class at least this probability (0: off)",
@@ -90,8 +91,14 @@ def build(shared) -> None:
         run = partial(sample, shared=shared)
         button.click(run, inputs, [grid, note], api_name="sample")
         new_seed.click(lambda: random.randrange(2**31), None, seed, api_name=False).then(run, inputs, [grid, note], api_name=False)
-        shared.when_model_changes(
-            [grid, note, source, reject],
-            lambda entry: [None, "", gr.update(choices=VQ_SOURCES if isinstance(entry.model, VQVAE) else SOURCES, value=entry.explorer.default_source),
-                           gr.update(visible=can_reject(entry), value=0)],
-        )  # fmt: skip
+        def on_model(entry):
+            vq = isinstance(entry.model, VQVAE)
+            return [
+                None,
+                "",
+                gr.update(choices=VQ_SOURCES if vq else SOURCES, value=entry.explorer.default_source),
+                gr.update(label=TEMPERATURE_LABELS[vq]),
+                gr.update(visible=can_reject(entry), value=0),
+            ]
+
+        shared.when_model_changes([grid, note, source, temperature, reject], on_model)
