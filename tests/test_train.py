@@ -82,7 +82,7 @@ def test_loss_falls_and_run_dir_is_complete(tmp_path):
     assert meta["label_names"] == [str(i) for i in range(10)] and meta["num_images"] == "300"
     n_val = round(0.05 * 1438)  # the held-out slice of digits' training split
     assert stats["heldout_latents"].shape == (n_val, 4) and stats["heldout_labels"].shape == (n_val,)
-    assert stats["examples"].shape == (24, 16, 16, 1) and stats["examples"].dtype == torch.uint8
+    assert stats["examples"].shape == (16, 16, 16, 1) and stats["examples"].dtype == torch.uint8
     assert "digits" in (out / "README.md").read_text()
 
 

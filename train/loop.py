@@ -279,11 +279,12 @@ def evaluate(model, ds, index, y_all, device, batch_size, step) -> dict[str, flo
 
 
 # stats.safetensors stays small (the shipped checkpoints share a 40 MB budget): at most HELDOUT held-out latents and at
-# most HELDOUT_FLOATS floats of them (a VQ-VAE's latent is a whole grid), EXAMPLES pictures, PCA_COMPONENTS directions
+# most HELDOUT_FLOATS floats of them (a VQ-VAE's latent is a whole grid), EXAMPLES pictures, and PCA directions
 HELDOUT = 1000  # held-out images encoded into stats: attribute methods that fit (SVM, ...) and ROC-AUC use them
 HELDOUT_FLOATS = 125_000  # 0.5 MB
-EXAMPLES = 24  # held-out images stored as uint8 so the explorer has pictures to pick without the dataset
-PCA_COMPONENTS = 64  # principal directions stored (all of them for latents up to this size)
+EXAMPLES = 16  # held-out images stored as uint8 so the explorer has pictures to pick without the dataset
+PCA_COMPONENTS = 64  # principal directions stored (all of them for latents up to this size)...
+PCA_FLOATS = 65_536  # ...and at most this many floats of them (0.25 MB)
 
 
 @torch.no_grad()
@@ -312,7 +313,7 @@ def write_stats(model, ds, train_idx, val_idx, y_all, device, limit, out: Path) 
         attribute_names=ds.attribute_names,
         labels=None if ds.labels is None else torch.from_numpy(ds.labels[index]),
         label_names=ds.label_names,
-        max_components=PCA_COMPONENTS,
+        max_components=min(PCA_COMPONENTS, PCA_FLOATS // means.shape[1]),
     )
     if isinstance(model, models.VQVAE):  # the Codebook tab's usage histogram
         stats["code_counts"] = metrics.code_counts(model, means.to(device)).float().cpu()
@@ -363,7 +364,8 @@ def write_card(out: Path, model=None) -> dict:
     _write_text(out / metrics.EVALUATION_NAME, json.dumps(evaluation, indent=2))
     tmp = Path(tempfile.mkdtemp(dir=out, prefix=".card-"))
     caption = samples_caption(model) if (out / "samples.png").exists() else None
-    model.save(tmp, card=model_card(summary, evaluation, caption))
+    rows = f"| prior over the codes of | `{model.config.vqvae}` (weights SHA-256 `{model.config.vqvae_fingerprint[:16]}...`) |\n" if isinstance(model, models.PixelCNN) else ""
+    model.save(tmp, card=model_card(summary, evaluation, caption, rows))
     os.replace(tmp / models.base.CARD_NAME, out / models.base.CARD_NAME)
     shutil.rmtree(tmp)
     return evaluation
@@ -380,8 +382,8 @@ def samples_caption(model) -> str:
     return f"Top row: validation images; second row: their reconstructions; below: {below}."
 
 
-def model_card(s: dict, evaluation: dict, caption: str | None) -> str:
-    """Model card body: where the checkpoint came from, what it cost, what it measures."""
+def model_card(s: dict, evaluation: dict, caption: str | None, rows: str = "") -> str:
+    """Model card body: where the checkpoint came from, what it cost, what it measures (rows: extra table rows)."""
     options = " ".join(f"--data-{k.replace('_', '-')} {v}" for k, v in s["data_options"].items())
     val = "\n".join(f"| {k} | {v:.4g} |" for k, v in s["validation"].items())
     held_out = "\n".join(f"| {name} | {value} |" for name, value in metrics.summary(evaluation))
@@ -397,7 +399,7 @@ def model_card(s: dict, evaluation: dict, caption: str | None) -> str:
 | seed | {s['seed']} |
 | steps / epochs | {s['steps']} / {s['epochs']} |
 | training time | {s['seconds'] / 60:.1f} min on {s['hardware']} ({s['processes']} process(es), {s['train_config']['threads'] or 'all'} thread(s) each, {s['images_per_second']:.0f} images/s) |
-
+{rows}
 Measured on the `{evaluation['split']}` split ({evaluation['images']} images) by `python -m metrics`:
 
 | metric | value |
