@@ -31,6 +31,10 @@ NOTES = {  # (source, kind of model) -> where the samples come from
     ("fitted", "vq"): "a Gaussian fitted to the continuous pre-quantisation codes, quantised before decoding: it ignores which codes go together, the prior does not",
 }
 NOTES[("fitted", "vq-uniform")] = NOTES[("fitted", "vq")]
+SOURCE_INFO = {
+    False: "the prior is what a VAE is trained towards; the fitted Gaussian follows the codes the encoder actually uses",
+    True: "the PixelCNN prior knows which codes go together; the fitted Gaussian only knows where the encoder's outputs lie",
+}
 TEMPERATURE_LABELS = {False: "Temperature (std of the latent draw)", True: "Temperature (of the prior's softmax; lower: safer, less varied codes)"}
 
 
@@ -75,9 +79,9 @@ def build(shared) -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 n = gr.Slider(1, MAX_SAMPLES, value=16, step=1, label="Number of samples")
-                temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label=TEMPERATURE_LABELS[isinstance(shared.first.model, VQVAE)])
-                source = gr.Radio(SOURCES, value=shared.first.explorer.default_source, label="Draw latents from",
-                                  info="the prior is what a VAE is trained towards; the fitted Gaussian follows the codes the encoder actually uses")  # fmt: skip
+                first_vq = isinstance(shared.first.model, VQVAE)
+                temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label=TEMPERATURE_LABELS[first_vq])
+                source = gr.Radio(VQ_SOURCES if first_vq else SOURCES, value=shared.first.explorer.default_source, label="Draw latents from", info=SOURCE_INFO[first_vq])
                 reject = gr.Slider(0, 0.99, value=0, step=0.01, label="Rejection sampling: keep samples the classifier gives the class at least this probability (0: off)",
                                    visible=can_reject(shared.first))  # fmt: skip
                 with gr.Row():
@@ -96,7 +100,7 @@ def build(shared) -> None:
             return [
                 None,
                 "",
-                gr.update(choices=VQ_SOURCES if vq else SOURCES, value=entry.explorer.default_source),
+                gr.update(choices=VQ_SOURCES if vq else SOURCES, value=entry.explorer.default_source, info=SOURCE_INFO[vq]),
                 gr.update(label=TEMPERATURE_LABELS[vq]),
                 gr.update(visible=can_reject(entry), value=0),
             ]
