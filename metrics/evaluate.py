@@ -35,7 +35,7 @@ from .codebook import codebook_usage
 from .disentanglement import mig
 from .edits import condition_scorecard, edit_scorecard
 from .reconstruction import reconstruction
-from .samples import class_coverage, dataset_features, features, frechet_distance, sample_batches
+from .samples import class_coverage, coverage, dataset_features, features, frechet_distance, sample_batches
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSIFIERS = {  # dataset -> the classifier checkpoint that measures models trained on it
@@ -140,8 +140,8 @@ def prior_quality(explorer: Explorer, ds, y: torch.Tensor | None, classifier: mo
         uniform_frechet_distance=frechet_distance(features(classifier, uniform), real),
         reconstruction_frechet_distance=frechet_distance(features(classifier, reconstructed), real),
     )
-    if wanted is not None and classifier.config.num_classes:
-        result["class_coverage"] = class_coverage(explorer, classifier, n=n)
+    if wanted is not None and prior.config.num_classes == classifier.config.num_classes:
+        result["class_coverage"] = coverage(classifier, classifier.predict(samples), wanted)  # the samples above, classified
         _, acceptance, never = explorer.sample_confident(wanted[:200], classifier, REJECTION_THRESHOLD)
         result["rejection"] = {"threshold": REJECTION_THRESHOLD, "acceptance_rate": acceptance, "never_accepted": never, "n": 200}
     return result

@@ -33,9 +33,14 @@ def class_coverage(explorer: Explorer, classifier: Classifier, n: int = 2000, se
         raise ValueError(f"the model is conditioned on {conditional} classes, the classifier predicts {k}")
     wanted = torch.arange(n) % k if conditional else None
     predicted = torch.cat([classifier.predict(images) for images in sample_batches(explorer, n, seed, wanted, batch_size)])
-    fractions = torch.bincount(predicted, minlength=k).float() / n
+    return coverage(classifier, predicted, wanted)
+
+
+def coverage(classifier: Classifier, predicted: torch.Tensor, wanted: torch.Tensor | None = None) -> dict:
+    """class_coverage's result from the classifier's predictions [n] of samples (drawn for classes `wanted` [n])."""
+    fractions = torch.bincount(predicted, minlength=classifier.config.num_classes).float() / len(predicted)
     result = {
-        "n": n,
+        "n": len(predicted),
         "fractions": dict(zip(classifier.names, fractions.tolist())),
         "classes_covered": int((fractions >= 0.01).sum()),
     }

@@ -43,9 +43,9 @@ class PixelCNNConfig(Config):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("num_codes", "grid_size", "width", "layers"):
-            if getattr(self, name) < (2 if name == "num_codes" else 1):
-                raise ValueError(f"field {name!r} must be >= {2 if name == 'num_codes' else 1}, got {getattr(self, name)}")
+        for name, least in (("num_codes", 2), ("grid_size", 1), ("width", 1), ("layers", 1)):
+            if getattr(self, name) < least:
+                raise ValueError(f"field {name!r} must be >= {least}, got {getattr(self, name)}")
         if self.kernel_size < 3 or self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd and >= 3, got {self.kernel_size}")
         if self.num_classes < 0 or (self.condition_names and len(self.condition_names) != self.num_classes):

@@ -201,9 +201,9 @@ class VQVAE(Autoencoder, paper_url="https://arxiv.org/abs/1711.00937"):
         return vectors.permute(0, 3, 1, 2).flatten(1)
 
     def decode_logits(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """Quantise the flat latents, then decode: logits [N, C, S, S]."""
-        z_q, _, _ = self.quantizer(self.grid(z))
-        return self.decoder(z_q)
+        """Quantise the flat latents, then decode: logits [N, C, S, S]. A plain codebook lookup: decoding never
+        updates the codebook or computes training losses (the quantiser's forward does, in `loss`)."""
+        return self.decoder(self.grid(self.embed(self.codes(z))))
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0) -> torch.Tensor:
         """Code grids drawn uniformly at random (temperature has no effect): the baseline a learned prior must beat.

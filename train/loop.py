@@ -85,8 +85,10 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
     # --- model
     # a prior models the codes of a frozen VQ-VAE (--vqvae): its grid and codebook come from it
     vqvae = vqvae_for(model_fields.get("vqvae"), ds, device) if model_type == "pixelcnn" else None
-    derived = {"image_size": ds.image_size, "channels": ds.channels, **condition_fields}  # set from the data
-    derived = {k: v for k, v in derived.items() if k in accepted} | ({} if vqvae is None else models.PixelCNN.fields_for(vqvae))
+    derived = {"image_size": ds.image_size, "channels": ds.channels, **condition_fields}  # set from the data...
+    if vqvae is not None:
+        derived |= models.PixelCNN.fields_for(vqvae)  # ...and from the VQ-VAE
+    derived = {k: v for k, v in derived.items() if k in accepted}  # a prior's config has no image fields
     for name, value in derived.items():
         if name in model_fields and model_fields[name] != value:
             raise ValueError(f"--{name.replace('_', '-')} {model_fields[name]} does not match {value!r}, set from the data ({cfg.data}){' and --vqvae' if vqvae is not None else ''}; leave it out")
@@ -264,9 +266,10 @@ def evaluate(model, ds, index, y_all, device, batch_size, step) -> dict[str, flo
         y = None if y_all is None else y_all[idx].to(device)
         parts = {k: v.item() for k, v in model.loss(x, y, step=step, generator=generator).items()}
         if isinstance(model, models.Encodable):
-            parts["mse"] = (model.reconstruct(x, y) - x).pow(2).mean().item()
+            z = model.encode(x, y).mode()
+            parts["mse"] = (model.decode(z, y) - x).pow(2).mean().item()  # the reconstruction through the posterior mode
         if isinstance(model, models.VQVAE):
-            code_counts = code_counts + metrics.code_counts(model, model.encode(x).mean)
+            code_counts = code_counts + metrics.code_counts(model, z)
         for k, v in parts.items():
             totals[k] = totals.get(k, 0.0) + v * len(idx)
     model.train()

@@ -58,6 +58,12 @@ def usage_chart(counts: torch.Tensor, width: int = 640, height: int = 160) -> Im
 
 
 @lru_cache(maxsize=8)
+def colours(model: VQVAE) -> torch.Tensor:
+    """code_colours, computed once per model: every click redraws the code map."""
+    return code_colours(model)
+
+
+@lru_cache(maxsize=8)
 def projection_picture(model: VQVAE, counts: tuple[int, ...], size: int = 480) -> Image.Image:
     """The code vectors on their top two principal directions, each drawn as the patch it decodes to
     (dead codes outlined in red)."""
@@ -98,7 +104,7 @@ def show_codes(label, state, *, shared):
     codes, _, _ = _grid(entry, state, None)
     decoded = entry.model.decode(entry.model.embed(codes[None])).cpu()
     note = f"{codes.numel()} cells using {len(codes.unique())} different codes. Click a cell, choose a code, press *Put code in cell*."
-    return code_map(codes, code_colours(entry.model)), to_pil(decoded), note, {"base": state, "cells": []}
+    return code_map(codes, colours(entry.model)), to_pil(decoded), note, {"base": state, "cells": []}
 
 
 def edit_code(label, row, col, code, state, edits, *, shared):
@@ -119,7 +125,7 @@ def edit_code(label, row, col, code, state, edits, *, shared):
     changed = (decoded - before).abs().amax(1) > 1 / 255  # [1, S, S] pixels that visibly moved
     note = (f"Cell {cell}: code {int(codes[cell])} -> {int(code)}. {len(cells)} cell(s) edited; "
             f"{int(changed.sum())} pixels changed (the decoder spreads a cell over its neighbours).")  # fmt: skip
-    return code_map(edited, code_colours(model), cell), to_pil(decoded), note, {"base": state, "cells": [[r, c, k] for (r, c), k in cells.items()]}
+    return code_map(edited, colours(model), cell), to_pil(decoded), note, {"base": state, "cells": [[r, c, k] for (r, c), k in cells.items()]}
 
 
 def select_cell(label, state, edits, index, *, shared):
@@ -129,7 +135,7 @@ def select_cell(label, state, edits, index, *, shared):
     cell_px = MAP_SIZE // model.grid_size
     col, row = (min(int(v) // cell_px, model.grid_size - 1) for v in index)
     _, edited, _ = _grid(entry, state, edits)
-    return row, col, int(edited[row, col]), code_map(edited, code_colours(model), (row, col))
+    return row, col, int(edited[row, col]), code_map(edited, colours(model), (row, col))
 
 
 def _model_updates(entry, vq_names: str) -> list:
