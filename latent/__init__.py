@@ -18,10 +18,10 @@ from .interpolate import INTERPOLATIONS, interpolate, lerp, slerp
 from .latent_map import PALETTE, PixelMap, latent_map, render_scatter
 from .pca import PCABasis, fit_pca, from_pca, sample_aggregate, stats_pca, to_pca
 from .sliders import GRID_SPACINGS, SLIDER_MODES, ManifoldGrid, SliderSpec, apply_sliders, manifold_grid, slider_specs
-from .stats import ACTIVE_KL, STATS_NAME, latent_statistics, load_stats, mean_difference, pca, save_stats
+from .stats import ACTIVE_KL, STATS_NAME, latent_statistics, load_stats, mean_difference, pca, sampled_statistics, save_stats
 
 __all__ = [
-    "ACTIVE_KL", "STATS_NAME", "latent_statistics", "load_stats", "mean_difference", "pca", "save_stats",
+    "ACTIVE_KL", "STATS_NAME", "latent_statistics", "sampled_statistics", "load_stats", "mean_difference", "pca", "save_stats",
     "INTERPOLATIONS", "interpolate", "lerp", "slerp",
     "PCABasis", "fit_pca", "stats_pca", "to_pca", "from_pca", "sample_aggregate",
     "SLIDER_MODES", "GRID_SPACINGS", "SliderSpec", "slider_specs", "apply_sliders", "ManifoldGrid", "manifold_grid",

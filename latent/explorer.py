@@ -109,10 +109,15 @@ class Explorer:
     def default_source(self) -> str:
         """Where samples come from unless asked: the prior of a model that has one (a VAE: its stats carry a KL;
         a VQ-VAE with a PixelCNN), else the Gaussian fitted to the codes (a deterministic AE has no prior)."""
-        return "prior" if "kl" in self.stats or self.prior is not None else "fitted"
+        return "prior" if "kl" in self.stats or self.prior is not None or self.is_generator else "fitted"
+
+    @property
+    def is_generator(self) -> bool:
+        """A GAN: a generator without an encoder, sampled from its noise prior."""
+        return isinstance(self.model, models.GAN)
 
     def sample_latent(
-        self, n: int, seed: int = 0, temperature: float = 1.0, source: str | None = None, y: torch.Tensor | None = None
+        self, n: int, seed: int = 0, temperature: float = 1.0, source: str | None = None, y: torch.Tensor | None = None, truncation: float = 0.0
     ) -> torch.Tensor:
         """n latents [n, D], the same for the same seed, drawn from `source` (default: default_source):
 
@@ -121,20 +126,25 @@ class Explorer:
         fitted  the Gaussian fitted to the training set's posterior means (pca.sample_aggregate). A VAE whose
                 posteriors do not fill the prior (a sharp likelihood, a high KL) has "holes": prior draws decode
                 to blends, while draws from the codes' own Gaussian look like the data (Ghosh et al. 2020).
+        truncation > 0 (GANs): each noise value drawn from N(0, 1) conditioned on |z| <= truncation (Brock et al. 2019).
         """
         source = source or self.default_source
         if source not in SAMPLE_SOURCES:
             raise ValueError(f"unknown sample source {source!r}; accepted: {', '.join(SAMPLE_SOURCES)}")
+        if truncation < 0 or truncation > 0 and not (self.is_generator and source == "prior"):
+            raise ValueError(f"truncation (the truncation trick of GAN noise) must be >= 0 and needs a GAN sampled from its prior, got {truncation}")
         generator = torch.Generator().manual_seed(seed)  # a CPU generator: same latents whatever the device
+        if truncation > 0:
+            return self.model.sample_latent(n, generator=generator, temperature=temperature, truncation=truncation).cpu()
         if source == "prior" and self.prior is not None:
             return self.model.embed(self.prior.sample(n, y, temperature, generator)).cpu()
         if source == "prior":
             return self.model.sample_latent(n, generator=generator, temperature=temperature).cpu()
         return sample_aggregate(self.stats, n, generator=generator, temperature=temperature)
 
-    def sample(self, n: int, seed: int = 0, temperature: float = 1.0, y: torch.Tensor | None = None, source: str | None = None) -> torch.Tensor:
-        """n images [n, C, S, S] decoded from sample_latent(n, seed, temperature, source, y)."""
-        return self.decode(self.sample_latent(n, seed, temperature, source, y), y)
+    def sample(self, n: int, seed: int = 0, temperature: float = 1.0, y: torch.Tensor | None = None, source: str | None = None, truncation: float = 0.0) -> torch.Tensor:
+        """n images [n, C, S, S] decoded from sample_latent(n, seed, temperature, source, y, truncation)."""
+        return self.decode(self.sample_latent(n, seed, temperature, source, y, truncation), y)
 
     @torch.no_grad()
     def sample_confident(

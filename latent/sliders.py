@@ -63,7 +63,8 @@ def slider_specs(z: torch.Tensor, stats: dict[str, torch.Tensor], mode: str = "k
     else:
         basis = stats_pca(stats)
         coords = to_pca(z, basis)  # [K]
-        fraction = basis.variance / basis.variance.sum().clamp_min(1e-30)  # [K] share of the means' variance
+        # [K] share of the means' variance; a GAN's directions carry a share of its generator's feature variance
+        fraction = stats.get("pca_explained", basis.variance / basis.variance.sum().clamp_min(1e-30))
         spread = PCA_RANGE_STDS * basis.variance.sqrt()  # [K]
         specs = [
             SliderSpec(

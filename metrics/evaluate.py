@@ -9,6 +9,8 @@ What applies follows from the checkpoint's model and dataset (training.json):
                           for a model conditioned on the attribute, the condition switched on
     dsprites models       MIG (metrics.disentanglement)
     fashion-mnist models  class coverage of their samples (metrics.samples)
+    GANs                  their samples against test images (metrics.monitor): Frechet distance, KID,
+                          precision/recall, coverage, condition accuracy, InfoGAN code agreement
     VQ-VAEs               codebook usage on the test split (metrics.codebook)
     PixelCNN priors       bits per code, sampling time, domain Frechet distance of samples against uniform
                           random codes; class-conditional: condition accuracy and rejection sampling
@@ -34,6 +36,7 @@ from models.base import resolve_file
 from .codebook import codebook_usage
 from .disentanglement import mig
 from .edits import condition_scorecard, edit_scorecard
+from .monitor import Monitor, attribute_cells
 from .reconstruction import reconstruction
 from .samples import class_coverage, coverage, dataset_features, features, frechet_distance, sample_batches
 
@@ -56,12 +59,15 @@ def training_record(checkpoint: str | os.PathLike) -> dict:
 
 
 def classifier_for(dataset: str, image_size: int) -> models.Classifier | None:
-    """The shipped classifier of `dataset` if there is one for images of this size, else None."""
+    """The shipped classifier of `dataset` for images of this size (CLASSIFIERS[dataset], or the same path with
+    "-<size>" appended for another size, e.g. classifiers/faces-32), else None."""
     path = CLASSIFIERS.get(dataset)
-    if path is None or not (path / models.base.CONFIG_NAME).exists():
-        return None
-    classifier = models.load(path)
-    return classifier if classifier.config.image_size == image_size else None
+    for candidate in () if path is None else (path, path.with_name(f"{path.name}-{image_size}")):
+        if (candidate / models.base.CONFIG_NAME).exists():
+            classifier = models.load(candidate)
+            if classifier.config.image_size == image_size:
+                return classifier
+    return None
 
 
 def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
@@ -82,6 +88,13 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
         return result
     explorer = Explorer.load(checkpoint)
     model = explorer.model
+    if isinstance(model, models.GAN):
+        # the shipped classifier of the dataset, or the one the run's monitor used
+        own = record.get("train_config", {}).get("monitor_classifier")
+        classifier = models.load(own) if own else classifier_for(record["data"], model.config.image_size)
+        if classifier is not None:
+            result["gan"] = gan_quality(model, ds, classifier)
+        return result
     # a cvae's conditions: class labels, or the named attribute columns
     names = list(getattr(model.config, "condition_names", ())) if getattr(model.config, "num_attributes", 0) else []
     y = ds.targets(names or None) if model.condition_dim else None
@@ -147,6 +160,23 @@ def prior_quality(explorer: Explorer, ds, y: torch.Tensor | None, classifier: mo
     return result
 
 
+GAN_SAMPLES = 2000  # samples (and test images) a GAN's evaluation compares
+
+
+def gan_quality(model: models.GAN, ds, classifier: models.Classifier, n: int = GAN_SAMPLES) -> dict:
+    """A generator's samples against n test images (a seeded subset), by the training monitor's measures
+    (metrics.monitor.Monitor): Frechet distance, KID, precision and recall, coverage; a conditional model
+    samples the test images' conditions and is scored on condition accuracy, an InfoGAN on the agreement of
+    its categorical code with the classes."""
+    index = np.arange(len(ds)) if len(ds) <= n else np.sort(np.random.default_rng(0).choice(len(ds), n, replace=False))
+    y = None
+    if getattr(model, "condition_labels", None):
+        names = list(model.config.condition_names) if model.config.num_attributes else None
+        y = ds.targets(names)[index]
+    cells = attribute_cells(ds.attributes) if ds.attributes is not None and classifier.config.num_attributes == len(ds.attribute_names or []) else None
+    return {"n": len(index), **Monitor(classifier, ds.batch(index), y, cells)(model)}
+
+
 @torch.no_grad()
 def accuracy(classifier: models.Classifier, ds, targets: torch.Tensor, batch_size: int = 500) -> dict[str, float]:
     """Held-out accuracy of a classifier: {class or attribute name: accuracy}, plus "all" (per image for
@@ -191,6 +221,21 @@ def summary(result: dict) -> list[tuple[str, str]]:
             rows.append(("samples classified as their condition", f"{c['condition_accuracy']:.1%} (classes covered: {c['classes_covered']} of {len(c['fractions'])})"))
             r = p["rejection"]
             rows.append((f"rejection sampling at p >= {r['threshold']:g}", f"{r['acceptance_rate']:.1%} of draws accepted ({r['never_accepted']} of {r['n']} never)"))
+    if "gan" in result:
+        g = result["gan"]
+        rows += [
+            ("domain Frechet distance to test images", f"{g['frechet_distance']:.2f} ({g['n']} samples)"),
+            ("KID", f"{g['kid']:.4f}"),
+            ("precision / recall (k = 3)", f"{g['precision']:.3f} / {g['recall']:.3f}"),
+        ]  # fmt: skip
+        if "cell_kl" in g:
+            rows.append(("attribute cells covered", f"{g['coverage']:.1%} (KL(samples || data) over the cells {g['cell_kl']:.3f}; {g['outside']:.1%} of samples outside every cell)"))
+        elif "coverage" in g:
+            rows.append(("classes covered (>= 1% of samples)", f"{g['coverage']:.0%}"))
+        if "condition_accuracy" in g:
+            rows.append(("samples classified as their condition", f"{g['condition_accuracy']:.1%}"))
+        if "code_agreement" in g:
+            rows.append(("categorical code vs classes (best one-to-one matching)", f"{g['code_agreement']:.1%}"))
     if "mig" in result:
         m = result["mig"]
         rows.append(("MIG", f"{m['mig']:.3f} ({m['n']} images, {m['bins']} bins; per factor: "

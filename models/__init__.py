@@ -29,14 +29,22 @@ from .base import (
 )
 from .cae import CAE, CAEConfig
 from .classifier import Classifier, ClassifierConfig
+from .cgan import CGAN, CGANConfig
 from .cvae import CVAE, CVAEConfig
 from .dae import DAE, DAEConfig
+from .dcgan import DCGAN, DCGANConfig
+from .gan import GAN, GANConfig
+from .infogan import InfoGAN, InfoGANConfig
 from .pixelcnn import PixelCNN, PixelCNNConfig
 from .vae import VAE, VAEConfig
 from .vqvae import VQVAE, VQVAEConfig
+from .wgan_gp import WGANGP, WGANGPConfig
 
 # model_type (config.json) -> model class; the class's `config_class` is its config dataclass
-MODELS: dict[str, type[HubModel]] = {"ae": AE, "dae": DAE, "cae": CAE, "vae": VAE, "cvae": CVAE, "vqvae": VQVAE, "pixelcnn": PixelCNN, "classifier": Classifier}
+MODELS: dict[str, type[HubModel]] = {
+    "ae": AE, "dae": DAE, "cae": CAE, "vae": VAE, "cvae": CVAE, "vqvae": VQVAE, "pixelcnn": PixelCNN,
+    "dcgan": DCGAN, "wgan-gp": WGANGP, "cgan": CGAN, "infogan": InfoGAN, "classifier": Classifier,
+}
 
 
 def model_class(model_type: str) -> type[HubModel]:
@@ -83,4 +91,5 @@ __all__ = [
     "MODELS", "load", "model_type_of", "config_class", "model_class",
     "Config", "ModelConfig", "Posterior", "HubModel", "Autoencoder", "LatentModel", "Encodable",
     "AE", "AEConfig", "Classifier", "ClassifierConfig", "DAE", "DAEConfig", "CAE", "CAEConfig", "VAE", "VAEConfig", "CVAE", "CVAEConfig", "VQVAE", "VQVAEConfig", "PixelCNN", "PixelCNNConfig",
+    "GAN", "GANConfig", "DCGAN", "DCGANConfig", "WGANGP", "WGANGPConfig", "CGAN", "CGANConfig", "InfoGAN", "InfoGANConfig",
 ]

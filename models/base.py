@@ -136,6 +136,32 @@ def check_targets(config: ModelConfig, role: str) -> None:
         raise ValueError(f"condition_names has {len(config.condition_names)} names for {k} conditions")
 
 
+def condition_labels(config) -> list[str]:
+    """Display names of the classes or attributes a config's num_classes / num_attributes stand for."""
+    prefix, k = ("class", config.num_classes) if config.num_classes else ("attribute", config.num_attributes)
+    return list(config.condition_names) or [f"{prefix} {i}" for i in range(k)]
+
+
+def condition_vector(config, y: torch.Tensor | None, n: int, device: torch.device, who: str) -> torch.Tensor:
+    """The condition [n, K] a conditional model takes from y: class ids [n] -> one-hot [n, num_classes], or binary
+    attributes [n, num_attributes] -> float. ValueError, naming what `who` accepts, for anything else."""
+    if config.num_classes:
+        accepted = f"class ids: an integer tensor [{n}] with values in [0, {config.num_classes})"
+        if y is None or not torch.is_tensor(y) or y.shape != (n,) or y.is_floating_point() or y.dtype == torch.bool:
+            raise ValueError(f"{who} needs y as {accepted}, got {_describe(y)}")
+        if n and (y.min() < 0 or y.max() >= config.num_classes):
+            raise ValueError(f"{who} needs y as {accepted}, got values in [{int(y.min())}, {int(y.max())}]")
+        return F.one_hot(y.long(), config.num_classes).float().to(device)
+    accepted = f"attributes: a tensor [{n}, {config.num_attributes}] of 0/1 values"
+    if y is None or not torch.is_tensor(y) or y.shape != (n, config.num_attributes):
+        raise ValueError(f"{who} needs y as {accepted}, got {_describe(y)}")
+    return y.float().to(device)
+
+
+def _describe(y) -> str:
+    return f"tensor {tuple(y.shape)} {y.dtype}" if torch.is_tensor(y) else repr(y)
+
+
 def _check_type(name: str, value: Any, hint: Any) -> Any:
     """Check a field value against its annotation (int, float, bool, str, tuple[T, ...]); return it coerced."""
     if typing.get_origin(hint) is tuple:
@@ -401,22 +427,44 @@ class HubModel(
             got = f"{tuple(x.shape)} {x.dtype}" if torch.is_tensor(x) else type(x).__name__
             raise ValueError(f"{type(self).__name__} expects float images [N, {c}, {s}, {s}] in [0, 1], got {got}")
 
+    # training: a step updates one or more phases, each with its own optimizer over phase_parameters(phase).
+    # One phase ("model") for everything but adversarial models, which alternate discriminator and generator.
+    adam_betas: ClassVar[tuple[float, float]] = (0.9, 0.999)
+    default_lr: ClassVar[float] = 1e-3  # the learning rate when the run gives none
+
+    def phases(self, step: int) -> tuple[str, ...]:
+        """The updates of training step `step`, in order."""
+        return ("model",)
+
+    def phase_parameters(self, phase: str) -> list[nn.Parameter]:
+        return list(self.parameters())
+
     def loss(self, x, y=None, step=None, generator=None) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, step: int | None = None, generator=None):
-        """Same as loss(): training goes through forward so DistributedDataParallel sees the call."""
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, step: int | None = None, generator=None, phase: str = "model"):
+        """loss() of one phase: training goes through forward so DistributedDataParallel sees the call."""
         return self.loss(x, y, step=step, generator=generator)
 
     # --- save
 
-    def save(self, directory: str | os.PathLike, card: str | None = None) -> Path:
-        """Write config.json + model.safetensors + README.md (model card; `card` is its body text)."""
+    def save(self, directory: str | os.PathLike, card: str | None = None, dtype: torch.dtype = torch.float32) -> Path:
+        """Write config.json + model.safetensors + README.md (model card; `card` is its body text). dtype: how
+        floating-point weights are stored (float16 halves the file; loading casts them back to the model's float32)."""
         directory = Path(directory)
         (directory / CARD_NAME).unlink(missing_ok=True)  # the mixin never overwrites a card: always write a fresh one
         title = f"Latent Lab {type(self).__name__} (model_type `{self.config.model_type}`)"
+        self._storage_dtype = dtype
         self.save_pretrained(directory, config=self.config, model_card_kwargs={"title": title, "body": card})
         return directory
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        """model.safetensors: the state dict, floating-point tensors in the dtype save() was given."""
+        import safetensors.torch
+
+        dtype = getattr(self, "_storage_dtype", torch.float32)
+        state = {k: (v.to(dtype) if v.is_floating_point() else v).detach().cpu().contiguous().clone() for k, v in self.state_dict().items()}
+        safetensors.torch.save_file(state, str(Path(save_directory) / WEIGHTS_NAME), metadata={"format": "pt"})
 
     # --- load
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
-from .base import check_targets, option
+from .base import check_targets, condition_labels, condition_vector, option
 from .vae import VAE, VAEConfig
 
 
@@ -39,23 +38,7 @@ class CVAE(VAE, paper_url="https://papers.nips.cc/paper/5775-learning-structured
     @property
     def condition_labels(self) -> list[str]:
         """Display names of the classes / attributes."""
-        prefix = "class" if self.config.num_classes else "attribute"
-        return list(self.config.condition_names) or [f"{prefix} {i}" for i in range(self.condition_dim)]
+        return condition_labels(self.config)
 
     def condition(self, y: torch.Tensor | None, n: int) -> torch.Tensor:
-        cfg = self.config
-        if cfg.num_classes:
-            accepted = f"class ids: an integer tensor [{n}] with values in [0, {cfg.num_classes})"
-            if y is None or not torch.is_tensor(y) or y.shape != (n,) or y.is_floating_point() or y.dtype == torch.bool:
-                raise ValueError(f"CVAE needs y as {accepted}, got {_describe(y)}")
-            if n and (y.min() < 0 or y.max() >= cfg.num_classes):
-                raise ValueError(f"CVAE needs y as {accepted}, got values in [{int(y.min())}, {int(y.max())}]")
-            return F.one_hot(y.long(), cfg.num_classes).float().to(self.device)
-        accepted = f"attributes: a tensor [{n}, {cfg.num_attributes}] of 0/1 values"
-        if y is None or not torch.is_tensor(y) or y.shape != (n, cfg.num_attributes):
-            raise ValueError(f"CVAE needs y as {accepted}, got {_describe(y)}")
-        return y.float().to(self.device)
-
-
-def _describe(y) -> str:
-    return f"tensor {tuple(y.shape)} {y.dtype}" if torch.is_tensor(y) else repr(y)
+        return condition_vector(self.config, y, n, self.device, "CVAE")

@@ -28,6 +28,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"mlp": True, "hidden_dims": (64,), "latent_dim": 4}  # 16x16 digits through a small MLP: fast on CPU
+TINY_GAN = {"base_width": 8, "max_width": 16, "latent_dim": 8}
 
 # Checkpoint directory name -> (model type, architecture overrides, extra TrainConfig fields).
 CHECKPOINTS = {
@@ -38,6 +39,9 @@ CHECKPOINTS = {
     "vqvae": ("vqvae", {"latent_dim": 4, "num_codes": 16, "base_width": 8, "max_width": 16, "revive_after": 5}, {}),  # a 4x4 code grid
     # its class-conditional PixelCNN prior: served as the VQ-VAE's sampler, not as a model of its own
     "vqvae-prior": ("pixelcnn", {"vqvae": "{root}/vqvae", "width": 8, "layers": 3}, {"condition": "labels"}),
+    # GANs, monitored by a tiny digits classifier trained outside the served directory
+    "dcgan": ("dcgan", TINY_GAN, {"monitor_classifier": "{classifier}", "monitor_every": 20, "log_every": 10}),
+    "infogan": ("infogan", {**TINY_GAN, "latent_dim": 6, "categories": 10, "continuous": 2}, {"monitor_classifier": "{classifier}"}),
 }
 DOOMED = "vae-copy"  # a copy of "vae" that a test deletes while the server runs
 
@@ -58,18 +62,31 @@ def latent_lab_cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def checkpoints(tmp_path_factory, latent_lab_cache) -> Path:
+def digits_classifier(tmp_path_factory, latent_lab_cache) -> Path:
+    """A small classifier of 16x16 digits (outside the served directory): what the GANs' monitor measures with."""
+    from train.config import TrainConfig
+    from train.loop import train
+
+    cfg = TrainConfig(data="digits", data_options={"size": 16}, out=str(tmp_path_factory.mktemp("classifier")), epochs=3, batch_size=32,
+                      threads=1, sample_every=0, condition="labels")  # fmt: skip
+    return train("classifier", {"base_width": 8, "max_width": 32, "latent_dim": 32}, cfg)
+
+
+@pytest.fixture(scope="session")
+def checkpoints(tmp_path_factory, latent_lab_cache, digits_classifier) -> Path:
     """A directory of tiny checkpoints on 16x16 digits, one epoch each: a VAE (latent 4), a DAE,
-    a class-conditional CVAE, a 2-D VAE, a VQ-VAE with a class-conditional prior, and a copy of the
-    VAE that a test may delete."""
+    a class-conditional CVAE, a 2-D VAE, a VQ-VAE with a class-conditional prior, a DCGAN, an InfoGAN,
+    and a copy of the VAE that a test may delete."""
     from train.config import TrainConfig
     from train.loop import train
 
     root = tmp_path_factory.mktemp("checkpoints")
+    classifier = digits_classifier
     for name, (model_type, fields, extra) in CHECKPOINTS.items():
-        cfg = TrainConfig(data="digits", data_options={"size": 16}, out=str(root / name), epochs=1, batch_size=32, threads=1,
-                          sample_every=0, log_every=50, stats_images=300, **extra)  # fmt: skip
-        train(model_type, {k: v.format(root=root) if isinstance(v, str) else v for k, v in fields.items()}, cfg)
+        fill = lambda settings: {k: v.format(root=root, classifier=classifier) if isinstance(v, str) else v for k, v in settings.items()}  # noqa: E731
+        run = dict(data="digits", data_options={"size": 16}, out=str(root / name), epochs=1, batch_size=32, threads=1, sample_every=0, log_every=50, stats_images=300)
+        cfg = TrainConfig(**{**run, **fill(extra)})
+        train(model_type, fill(fields), cfg)
     shutil.copytree(root / "vae", root / DOOMED)
     return root
 

@@ -272,3 +272,39 @@ def test_vqvae_codebook_click_a_cell_and_change_its_code(page, served, screensho
     screenshot(page, screenshots, "codebook")
     assert error_toasts(page) == []
     assert page.errors == []
+
+
+def test_gan_samples_with_truncation_and_infogan_codes_move_the_image(page, served, screenshots):
+    """Choose the InfoGAN: Reconstruct says a GAN has no encoder, Sample draws with a truncation slider, and in the
+    sliders tab choosing another categorical code redraws the decoded image."""
+    from models import InfoGAN
+
+    label = next(label for label, entry in served.catalog.entries.items() if isinstance(entry.model, InfoGAN))
+    page.get_by_label("Model", exact=True).click()
+    page.get_by_role("option", name=label).click()
+    page.get_by_text("it has a generator and no encoder").first.wait_for()
+
+    open_tab(page, "sample")
+    truncation = page.locator('input[type=range][aria-label^="range slider for Truncation"]')
+    truncation.wait_for()
+    drag(page, truncation, 0.3)  # about 0.9: redraw noise beyond +-0.9
+    before = image(page, "Samples").get_attribute("src") if image(page, "Samples").count() else None
+    page.get_by_role("button", name="Sample", exact=True).locator("visible=true").click()
+    wait_for_new_image(page, "Samples", before)
+    page.get_by_text("Truncation trick").wait_for()
+    screenshot(page, screenshots, "sample-gan")
+
+    open_tab(page, "sliders")
+    decoded = image(page, "Decoded")
+    decoded.wait_for()
+    category = page.get_by_label("InfoGAN categorical code")
+    category.wait_for()
+    pixels_before, before = picture(page, "Decoded"), decoded.get_attribute("src")
+    current = category.input_value()
+    category.click()
+    page.get_by_role("option", name="3" if current != "3" else "4", exact=True).click()
+    wait_for_new_image(page, "Decoded", before)
+    assert not np.array_equal(pixels_before, picture(page, "Decoded"))
+    screenshot(page, screenshots, "sliders-infogan")
+    assert error_toasts(page) == []
+    assert page.errors == []

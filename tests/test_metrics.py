@@ -156,10 +156,10 @@ def test_cosine_schedule_ends_at_zero():
     from train.loop import learning_rate
 
     cfg = TrainConfig(out="x", lr=0.01, lr_schedule="cosine")
-    assert learning_rate(cfg, 0, 100) == pytest.approx(0.01)
-    assert learning_rate(cfg, 50, 100) == pytest.approx(0.005)
-    assert learning_rate(cfg, 99, 100) < 1e-5
-    assert learning_rate(TrainConfig(out="x", lr=0.01), 99, 100) == 0.01  # constant by default
+    assert learning_rate(cfg, 0.01, 0, 100) == pytest.approx(0.01)
+    assert learning_rate(cfg, 0.01, 50, 100) == pytest.approx(0.005)
+    assert learning_rate(cfg, 0.01, 99, 100) < 1e-5
+    assert learning_rate(TrainConfig(out="x", lr=0.01), 0.01, 99, 100) == 0.01  # constant by default
     with pytest.raises(ValueError, match="constant or cosine"):
         TrainConfig(out="x", lr_schedule="step")
 

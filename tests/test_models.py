@@ -60,7 +60,7 @@ def images(n: int, channels: int, size: int, seed: int = 0) -> torch.Tensor:
 
 
 def test_registry_and_config_classes():
-    assert list(models.MODELS) == ["ae", "dae", "cae", "vae", "cvae", "vqvae", "pixelcnn", "classifier"]
+    assert list(models.MODELS) == ["ae", "dae", "cae", "vae", "cvae", "vqvae", "pixelcnn", "dcgan", "wgan-gp", "cgan", "infogan", "classifier"]
     assert MODEL_TYPES == ["ae", "dae", "cae", "vae", "cvae"]
     for model_type, cls in models.MODELS.items():
         config_cls = models.config_class(model_type)
@@ -71,7 +71,7 @@ def test_registry_and_config_classes():
             specs = {spec["name"]: spec for spec in field_specs(config_cls)}
             assert specs["latent_dim"]["type"] is int and specs["hidden_dims"]["type"] == tuple[int, ...]
             assert specs["activation"]["choices"] == ("relu", "leaky_relu", "silu", "gelu")
-    with pytest.raises(ValueError, match="unknown model_type 'gan'.*accepted: ae, dae, cae, vae, cvae, vqvae, pixelcnn, classifier"):
+    with pytest.raises(ValueError, match="unknown model_type 'gan'.*accepted: ae, dae, cae, vae, cvae, vqvae, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier"):
         models.config_class("gan")
 
 
@@ -234,7 +234,7 @@ def _edit_weights(path, edit):
 
 def test_load_refuses_unknown_model_type(saved):
     _edit_config(saved, model_type="gan")
-    with pytest.raises(ValueError, match=r"config.json: unknown model_type 'gan'; accepted: ae, dae, cae, vae, cvae, vqvae, pixelcnn, classifier"):
+    with pytest.raises(ValueError, match=r"config.json: unknown model_type 'gan'; accepted: ae, dae, cae, vae, cvae, vqvae, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier"):
         models.load(saved)
 
 

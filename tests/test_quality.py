@@ -16,6 +16,7 @@ import data
 import metrics
 import models
 from latent import Explorer
+from metrics.monitor import Resized
 from train.presets import PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,3 +128,29 @@ def test_fashion_prior_samples_are_classified_as_the_requested_class():
     classifier = models.load(metrics.CLASSIFIERS["fashion-mnist"])
     coverage = metrics.class_coverage(vq_explorer("fashion-vqvae"), classifier, n=1000)
     assert coverage["condition_accuracy"] >= 0.8, coverage  # without rejection sampling
+
+
+# --- GANs, measured by the training monitor's measures on test images (metrics.gan_quality)
+
+
+def gan_quality(name: str, dataset: str, size: int, model=None) -> dict:
+    ds = data.load(dataset, split="test", **({"size": size} if dataset == "faces" else {}))
+    return metrics.gan_quality(model or models.load(ROOT / "checkpoints" / name), ds, metrics.classifier_for(dataset, size))
+
+
+def test_faces_wgan_gp_covers_the_attribute_cells_and_its_samples_beat_the_vaes():
+    """At 32x32 (the GAN's size; faces-vae's 64x64 samples are scaled down), by the 32x32 faces classifier's features."""
+    gan = gan_quality("faces-wgan-gp", "faces", 32)
+    assert gan["coverage"] >= 0.95, gan
+    vae = gan_quality("faces-vae", "faces", 32, model=Resized(Explorer.load(ROOT / "checkpoints/faces-vae").model, 32))
+    assert gan["frechet_distance"] < vae["frechet_distance"], (gan, vae)
+
+
+def test_fashion_infogan_categorical_code_finds_the_classes():
+    result = gan_quality("fashion-infogan", "fashion-mnist", 28)
+    assert result["code_agreement"] >= 0.6, result  # best one-to-one matching of code values to classes
+
+
+def test_fashion_cgan_samples_are_classified_as_the_requested_class():
+    result = gan_quality("fashion-cgan", "fashion-mnist", 28)
+    assert result["condition_accuracy"] >= 0.8, result

@@ -14,17 +14,21 @@ class TrainConfig:
     epochs: int = option(10, "passes over the training split")
     max_steps: int = option(0, "stop after this many optimizer steps (0: no limit)")
     batch_size: int = option(64, "images per optimizer step, summed over all processes")
-    lr: float = option(1e-3, "Adam learning rate (Kingma & Ba 2015)")
+    lr: float = option(0.0, "Adam learning rate (Kingma & Ba 2015); 0: the model's own (1e-3 autoencoders, 2e-4 DCGAN, 1e-4 WGAN-GP)")
     lr_schedule: str = option("constant", "constant, or cosine decay to 0 over the run (Loshchilov & Hutter 2017)", choices=("constant", "cosine"))
     weight_decay: float = option(0.0, "AdamW decoupled weight decay (Loshchilov & Hutter 2019)")
     grad_clip: float = option(0.0, "clip the gradient norm to this value (0: no clipping)")
     seed: int = option(0, "seeds weights, shuffling and sampling noise: same seed, same checkpoint")
     val_fraction: float = option(0.05, "fraction of the training split held out for validation and early stopping")
-    patience: int = option(0, "stop after this many epochs without a better validation loss (0: never stop early)")
+    patience: int = option(0, "stop after this many checks (epochs; a GAN's monitor checks) without a better score (0: never stop early)")
     condition: str = option("", "cvae and classifier: 'labels', 'attributes' (all of them) or comma-separated attribute names (Smiling,Eyeglasses)")
+    monitor_every: int = option(500, "GANs: measure samples (Frechet distance, KID, precision/recall, coverage) every N steps and keep the best (0: at epoch ends)")
+    monitor_images: int = option(1000, "GANs: validation images (and as many samples) each monitor check compares")
+    monitor_classifier: str = option("", "GANs: the classifier whose features the monitor compares (default: checkpoints/classifiers/<data>)")
     log_every: int = option(50, "append the loss parts to metrics.jsonl every N steps")
     sample_every: int = option(1000, "write a reconstruction + sample grid to progress/ every N steps (0: only at the end)")
     checkpoint_every: int = option(0, "also write a resumable checkpoint every N steps (0: at the end of each epoch only)")
+    save_dtype: str = option("float32", "how the checkpoint stores its weights: float16 halves the file (the model computes in float32 either way)", choices=("float32", "float16"))
     stats_images: int = option(10_000, "training images encoded for stats.safetensors (0: all)")
     device: str = option("auto", "auto: CUDA when present (with bf16 autocast), else CPU", choices=("auto", "cpu", "cuda"))
     threads: int = option(0, "CPU threads per process (0: cores / processes)")
@@ -42,5 +46,9 @@ class TrainConfig:
             raise ValueError(f"--val-fraction must be in (0, 1), got {self.val_fraction}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"--lr-schedule must be constant or cosine, got {self.lr_schedule!r}")
-        if self.lr <= 0:
-            raise ValueError(f"--lr must be > 0, got {self.lr}")
+        if self.lr < 0:
+            raise ValueError(f"--lr must be > 0 (or 0 for the model's own), got {self.lr}")
+        if self.save_dtype not in ("float32", "float16"):
+            raise ValueError(f"--save-dtype must be float32 or float16, got {self.save_dtype!r}")
+        if self.monitor_every < 0 or self.monitor_images < 10:
+            raise ValueError(f"--monitor-every must be >= 0 and --monitor-images >= 10, got {self.monitor_every} and {self.monitor_images}")

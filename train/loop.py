@@ -31,11 +31,13 @@ from tqdm.auto import tqdm
 import data
 import metrics
 import models
-from latent import latent_statistics, save_stats
+from latent import latent_statistics, sampled_statistics, save_stats
+from metrics.monitor import Monitor, attribute_cells, collapse_warning, plot_curves
 
 from .config import TrainConfig
 
 RESUME = "resume.pt"
+CURVES_NAME = "curves.png"  # a GAN's monitor curves
 
 
 class NonFiniteLoss(RuntimeError):
@@ -49,8 +51,10 @@ class Progress:
     step: int = 0
     epoch: int = 0
     batch: int = 0  # next batch within the epoch
-    best_val: float = math.inf
-    bad_epochs: int = 0
+    best: float = math.inf  # best score so far: validation loss, or a GAN's Frechet distance
+    bad_checks: int = 0  # checks since the best
+    best_coverage: float = 0.0  # a GAN's best monitor coverage, for the collapse warning
+    monitor_seconds: float = 0.0  # time spent in a GAN's monitor (not in `seconds`)
     seconds: float = 0.0
     images: int = 0
 
@@ -97,11 +101,17 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
     model = models.MODELS[model_type](models.config_class(model_type)(**fields)).to(device)
     if vqvae is not None:
         model.attach(vqvae)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    lr = cfg.lr or model.default_lr
+    # one optimizer per training phase: a GAN's discriminator and generator each have their own Adam
+    phase_names = dict.fromkeys(p for step in range(64) for p in model.phases(step))
+    optimizers = {
+        phase: torch.optim.AdamW(model.phase_parameters(phase), lr=lr, betas=model.adam_betas, weight_decay=cfg.weight_decay) for phase in phase_names
+    }  # fmt: skip
+    adversarial = len(optimizers) > 1
     progress = Progress()
     torch.manual_seed(cfg.seed + rank)  # sampling noise differs across processes, weights do not
     if cfg.resume and (out / RESUME).exists():
-        progress = _load_resume(out / RESUME, model, optimizer, rank)
+        progress = _load_resume(out / RESUME, model, optimizers, rank)
     elif cfg.resume:
         print(f"--resume: no {RESUME} in {out}; starting from the beginning")
     elif (out / RESUME).exists():
@@ -109,12 +119,56 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
     if lead:
         out.mkdir(parents=True, exist_ok=True)
         _truncate_metrics(out / "metrics.jsonl", progress.step)
-    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    # a phase leaves the other phases' parameters without gradients: DDP must be told
+    net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=adversarial) if world > 1 else model
     generative = isinstance(model, models.LatentModel)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_cuda)
     fixed = _fixed_batch(ds, val_idx, y_all, device)
     steps_per_epoch = len(train_idx) // cfg.batch_size  # drop the last partial batch: every step sees a full batch
     total_steps = min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf)
+    # a GAN has no validation loss: a monitor measures its samples, and the best Frechet distance is kept
+    monitor = gan_monitor(cfg, ds, val_idx, train_idx, y_all, model) if adversarial and lead else None
+
+    checked = [-1]  # the step of the last check
+
+    def check() -> bool:
+        """Score the model (validation loss, or the monitor's Frechet distance), keep it if it is the best so
+        far, and say whether patience has run out."""
+        checked[0] = progress.step
+        if monitor is not None:
+            started = time.perf_counter()
+            result = monitor(model)
+            progress.monitor_seconds += time.perf_counter() - started
+            score = result["frechet_distance"]
+            progress.best_coverage = max(progress.best_coverage, result.get("coverage", 0.0))
+            _append_metrics(out, {"step": progress.step, "epoch": progress.epoch, **{f"monitor_{k}": v for k, v in result.items()}})
+            print(f"step {progress.step}: " + ", ".join(f"{k} {v:.4g}" for k, v in result.items()))
+            warning = collapse_warning(result["coverage"], progress.best_coverage) if "coverage" in result else None
+            if warning:
+                print(f"step {progress.step}: warning: {warning}")
+                _append_metrics(out, {"step": progress.step, "epoch": progress.epoch, "warning": warning})
+            plot_curves(out / "metrics.jsonl", out / CURVES_NAME)
+        elif adversarial:  # a GAN's other processes: the lead measures, every process takes its verdict below
+            score = math.inf
+        else:
+            val = evaluate(model, ds, val_idx, y_all, device, cfg.batch_size, progress.step)
+            score = val["loss"]
+            if lead:
+                _append_metrics(out, {"step": progress.step, "epoch": progress.epoch, **{f"val_{k}": v for k, v in val.items()}})
+                print(f"epoch {progress.epoch + 1}: " + ", ".join(f"val {k} {v:.4g}" for k, v in val.items()))
+        if world > 1 and adversarial:
+            score = _broadcast(score, device)
+        if score < progress.best:
+            progress.best, progress.bad_checks = score, 0
+            if lead:
+                _save_model_atomic(model, out, cfg.save_dtype)
+        else:
+            progress.bad_checks += 1
+        if cfg.patience and progress.bad_checks >= cfg.patience:
+            if lead:
+                print(f"early stop: no better {'Frechet distance' if adversarial else 'validation loss'} for {cfg.patience} checks")
+            return True
+        return False
 
     # --- loop
     stop = progress.step >= cfg.max_steps > 0
@@ -127,63 +181,61 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
             batch = epoch_order[b * cfg.batch_size : (b + 1) * cfg.batch_size][rank * per_rank : (rank + 1) * per_rank]
             x = ds.batch(np.sort(batch)).to(device, non_blocking=True)
             y = None if y_all is None else y_all[np.sort(batch)].to(device)
-            with autocast:
-                parts = net(x, y, step=progress.step)
-            if not torch.isfinite(parts["loss"]):
-                raise NonFiniteLoss(
-                    f"the loss became {parts['loss'].item()} at step {progress.step} ("
-                    + ", ".join(f"{k}={v.item():.4g}" for k, v in parts.items())
-                    + f"); stopped. The last good checkpoint in {out} is kept; try a lower --lr or --grad-clip"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            parts["loss"].backward()
-            for group in optimizer.param_groups:  # a function of the step alone: a resumed run follows the same schedule
-                group["lr"] = learning_rate(cfg, progress.step, total_steps)
-            if cfg.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            optimizer.step()
+            logged = {}
+            for phase in model.phases(progress.step):
+                with autocast:
+                    parts = net(x, y, step=progress.step, phase=phase)
+                if not torch.isfinite(parts["loss"]):
+                    raise NonFiniteLoss(
+                        f"the {'' if phase == 'model' else phase + ' '}loss became {parts['loss'].item()} at step {progress.step} ("
+                        + ", ".join(f"{k}={v.item():.4g}" for k, v in parts.items())
+                        + f"); stopped. The last good checkpoint in {out} is kept; try a lower --lr or --grad-clip"
+                    )
+                optimizer = optimizers[phase]
+                optimizer.zero_grad(set_to_none=True)
+                parts["loss"].backward()
+                for group in optimizer.param_groups:  # a function of the step alone: a resumed run follows the same schedule
+                    group["lr"] = learning_rate(cfg, lr, progress.step, total_steps)
+                if cfg.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(model.phase_parameters(phase), cfg.grad_clip)
+                optimizer.step()
+                logged |= {(f"{phase}_loss" if k == "loss" and adversarial else k): v.item() for k, v in parts.items()}
             progress.step, progress.batch = progress.step + 1, b + 1
             progress.images += cfg.batch_size
             bar.update(1)
-            bar.set_postfix({k: f"{v.item():.4g}" for k, v in parts.items()}, refresh=False)
+            bar.set_postfix({k: f"{v:.4g}" for k, v in logged.items()}, refresh=False)
             if lead and progress.step % cfg.log_every == 0:
-                _append_metrics(out, {"step": progress.step, "epoch": progress.epoch, **{k: v.item() for k, v in parts.items()}})
+                _append_metrics(out, {"step": progress.step, "epoch": progress.epoch, **logged})
             if lead and generative and cfg.sample_every and progress.step % cfg.sample_every == 0:
                 _write_png(out / "progress" / f"step_{progress.step:07d}.png", progress_grid(model, *fixed))
             stop = progress.step >= cfg.max_steps > 0
+            if adversarial and cfg.monitor_every and progress.step % cfg.monitor_every == 0:
+                progress.seconds += time.perf_counter() - started  # the monitor's time is counted apart
+                stop = check() or stop
+                started = time.perf_counter()
             if cfg.checkpoint_every and progress.step % cfg.checkpoint_every == 0 and not stop:
                 progress.seconds += time.perf_counter() - started
                 started = time.perf_counter()
-                _save_resume(out, model, optimizer, progress, rank, world)
+                _save_resume(out, model, optimizers, progress, rank, world)
             if stop:
                 break
         bar.close()
         progress.seconds += time.perf_counter() - started
 
-        # --- validation, early stopping, checkpoint
+        # --- end of an epoch: validation (a GAN monitored by steps has no epoch check), early stopping, checkpoint
         if progress.batch == steps_per_epoch:
-            val = evaluate(model, ds, val_idx, y_all, device, cfg.batch_size, progress.step)
-            if lead:
-                _append_metrics(out, {"step": progress.step, "epoch": progress.epoch, **{f"val_{k}": v for k, v in val.items()}})
-                print(f"epoch {progress.epoch + 1}: " + ", ".join(f"val {k} {v:.4g}" for k, v in val.items()))
-            if val["loss"] < progress.best_val:
-                progress.best_val, progress.bad_epochs = val["loss"], 0
-                if lead:
-                    _save_model_atomic(model, out)
-            else:
-                progress.bad_epochs += 1
+            if not (adversarial and cfg.monitor_every):
+                stop = check() or stop
             progress.epoch, progress.batch = progress.epoch + 1, 0
-            if cfg.patience and progress.bad_epochs >= cfg.patience:
-                if lead:
-                    print(f"early stop: no better validation loss for {cfg.patience} epochs")
-                stop = True
         if not stop and progress.epoch < cfg.epochs:
-            _save_resume(out, model, optimizer, progress, rank, world)
+            _save_resume(out, model, optimizers, progress, rank, world)
 
-    # --- save: the best validation weights, their statistics, samples and card
+    # --- save: the best weights, their statistics, samples and card
+    if adversarial and checked[0] != progress.step:
+        check()  # a GAN's steps since its last check are measured too
     if lead:
         if not (out / models.base.WEIGHTS_NAME).exists():  # stopped (max_steps) before any validation
-            _save_model_atomic(model, out)
+            _save_model_atomic(model, out, cfg.save_dtype)
         best = models.load(out, device=device)
         if generative:  # a classifier has no latents to describe and nothing to sample
             write_stats(best, ds, train_idx, val_idx, y_all, device, cfg.stats_images, out)
@@ -191,11 +243,11 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
         if vqvae is not None:
             best.attach(vqvae)
             _write_png(out / "samples.png", prior_grid(best))
-        val = evaluate(best, ds, val_idx, y_all, device, cfg.batch_size, progress.step)
+        val = monitor(best) if monitor is not None else evaluate(best, ds, val_idx, y_all, device, cfg.batch_size, progress.step)
         summary = {
             "model_type": model_type, "data": cfg.data, "data_options": cfg.data_options, "preset": cfg.preset,
             "command": command, "seed": cfg.seed, "steps": progress.step, "epochs": progress.epoch,
-            "seconds": round(progress.seconds, 1), "images_per_second": round(progress.images / max(progress.seconds, 1e-9), 1),
+            "seconds": round(progress.seconds, 1), "monitor_seconds": round(progress.monitor_seconds, 1), "images_per_second": round(progress.images / max(progress.seconds, 1e-9), 1),
             "processes": world, "hardware": hardware(device), "validation": val, "train_config": asdict(cfg),
         }  # fmt: skip
         _write_text(out / "training.json", json.dumps(summary, indent=2, default=str))
@@ -207,11 +259,39 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
     return out
 
 
-def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
-    """The learning rate of optimizer step `step` (0-based) out of total_steps."""
+def gan_monitor(cfg: TrainConfig, ds, val_idx, train_idx, y_all, model) -> Monitor:
+    """The monitor of a GAN's run: the first monitor_images validation images (and their conditions), measured by
+    the dataset's classifier; on data with attributes (faces), coverage over the training data's attribute cells."""
+    if cfg.monitor_classifier:
+        classifier = models.load(cfg.monitor_classifier)
+    else:
+        classifier = metrics.classifier_for(cfg.data, ds.image_size)
+        if classifier is None:
+            raise ValueError(
+                f"a GAN's training monitor measures samples with a classifier of {cfg.data} at {ds.image_size}x{ds.image_size}, and none ships: "
+                f"train one (python -m train classifier --data {cfg.data} --condition labels|attributes --out DIR) and pass --monitor-classifier DIR"
+            )
+    if not isinstance(classifier, models.Classifier) or (classifier.config.image_size, classifier.config.channels) != (ds.image_size, ds.channels):
+        raise ValueError(f"--monitor-classifier {cfg.monitor_classifier}: not a classifier of {ds.image_size}x{ds.image_size} images with {ds.channels} channel(s)")
+    index = val_idx[: cfg.monitor_images]
+    cells = None
+    if ds.attributes is not None and classifier.config.num_attributes == len(ds.attribute_names or []):
+        cells = attribute_cells(ds.attributes[train_idx])
+    classifier = classifier.to(model.device).eval()
+    return Monitor(classifier, ds.batch(index), None if y_all is None else y_all[index], cells)
+
+
+def _broadcast(value: float, device) -> float:
+    tensor = torch.tensor([value], dtype=torch.float64, device=device)
+    dist.broadcast(tensor, 0)
+    return tensor.item()
+
+
+def learning_rate(cfg: TrainConfig, lr: float, step: int, total_steps: int) -> float:
+    """The learning rate of optimizer step `step` (0-based) out of total_steps, starting at lr."""
     if cfg.lr_schedule == "cosine":
-        return cfg.lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
-    return cfg.lr
+        return lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
+    return lr
 
 
 def conditions(ds, spec: str, accepted: dict) -> tuple[torch.Tensor | None, dict]:
@@ -296,6 +376,10 @@ def write_stats(model, ds, train_idx, val_idx, y_all, device, limit, out: Path) 
     plus encoded held-out images with their labels and a few example pictures, so the
     explorer needs no dataset to start."""
     model.eval()
+    if not isinstance(model, models.Encodable):  # a GAN: statistics of its prior's draws
+        save_stats(out / "stats.safetensors.tmp", *sampled_statistics(model, n=limit or 10_000))
+        os.replace(out / "stats.safetensors.tmp", out / "stats.safetensors")
+        return
 
     def encode(index):
         means, kls = [], []
@@ -336,13 +420,15 @@ def write_stats(model, ds, train_idx, val_idx, y_all, device, limit, out: Path) 
 
 @torch.no_grad()
 def progress_grid(model, x, y, generator_seed: int = 0, sample_rows: int = 2) -> np.ndarray:
-    """uint8 image: a row of inputs, a row of reconstructions, then rows of prior samples."""
+    """uint8 image: a row of inputs, a row of their reconstructions (models with an encoder), then rows of prior
+    samples (a conditional model's column c takes input c's condition)."""
     model.eval()
     n = x.shape[0]
     generator = torch.Generator(model.device).manual_seed(generator_seed)
     z = model.sample_latent(n * sample_rows, generator=generator)
     y_samples = None if y is None else y.repeat(sample_rows, *([1] * (y.ndim - 1)))
-    rows = torch.cat([x, model.reconstruct(x, y), model.decode(z, y_samples)])
+    reconstructions = [model.reconstruct(x, y)] if isinstance(model, models.Encodable) else []
+    rows = torch.cat([x, *reconstructions, model.decode(z, y_samples)])
     model.train()
     return data.tile(data.to_uint8(rows), columns=n)
 
@@ -379,6 +465,9 @@ def samples_caption(model) -> str:
     if isinstance(model, models.PixelCNN):
         rows = "; row r draws class r" if model.config.num_classes else ""
         return f"Samples from the prior (seed 0, temperature 1), decoded by its VQ-VAE{rows}."
+    if isinstance(model, models.GAN):
+        below = "; column c draws input c's condition" if getattr(model, "condition_labels", None) else ""
+        return f"Top row: validation images; below: samples of the generator (seed 0){below}. Monitor curves: ![curves]({CURVES_NAME})"
     below = "samples from the prior"
     if isinstance(model, models.VQVAE):
         below = "code grids drawn uniformly at random (a VQ-VAE samples through its PixelCNN prior, whose card shows those samples)"
@@ -392,6 +481,7 @@ def model_card(s: dict, evaluation: dict, caption: str | None, rows: str = "") -
     held_out = "\n".join(f"| {name} | {value} |" for name, value in metrics.summary(evaluation))
     picture = f"\n![samples](samples.png)\n\n{caption}\n" if caption else ""
     data_name = f"`{s['data']}`" + (f" ({options})" if options else "")
+    monitor = f", plus {s['monitor_seconds'] / 60:.1f} min in the sample monitor" if s.get("monitor_seconds") else ""
     return f"""Trained with Latent Lab on {data_name}.
 
 | | |
@@ -401,7 +491,7 @@ def model_card(s: dict, evaluation: dict, caption: str | None, rows: str = "") -
 | command | `{s['command']}` |
 | seed | {s['seed']} |
 | steps / epochs | {s['steps']} / {s['epochs']} |
-| training time | {s['seconds'] / 60:.1f} min on {s['hardware']} ({s['processes']} process(es), {s['train_config']['threads'] or 'all'} thread(s) each, {s['images_per_second']:.0f} images/s) |
+| training time | {s['seconds'] / 60:.1f} min on {s['hardware']} ({s['processes']} process(es), {s['train_config']['threads'] or 'all'} thread(s) each, {s['images_per_second']:.0f} images/s){monitor} |
 {rows}
 Measured on the `{evaluation['split']}` split ({evaluation['images']} images) by `python -m metrics`:
 
@@ -409,7 +499,7 @@ Measured on the `{evaluation['split']}` split ({evaluation['images']} images) by
 |---|---|
 {held_out}
 
-Validation at the best epoch (the training objective and its parts):
+{"The training monitor at the kept checkpoint (validation images; the lowest Frechet distance of the run):" if "frechet_distance" in s["validation"] else "Validation at the best epoch (the training objective and its parts):"}
 
 | metric | value |
 |---|---|
@@ -463,16 +553,16 @@ def _truncate_metrics(path: Path, step: int) -> None:
     _write_text(path, "".join(line + "\n" for line in keep))
 
 
-def _save_model_atomic(model, out: Path) -> None:
-    """config.json + model.safetensors, each renamed into place."""
+def _save_model_atomic(model, out: Path, dtype: str = "float32") -> None:
+    """config.json + model.safetensors (floating-point weights stored as dtype), each renamed into place."""
     tmp = Path(tempfile.mkdtemp(dir=out, prefix=".save-"))
-    model.save(tmp)
+    model.save(tmp, dtype=getattr(torch, dtype))
     for name in (models.base.CONFIG_NAME, models.base.WEIGHTS_NAME):
         os.replace(tmp / name, out / name)
     shutil.rmtree(tmp)
 
 
-def _save_resume(out: Path, model, optimizer, progress: Progress, rank: int, world: int) -> None:
+def _save_resume(out: Path, model, optimizers, progress: Progress, rank: int, world: int) -> None:
     rng = [torch.get_rng_state()]
     if world > 1:  # every process's noise state, so a resumed DDP run draws the same noise
         gathered = [None] * world
@@ -482,7 +572,7 @@ def _save_resume(out: Path, model, optimizer, progress: Progress, rank: int, wor
         return
     state = {
         "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
+        "optimizers": {phase: optimizer.state_dict() for phase, optimizer in optimizers.items()},
         "rng": rng,
         "progress": asdict(progress),
     }
@@ -491,10 +581,11 @@ def _save_resume(out: Path, model, optimizer, progress: Progress, rank: int, wor
     os.replace(tmp, out / RESUME)
 
 
-def _load_resume(path: Path, model, optimizer, rank: int) -> Progress:
+def _load_resume(path: Path, model, optimizers, rank: int) -> Progress:
     state = torch.load(path, map_location="cpu", weights_only=True)  # a file this loop wrote
     model.load_state_dict(state["model"], strict=True)
-    optimizer.load_state_dict(state["optimizer"])
+    for phase, optimizer in optimizers.items():
+        optimizer.load_state_dict(state["optimizers"][phase])
     torch.set_rng_state(state["rng"][min(rank, len(state["rng"]) - 1)])
     progress = Progress(**state["progress"])
     print(f"resuming from step {progress.step} (epoch {progress.epoch + 1}, batch {progress.batch})")

@@ -3,11 +3,19 @@
 flags given on the command line override it.
 
 Sizes are chosen for the budget every preset keeps: at most 20 minutes on a 2-core CPU
-and a few MB of weights. Conv widths start at 16 channels: at 64x64 the full-resolution
+(30 for a GAN) and a few MB of weights. Conv widths start at 16 channels: at 64x64 the full-resolution
 layers dominate the cost, and 16 instead of 32 channels trains 3.5x faster (bench/)."""
 
-_FACES = {"data": "faces", "base_width": 16, "max_width": 128, "batch_size": 64, "lr": 2e-3, "lr_schedule": "cosine"}
-_FASHION = {"data": "fashion-mnist", "base_width": 32, "max_width": 128, "batch_size": 64, "lr": 2e-3, "lr_schedule": "cosine"}
+# Shipped weights are stored as float16 (half the bytes; the models compute in float32). Not a VQ-VAE's: its PixelCNN
+# prior is bound to the exact float32 weights it was trained on (their SHA-256 is in the prior's config).
+_HALF = {"save_dtype": "float16"}
+_FACES = {"data": "faces", "base_width": 16, "max_width": 128, "batch_size": 64, "lr": 2e-3, "lr_schedule": "cosine", **_HALF}
+_FASHION = {"data": "fashion-mnist", "base_width": 32, "max_width": 128, "batch_size": 64, "lr": 2e-3, "lr_schedule": "cosine", **_HALF}
+
+# GANs train at the papers' learning rates (the model's default) and are kept by the monitor's Frechet distance
+_GAN = {"batch_size": 64, "monitor_every": 1000, "sample_every": 2000, **_HALF}
+_GAN_FACES = {"data": "faces", "data_options": {"size": 32}, "base_width": 32, "max_width": 256, **_GAN}  # 32x32: see the README
+_GAN_FASHION = {"data": "fashion-mnist", "base_width": 32, "max_width": 128, **_GAN}
 
 PRESETS: dict[str, dict] = {
     "faces-vae": {
@@ -42,7 +50,7 @@ PRESETS: dict[str, dict] = {
         "description": "VAE with capacity annealing (Burgess et al. 2018), latent 10, on dSprites: disentanglement measured by MIG",
         "model": "vae", "data": "dsprites", "base_width": 16, "max_width": 128, "latent_dim": 10,
         "likelihood": "bernoulli", "gamma": 1000.0, "capacity_max": 25.0, "capacity_steps": 3000,
-        "batch_size": 64, "lr": 1e-3, "lr_schedule": "cosine", "epochs": 1, "max_steps": 4000, "val_fraction": 0.01, "sample_every": 0,
+        "batch_size": 64, "lr": 1e-3, "lr_schedule": "cosine", "epochs": 1, "max_steps": 4000, "val_fraction": 0.01, "sample_every": 0, **_HALF,
         "out": "checkpoints/dsprites-beta-vae",
     },
     "fashion-vae-2d": {
@@ -57,12 +65,12 @@ PRESETS: dict[str, dict] = {
     },
     "faces-vqvae": {
         "description": "VQ-VAE (van den Oord et al. 2017), 16x16 grid of 512 codes, EMA codebook, on faces",
-        "model": "vqvae", **_FACES, "base_width": 32, "latent_dim": 8, "num_codes": 512, "downsamples": 2, "epochs": 6,
+        "model": "vqvae", **_FACES, "base_width": 32, "latent_dim": 8, "num_codes": 512, "downsamples": 2, "epochs": 6, "save_dtype": "float32",
         "out": "checkpoints/faces-vqvae",
     },
     "fashion-vqvae": {
         "description": "VQ-VAE, 7x7 grid of 128 codes, EMA codebook, on Fashion-MNIST",
-        "model": "vqvae", **_FASHION, "latent_dim": 8, "num_codes": 128, "downsamples": 2, "lr": 1e-3, "epochs": 4,
+        "model": "vqvae", **_FASHION, "latent_dim": 8, "num_codes": 128, "downsamples": 2, "lr": 1e-3, "epochs": 4, "save_dtype": "float32",
         "out": "checkpoints/fashion-vqvae",
     },
     "faces-vqvae-prior": {
@@ -77,10 +85,35 @@ PRESETS: dict[str, dict] = {
         "batch_size": 64, "lr": 1e-3, "lr_schedule": "cosine", "epochs": 5,
         "out": "checkpoints/fashion-vqvae-prior",
     },
+    "faces-dcgan": {
+        "description": "DCGAN (Radford et al. 2016) on 64x64 faces, noise 100, widths 16-128",
+        "model": "dcgan", **_GAN_FACES, "epochs": 10,
+        "out": "checkpoints/faces-dcgan",
+    },
+    "faces-wgan-gp": {
+        "description": "WGAN-GP (Gulrajani et al. 2017) on 64x64 faces: gradient penalty 10, 5 critic steps per generator step",
+        "model": "wgan-gp", **_GAN_FACES, "epochs": 24,
+        "out": "checkpoints/faces-wgan-gp",
+    },
+    "fashion-cgan": {
+        "description": "class-conditional GAN on Fashion-MNIST (generator: concatenation; discriminator: projection)",
+        "model": "cgan", **_GAN_FASHION, "condition": "labels", "epochs": 8,
+        "out": "checkpoints/fashion-cgan",
+    },
+    "fashion-infogan": {
+        "description": "InfoGAN (Chen et al. 2016) on Fashion-MNIST: a 10-way categorical code and 2 continuous codes",
+        "model": "infogan", **_GAN_FASHION, "epochs": 10,
+        "out": "checkpoints/fashion-infogan",
+    },
     "faces-classifier": {
         "description": "attribute classifier for faces (all 16 attributes): measures attribute edits (metrics/)",
         "model": "classifier", **_FACES, "latent_dim": 128, "condition": "attributes", "epochs": 3,
         "out": "checkpoints/classifiers/faces",
+    },
+    "faces-classifier-32": {
+        "description": "the faces attribute classifier at 32x32: measures the 32x32 face GANs (their monitor and cards)",
+        "model": "classifier", **_FACES, "data_options": {"size": 32}, "latent_dim": 128, "condition": "attributes", "epochs": 10,
+        "out": "checkpoints/classifiers/faces-32",
     },
     "fashion-classifier": {
         "description": "Fashion-MNIST class classifier: measures which classes a model's samples cover (metrics/)",
@@ -96,6 +129,7 @@ PRESETS: dict[str, dict] = {
         "latent_dim": 8,
         "epochs": 60,
         "batch_size": 64,
+        **_HALF,
         "out": "checkpoints/digits-vae",
     },
 }

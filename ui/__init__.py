@@ -87,7 +87,9 @@ def build(catalog: Catalog) -> gr.Blocks:
 def _condition_updates(entry: Entry) -> list:
     names = entry.conditions
     by_class = bool(names) and entry.conditioned_on_classes
+    # a control the model does not take keeps its choices and is hidden: emptied choices make the browser's dropdown
+    # send a stale index that Gradio then refuses
     return [
-        gr.update(choices=names if by_class else [], value=names[0] if by_class else None, visible=by_class),
-        gr.update(choices=names if names and not by_class else [], value=[], visible=bool(names) and not by_class),
+        gr.update(choices=names, value=names[0], visible=True) if by_class else gr.update(value=None, visible=False),
+        gr.update(choices=names, value=[], visible=True) if names and not by_class else gr.update(value=[], visible=False),
     ]

@@ -178,6 +178,9 @@ def _model_updates(entry) -> list:
     sources = [s for s in SOURCES if (s[1] == "attribute" and names) or (s[1] == "custom" and picks)]
     if not sources:
         message = "This model's training data had no labels or attributes, and its checkpoint stores no encoded example images to pick from, so there is nothing to build an attribute vector from."
+        if entry.explorer.is_generator:
+            message = ("A GAN has no encoder to place labelled images in its latent space, so it has no attribute vectors yet; "
+                       "labelling its own samples with the dataset's classifier and fitting directions to them is the next GAN step.")  # fmt: skip
     elif not names:
         message = "This model's training data had no labels or attributes: build a vector from example images you pick (set A minus set B)."
     else:
@@ -186,13 +189,14 @@ def _model_updates(entry) -> list:
     return [
         gr.update(value=message, visible=bool(message)),
         gr.update(visible=bool(sources)),
-        gr.update(choices=sources, value=sources[0][1] if sources else None),
-        gr.update(choices=[(_display(explorer, n), n) for n in names], value=names[0] if names else None, visible=bool(names)),
+        gr.update(choices=sources or SOURCES, value=(sources or SOURCES)[0][1]),  # hidden without sources; a valid value all the same
+        # a selector with nothing to offer keeps its choices and is hidden: emptied choices upset the browser's dropdown
+        gr.update(choices=[(_display(explorer, n), n) for n in names], value=names[0], visible=True) if names else gr.update(value=None, visible=False),
         gr.update(choices=methods, value="mean_difference", visible=bool(names)),
         gr.update(choices=[(_display(explorer, n), n) for n in names[1:]], value=[], visible=False),
         gr.update(visible=bool(picks) and not names),
-        gr.update(choices=picks, value=[]),
-        gr.update(choices=picks, value=[]),
+        gr.update(choices=picks, value=[]) if picks else gr.update(value=[]),
+        gr.update(choices=picks, value=[]) if picks else gr.update(value=[]),
         gallery,
         None, None, "",
     ]

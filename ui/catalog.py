@@ -15,7 +15,8 @@ from latent import Explorer
 from models.pixelcnn import fingerprint
 
 DEFAULT_MODEL = "faces-vae"  # the shipped checkpoint the explorer opens on
-MODEL_NAMES = {"ae": "AE", "dae": "denoising AE", "cae": "contractive AE", "vae": "VAE", "cvae": "conditional VAE", "vqvae": "VQ-VAE"}
+MODEL_NAMES = {"ae": "AE", "dae": "denoising AE", "cae": "contractive AE", "vae": "VAE", "cvae": "conditional VAE", "vqvae": "VQ-VAE",
+               "dcgan": "DCGAN", "wgan-gp": "WGAN-GP", "cgan": "conditional GAN", "infogan": "InfoGAN"}
 
 
 @dataclass

@@ -78,6 +78,16 @@ def example_tensor(entry, index: int) -> torch.Tensor:
     return to_tensor(np.asarray(entry.examples[index]))
 
 
+NO_ENCODER = ("{key} is a GAN: it has a generator and no encoder, so it cannot take an image in. It samples, interpolates "
+              "between seeds, and moves along its latent sliders; inverting an image (optimising z to match it) is the next GAN step.")  # fmt: skip
+
+
+def require_encoder(entry) -> None:
+    """gr.Error explaining that a GAN takes no image, unless entry's model has an encoder."""
+    if entry.explorer.is_generator:
+        raise gr.Error(NO_ENCODER.format(key=entry.key))
+
+
 def latent_to_state(z: torch.Tensor) -> list[float]:
     """A latent [D] as JSON-friendly floats: what gr.State and the API carry between tabs."""
     return [float(v) for v in z.flatten()]

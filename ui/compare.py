@@ -24,6 +24,9 @@ def compare(labels, source, upload, example, seed, *, shared):
         y = entry.condition(*entry.default_condition, 1, sampling=source == "seed")
         if source == "seed":
             images = entry.explorer.sample(1, seed=int(seed), y=y)
+        elif entry.explorer.is_generator:  # no encoder: a blank tile that says so, the other models still compare
+            results.append((Image.new("RGB", (160, 160), (235, 235, 240)), f"{entry.label}: a GAN has no encoder to reconstruct with"))
+            continue
         else:
             images = entry.explorer.reconstruct(_input(entry, upload, example, shared), y)
         results.append((to_pil(images, display=160), entry.label))

@@ -11,7 +11,7 @@ import gradio as gr
 from latent import INTERPOLATIONS
 from models import VQVAE
 
-from .common import example_tensor, image_input, image_output, load_image, to_pil, union_choices
+from .common import example_tensor, image_input, image_output, load_image, require_encoder, to_pil, union_choices
 
 SOURCES = ("images", "seeds")
 
@@ -30,6 +30,7 @@ def interpolate(label, source, upload_a, upload_b, example_a, example_b, seed_a,
         ends = [entry.explorer.sample_latent(1, seed=int(seed), y=y)[0] for seed in (seed_a, seed_b)]
         what = f"seeds {int(seed_a)} and {int(seed_b)}"
     else:
+        require_encoder(entry)
         ends = [entry.explorer.encode(_endpoint(entry, upload, example), y)[0] for upload, example in ((upload_a, example_a), (upload_b, example_b))]
         what = "the two images' posterior means"
     path = entry.explorer.interpolate(ends[0], ends[1], steps, method)
@@ -93,6 +94,9 @@ def build(shared) -> None:
 
         def on_model(entry):
             names = [name for name, _ in _example_names(entry)]
-            return [gr.update(choices=names, value=names[0] if names else None), gr.update(choices=names, value=names[1] if len(names) > 1 else None), None, None, ""]
+            source_value = "seeds" if entry.explorer.is_generator else "images"  # a GAN takes no images
+            if not names:  # no examples: keep the old choices (emptied choices upset the browser's dropdown), select none
+                return [gr.update(value=None), gr.update(value=None), None, None, "", source_value]
+            return [gr.update(choices=names, value=names[0]), gr.update(choices=names, value=names[1] if len(names) > 1 else None), None, None, "", source_value]
 
-        shared.when_model_changes([example_a, example_b, strip, gif, note], on_model)
+        shared.when_model_changes([example_a, example_b, strip, gif, note, source], on_model)

@@ -30,6 +30,8 @@ def colour_choices(explorer) -> list[tuple[str, str]]:
 
 def unavailable(explorer) -> str:
     """Why this model has no map ('' when it has one)."""
+    if explorer.is_generator:
+        return "A GAN has no encoder, so no images can be placed on a map of its latent space; inverting images (the next GAN step) will place them."
     if "heldout_latents" not in explorer.stats:
         return "This checkpoint's stats.safetensors stores no encoded held-out images (it predates them), so there is no map to draw; a run of the current `python -m train` stores them."
     if len(explorer.stats["pca_variance"]) < 2:
@@ -128,7 +130,8 @@ def build(shared) -> None:
                     y = gr.Number(label="map y", value=0.0)
                 decode_button = gr.Button("Decode this point")
                 note = gr.Markdown()
-        colour_by.change(partial(draw_map, shared=shared), [shared.model, colour_by, shared.latent], [picture, legend], api_name="latent_map")
+        # a person's choice (or an API call) draws, and says why a model has no map; a model change redraws through model_updates
+        colour_by.input(partial(draw_map, shared=shared), [shared.model, colour_by, shared.latent], [picture, legend], api_name="latent_map")
         shared.latent.change(partial(redraw, shared=shared), [shared.model, colour_by, shared.latent], [picture, legend], api_name=False, show_progress="hidden")
         point_outputs = [decoded, picture, note, shared.latent]
         point_inputs = [shared.model, x, y, colour_by, *shared.conditions]

@@ -1,5 +1,6 @@
 """Reconstruct: an upload (or a stored example) through the model, with an error map.
-For a denoising model a noise slider corrupts the input first, to show it cleaning up."""
+For a denoising model a noise slider corrupts the input first, to show it cleaning up. A GAN has no encoder:
+the tab says so, and the sample of seed 0 becomes the current image."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import torch
 
 from models import DAE
 
-from .common import example_images, example_tensor, image_input, image_output, latent_to_state, load_image, to_pil
+from .common import NO_ENCODER, example_images, example_tensor, image_input, image_output, latent_to_state, load_image, require_encoder, to_pil
 
 
 def reconstruct(label, path, noise, class_choice, attribute_choice, *, shared):
@@ -20,6 +21,7 @@ def reconstruct(label, path, noise, class_choice, attribute_choice, *, shared):
 
 
 def _reconstruct(entry, x, note, noise, class_choice, attribute_choice):
+    require_encoder(entry)
     y = entry.condition(class_choice, attribute_choice, 1)
     if isinstance(entry.model, DAE) and noise > 0:
         x = corrupt(entry.model, x, noise)
@@ -66,7 +68,13 @@ def build(shared) -> None:
 
         examples.select(pick, [shared.model, noise, *shared.conditions], outputs, api_name=False)
         def first_example(entry):  # a new model opens on its first example, so every tab has a current image
-            shown = _reconstruct(entry, example_tensor(entry, 0), "example #0", 0.0, *entry.default_condition) if entry.examples is not None else [None] * 4 + [[]]
+            if entry.explorer.is_generator:  # a GAN opens on the sample of seed 0
+                note = NO_ENCODER.format(key=entry.key) + " The current image of the other tabs is the sample of seed 0."
+                shown = [None, None, None, note, latent_to_state(entry.explorer.sample_latent(1, seed=0)[0])]
+            elif entry.examples is not None:
+                shown = _reconstruct(entry, example_tensor(entry, 0), "example #0", 0.0, *entry.default_condition)
+            else:
+                shown = [None] * 4 + [[]]
             return [example_images(entry), gr.update(visible=isinstance(entry.model, DAE)), *shown]
 
         shared.when_model_changes([examples, noise, *outputs], first_example)

@@ -1,7 +1,7 @@
 """Sample: n images from the prior or from a Gaussian fitted to the training codes (the default for a
 deterministic AE, which has no prior), with temperature and seed; the same seed gives the same images.
 A VQ-VAE samples through its PixelCNN prior; a class-conditional prior can reject the samples the
-dataset's classifier doubts."""
+dataset's classifier doubts. A GAN samples its noise prior, optionally truncated."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ NOTES = {  # (source, kind of model) -> where the samples come from
     ("fitted", "vq"): "a Gaussian fitted to the continuous pre-quantisation codes, quantised before decoding: it ignores which codes go together, the prior does not",
 }
 NOTES[("fitted", "vq-uniform")] = NOTES[("fitted", "vq")]
+NOTES[("prior", "gan")] = "the generator's noise prior N(0, I)"
+NOTES[("fitted", "gan")] = "a Gaussian fitted to draws of the noise prior: for a GAN, the prior itself (it has no encoder to fit codes of)"
 SOURCE_INFO = {
     False: "the prior is what a VAE is trained towards; the fitted Gaussian follows the codes the encoder actually uses",
     True: "the PixelCNN prior knows which codes go together; the fitted Gaussian only knows where the encoder's outputs lie",
@@ -39,6 +41,8 @@ TEMPERATURE_LABELS = {False: "Temperature (std of the latent draw)", True: "Temp
 
 
 def kind(entry) -> str:
+    if entry.explorer.is_generator:
+        return "gan"
     if isinstance(entry.model, VQVAE):
         return "vq" if entry.explorer.prior is not None else "vq-uniform"
     return "vae" if entry.explorer.default_source == "prior" else "ae"
@@ -49,7 +53,7 @@ def can_reject(entry) -> bool:
     return entry.explorer.prior is not None and entry.conditioned_on_classes and entry.classifier is not None
 
 
-def sample(label, n, temperature, seed, source, class_choice, attribute_choice, reject=0.0, *, shared, progress=gr.Progress(track_tqdm=True)):
+def sample(label, n, temperature, seed, source, class_choice, attribute_choice, reject=0.0, truncation=0.0, *, shared, progress=gr.Progress(track_tqdm=True)):
     entry = shared.entry(label)
     n = int(n)
     if not 1 <= n <= MAX_SAMPLES:
@@ -60,8 +64,15 @@ def sample(label, n, temperature, seed, source, class_choice, attribute_choice, 
         raise gr.Error(f"unknown sample source {source!r}; accepted: {', '.join(SAMPLE_SOURCES)}")
     if not 0 <= reject < 1:
         raise gr.Error(f"the rejection threshold is a class probability in [0, 1), got {reject}")
+    truncation = float(truncation or 0.0)
+    if truncation and not (entry.explorer.is_generator and source == "prior"):
+        raise gr.Error(f"the truncation trick applies to a GAN's noise prior; {entry.key} is not a GAN sampled from its prior: set truncation to 0")
+    if not 0 <= truncation <= 3:
+        raise gr.Error(f"truncation must be in [0, 3] (0: off), got {truncation}")
     y = entry.condition(class_choice, attribute_choice, n, sampling=True)
     note = f"{n} samples from {NOTES[source, kind(entry)]}; temperature {temperature:g}, seed {int(seed)}."
+    if truncation:
+        note += f" Truncation trick: every noise value redrawn until |z| <= {truncation:g} (Brock et al. 2019): less variety, fewer odd samples."
     if reject > 0:
         if not can_reject(entry) or source != "prior":
             raise gr.Error(f"rejection sampling needs a class-conditional PixelCNN prior, source 'prior' and a classifier of {entry.dataset} "
@@ -70,7 +81,7 @@ def sample(label, n, temperature, seed, source, class_choice, attribute_choice, 
         note += (f" Rejection sampling kept {acceptance:.0%} of the draws: those the {entry.dataset} classifier gives the chosen class "
                  f"a probability of at least {reject:g}" + (f"; {never} never passed and are shown anyway." if never else "."))  # fmt: skip
     else:
-        images = entry.explorer.sample(n, seed=int(seed), temperature=float(temperature), y=y, source=source)
+        images = entry.explorer.sample(n, seed=int(seed), temperature=float(temperature), y=y, source=source, truncation=truncation)
     return to_pil(images, columns=math.ceil(math.sqrt(n))), note
 
 
@@ -84,6 +95,7 @@ def build(shared) -> None:
                 source = gr.Radio(VQ_SOURCES if first_vq else SOURCES, value=shared.first.explorer.default_source, label="Draw latents from", info=SOURCE_INFO[first_vq])
                 reject = gr.Slider(0, 0.99, value=0, step=0.01, label="Rejection sampling: keep samples the classifier gives the class at least this probability (0: off)",
                                    visible=can_reject(shared.first))  # fmt: skip
+                truncation = gr.Slider(0, 3, value=0, step=0.1, label="Truncation: redraw noise values beyond ±this (0: off; GANs)", visible=shared.first.explorer.is_generator)
                 with gr.Row():
                     seed = gr.Number(value=0, precision=0, label="Seed")
                     new_seed = gr.Button("New seed")
@@ -91,7 +103,7 @@ def build(shared) -> None:
             with gr.Column(scale=2):
                 grid = image_output("Samples")
                 note = gr.Markdown()
-        inputs = [shared.model, n, temperature, seed, source, *shared.conditions, reject]
+        inputs = [shared.model, n, temperature, seed, source, *shared.conditions, reject, truncation]
         run = partial(sample, shared=shared)
         button.click(run, inputs, [grid, note], api_name="sample")
         new_seed.click(lambda: random.randrange(2**31), None, seed, api_name=False).then(run, inputs, [grid, note], api_name=False)
@@ -103,6 +115,7 @@ def build(shared) -> None:
                 gr.update(choices=VQ_SOURCES if vq else SOURCES, value=entry.explorer.default_source, info=SOURCE_INFO[vq]),
                 gr.update(label=TEMPERATURE_LABELS[vq]),
                 gr.update(visible=can_reject(entry), value=0),
+                gr.update(visible=entry.explorer.is_generator, value=0),
             ]
 
-        shared.when_model_changes([grid, note, source, temperature, reject], on_model)
+        shared.when_model_changes([grid, note, source, temperature, reject, truncation], on_model)

@@ -1,6 +1,7 @@
 """Latent sliders: the current image's latent as one slider per dimension (most informative first, ranges from
 the aggregate posterior's 1st..99th percentiles) or per principal direction of the latent means. Dragging decodes
-live. A model with a 2-D latent also gets its decoded manifold with the current point marked."""
+live. A model with a 2-D latent also gets its decoded manifold with the current point marked. An InfoGAN also gets
+its codes: the categorical code as a selector and a slider per continuous code."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ import torch
 from PIL import Image, ImageDraw
 
 from latent import ACTIVE_KL, manifold_grid
+from models import InfoGAN
 from latent.sliders import ACTIVE_VARIANCE_FRACTION
 
 from .common import image_output, latent_to_state, state_to_latent, to_pil
 
 MAX_ACTIVE = 16  # sliders shown for used dimensions; Gradio components exist up front, so the pool is fixed
 MAX_INACTIVE = 16  # sliders in the collapsed "inactive" accordion
+MAX_CODES = 4  # InfoGAN continuous-code sliders
 MODES = [("dimensions, most informative first", "kl"), ("principal directions of the latent means", "pca")]
 GRID = 15  # manifold grid: GRID x GRID decoded latents
 MANIFOLD_SIZE = 480  # about this many pixels across: to_pil upscales each tile to at least MANIFOLD_SIZE // GRID
@@ -63,7 +66,36 @@ def refresh(label, mode, state, class_choice, attribute_choice, *, shared):
     sliders = [gr.update(visible=False) if s is None else _slider_update(s) for s in specs]
     inactive = sum(s is not None for s in specs[MAX_ACTIVE:])
     accordion = gr.update(visible=inactive > 0, label=_inactive_label(mode, inactive))
-    return [*sliders, accordion, *_render(entry, z, class_choice, attribute_choice), _note(entry, mode, specs)]
+    return [*sliders, accordion, *_code_updates(entry, z), *_render(entry, z, class_choice, attribute_choice), _note(entry, mode, specs)]
+
+
+def set_codes(label, state, category, *values, shared):
+    """The current latent with an InfoGAN's codes set -- the categorical code to `category`, the continuous codes to
+    `values` (extra values are ignored: the pool holds MAX_CODES sliders) -- which becomes the current latent, and its image."""
+    entry = shared.entry(label)
+    if not isinstance(entry.model, InfoGAN):
+        raise gr.Error(f"{entry.key} is not an InfoGAN: it has no categorical or continuous codes to set")
+    z = state_to_latent(state, entry)
+    cfg = entry.config
+    if len(values) < cfg.continuous or any(v is None for v in values[: cfg.continuous]):
+        raise gr.Error(f"{entry.key} has {cfg.continuous} continuous code(s): give a value for each")
+    try:
+        category = None if category in (None, "") else int(category)
+        z = entry.model.with_codes(z[None], category, [float(v) for v in values[: cfg.continuous]])[0]
+    except ValueError as err:
+        raise gr.Error(str(err)) from None
+    return latent_to_state(z), to_pil(entry.explorer.decode(z[None]))
+
+
+def _code_updates(entry, z: torch.Tensor | None) -> list:
+    """[code group, category selector, *continuous code sliders]: an InfoGAN's codes in latent z, hidden otherwise."""
+    if not isinstance(entry.model, InfoGAN) or z is None:
+        return [gr.update(visible=False)] * (2 + MAX_CODES)
+    categorical, continuous = entry.model.code_slices
+    values = z[continuous].tolist()
+    category = gr.update(choices=[str(i) for i in range(entry.config.categories)], value=str(int(z[categorical].argmax())), visible=entry.config.categories > 0)
+    sliders = [gr.update(visible=i < len(values), value=round(values[i], 3) if i < len(values) else 0) for i in range(MAX_CODES)]
+    return [gr.update(visible=True), category, *sliders]
 
 
 def randomise(label, *, shared) -> list[float]:
@@ -74,7 +106,7 @@ def randomise(label, *, shared) -> list[float]:
 
 def _cleared(entry) -> list:
     hidden = [gr.update(visible=False)] * (MAX_ACTIVE + MAX_INACTIVE + 1)  # the pool and the accordion
-    return [*hidden, None, gr.update(value=None, visible=entry.explorer.latent_dim == 2), ""]
+    return [*hidden, *_code_updates(entry, None), None, gr.update(value=None, visible=entry.explorer.latent_dim == 2), ""]
 
 
 def _check_mode(mode):
@@ -101,8 +133,13 @@ def _inactive_label(mode, count: int) -> str:
 def _note(entry, mode, specs) -> str:
     total = entry.explorer.latent_dim if mode == "kl" else len(entry.explorer.stats["pca_variance"])
     shown = sum(s is not None for s in specs)
-    if mode == "pca":
+    if mode == "pca" and entry.explorer.is_generator:
+        what = ("GANSpace directions (Härkönen et al. 2020): principal directions of the generator's first feature map over prior draws, "
+                "carried back to z; ordered by the share of feature variance each holds, ranges ±3 standard deviations.")  # fmt: skip
+    elif mode == "pca":
         what = "Principal directions of the training latents' means, by decreasing variance; each slider moves the latent along one of them, ranges ±3 standard deviations."
+    elif entry.explorer.is_generator:
+        what = "Noise dimensions of z: N(0, 1) each a priori, so a GAN gives no order to rank them by (try the principal directions); ranges span the prior's 1st–99th percentiles."
     elif "kl" in entry.explorer.stats:
         what = "Latent dimensions ordered by mean KL (the information each carries); ranges span the aggregate posterior's 1st–99th percentiles."
     else:
@@ -159,13 +196,20 @@ def build(shared) -> None:
                 pool = _slider_columns(MAX_ACTIVE)
                 with gr.Accordion("inactive dimensions", open=False, visible=False) as accordion:
                     pool += _slider_columns(MAX_INACTIVE)
+                with gr.Group(visible=False) as codes:  # InfoGAN: its codes, set directly
+                    categories = max((e.config.categories for e in shared.catalog.entries.values() if isinstance(e.model, InfoGAN)), default=0)
+                    category = gr.Dropdown([str(i) for i in range(categories)], label="InfoGAN categorical code")
+                    code_sliders = [
+                        gr.Slider(-2, 2, value=0, step=0.01, label=f"InfoGAN continuous code c{i + 1} (trained on [-1, 1]; beyond it extrapolates)", visible=False)
+                        for i in range(MAX_CODES)
+                    ]  # fmt: skip
             with gr.Column(scale=1):
                 decoded = image_output("Decoded")
                 manifold = image_output("Manifold (red ring: current point)", visible=False)
         base = [shared.model, mode, shared.latent, *shared.conditions]
         views = [decoded, manifold]
         run_refresh = partial(refresh, shared=shared)
-        refresh_outputs = [*pool, accordion, *views, note]
+        refresh_outputs = [*pool, accordion, codes, category, *code_sliders, *views, note]
         run_decode = partial(decode, shared=shared)
         # live: every drag tick decodes and stale ticks are dropped; a conditional model also redraws when the user
         # picks another condition. One listener, so one /decode endpoint.
@@ -175,6 +219,10 @@ def build(shared) -> None:
         )
         for trigger in (mode.change, reset.click, shared.latent.change):
             trigger(run_refresh, base, refresh_outputs, api_name=False, show_progress="hidden")
-        randomise_button.click(partial(randomise, shared=shared), shared.model, shared.latent, api_name=False)
+        randomise_button.click(partial(randomise, shared=shared), shared.model, shared.latent, api_name="randomise")
+        gr.on(
+            [category.input, *[slider.release for slider in code_sliders]],
+            partial(set_codes, shared=shared), [shared.model, shared.latent, category, *code_sliders], [shared.latent, decoded], api_name="set_codes",
+        )  # fmt: skip
         # clear the old model's sliders; the new model's latent arrives through shared.latent.change, which refills them
         shared.when_model_changes(refresh_outputs, _cleared)
