@@ -278,6 +278,28 @@ def test_gan_stats_hold_ganspace_directions(checkpoints):
     assert explorer.default_source == "prior" and "examples" not in stats
 
 
+def test_gan_trains_under_ddp_with_two_cpu_processes(tmp_path, digits_classifier):
+    """torchrun: both phases' gradients are averaged, the lead process monitors, and every process follows its verdict."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "ddp"
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533", "-m", "train", "wgan-gp",
+         "--data", "digits", "--data-size", "16", "--base-width", "8", "--max-width", "16", "--latent-dim", "8", "--epochs", "2",
+         "--batch-size", "64", "--log-every", "5", "--sample-every", "0", "--stats-images", "200", "--monitor-every", "10",
+         "--monitor-classifier", str(digits_classifier), "--out", str(out)],
+        cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    checks = [r["step"] for r in records(out) if "monitor_frechet_distance" in r]
+    assert checks == [10, 20, 30, 40, 42]  # one process measures: no duplicates
+    assert json.loads((out / "training.json").read_text())["processes"] == 2
+    assert isinstance(models.load(out), models.WGANGP)
+
+
 def test_a_gan_without_a_classifier_to_monitor_it_is_refused(tmp_path):
     from train.config import TrainConfig
     from train.loop import train
