@@ -278,6 +278,19 @@ def test_gan_stats_hold_ganspace_directions(checkpoints):
     assert explorer.default_source == "prior" and "examples" not in stats
 
 
+def test_gan_stops_early_when_the_frechet_distance_stops_improving(tmp_path, digits_classifier):
+    from train.config import TrainConfig
+    from train.loop import train
+
+    cfg = TrainConfig(data="digits", data_options={"size": 16}, out=str(tmp_path / "run"), epochs=4, batch_size=32, threads=1, sample_every=0,
+                      stats_images=200, monitor_every=4, patience=2, monitor_classifier=str(digits_classifier))  # fmt: skip
+    out = train("dcgan", {"base_width": 8, "max_width": 16, "latent_dim": 8}, cfg)
+    scores = [r["monitor_frechet_distance"] for r in records(out) if "monitor_frechet_distance" in r]
+    steps = json.loads((out / "training.json").read_text())["steps"]
+    assert steps < 4 * 42 and steps % 4 == 0  # stopped at a check, before the 4 epochs' 168 steps
+    assert min(scores[-2:]) >= min(scores[:-2])  # the last `patience` checks did not beat the best before them
+
+
 def test_gan_trains_under_ddp_with_two_cpu_processes(tmp_path, digits_classifier):
     """torchrun: both phases' gradients are averaged, the lead process monitors, and every process follows its verdict."""
     import os
