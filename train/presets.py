@@ -101,8 +101,8 @@ PRESETS: dict[str, dict] = {
         "out": "checkpoints/fashion-cgan",
     },
     "fashion-infogan": {
-        "description": "InfoGAN (Chen et al. 2016) on Fashion-MNIST: a 10-way categorical code and 2 continuous codes",
-        "model": "infogan", **_GAN_FASHION, "epochs": 10,
+        "description": "InfoGAN (Chen et al. 2016) on Fashion-MNIST: a 10-way categorical code, 2 continuous codes, 4 noise dimensions",
+        "model": "infogan", **_GAN_FASHION, "latent_dim": 4, "epochs": 10, "monitor_every": 500,
         "out": "checkpoints/fashion-infogan",
     },
     "faces-classifier": {
