@@ -31,7 +31,7 @@ def edit_scorecard(
     negatives = _negatives(classifier, ds, attribute, n)
     vector = explorer.attribute_vector(attribute)
     before, after = [], []
-    for start in range(0, n, batch_size):
+    for start in range(0, len(negatives), batch_size):
         z = explorer.encode(ds.batch(negatives[start : start + batch_size]))
         before.append(classifier.predict(explorer.decode(z)))
         after.append(classifier.predict(explorer.decode(explorer.edit(z, vector, strength))))
@@ -51,7 +51,7 @@ def condition_scorecard(explorer: Explorer, classifier: Classifier, ds, attribut
     switched = y.clone()
     switched[:, names.index(attribute)] = 1
     before, after = [], []
-    for start in range(0, n, batch_size):
+    for start in range(0, len(negatives), batch_size):
         part = slice(start, start + batch_size)
         z = explorer.encode(ds.batch(negatives[part]), y[part])
         before.append(classifier.predict(explorer.decode(z, y[part])))
@@ -60,12 +60,13 @@ def condition_scorecard(explorer: Explorer, classifier: Classifier, ds, attribut
 
 
 def _negatives(classifier: Classifier, ds, attribute: str, n: int) -> np.ndarray:
-    """The first n images of ds without `attribute` (ground truth)."""
+    """The first n images of ds without `attribute` (ground truth), or all of them in a smaller dataset (the
+    scorecard's "n" says how many were used)."""
     if attribute not in classifier.names:
         raise ValueError(f"the classifier does not predict {attribute!r}; it predicts: {', '.join(classifier.names)}")
     negatives = np.flatnonzero(ds.attribute(attribute) == 0)[:n]
-    if len(negatives) < n:
-        raise ValueError(f"{ds.name} has {len(negatives)} images without {attribute}; the scorecard asks for {n}")
+    if not len(negatives):
+        raise ValueError(f"{ds.name} has no images without {attribute}: nothing to edit")
     return negatives
 
 

@@ -439,6 +439,10 @@ class HubModel(
     def phase_parameters(self, phase: str) -> list[nn.Parameter]:
         return list(self.parameters())
 
+    def phase_lr_scale(self, phase: str) -> float:
+        """The phase's learning rate as a multiple of the run's."""
+        return 1.0
+
     def loss(self, x, y=None, step=None, generator=None) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 

@@ -150,6 +150,14 @@ def screenshot(page, folder: Path, tab_id: str) -> None:
     page.screenshot(path=str(folder / f"{tab_id}.png"), full_page=True)
 
 
+def press_sample(page, expect: str) -> None:
+    """Press the Sample tab's button and wait for a new grid and a note containing `expect`."""
+    before = image(page, "Samples").get_attribute("src") if image(page, "Samples").count() else None
+    page.get_by_role("button", name="Sample", exact=True).locator("visible=true").click()
+    wait_for_new_image(page, "Samples", before)
+    page.get_by_text(expect).wait_for()
+
+
 def error_toasts(page) -> list[str]:
     """Texts of Gradio's error pop-ups (a gr.Error, or an exception) on the page."""
     return page.locator(".toast-body.error").all_inner_texts()
@@ -241,10 +249,7 @@ def test_vqvae_codebook_click_a_cell_and_change_its_code(page, served, screensho
 
     open_tab(page, "sample")
     page.get_by_label("the PixelCNN prior over the code grid").wait_for()
-    before = image(page, "Samples").get_attribute("src") if image(page, "Samples").count() else None
-    page.get_by_role("button", name="Sample", exact=True).locator("visible=true").click()
-    wait_for_new_image(page, "Samples", before)
-    page.get_by_text("samples from the PixelCNN prior").wait_for()
+    press_sample(page, expect="samples from the PixelCNN prior")
     screenshot(page, screenshots, "sample-vqvae")
 
     open_tab(page, "codebook")
@@ -288,10 +293,7 @@ def test_gan_samples_with_truncation_and_infogan_codes_move_the_image(page, serv
     truncation = page.locator('input[type=range][aria-label^="range slider for Truncation"]')
     truncation.wait_for()
     drag(page, truncation, 0.3)  # about 0.9: redraw noise beyond +-0.9
-    before = image(page, "Samples").get_attribute("src") if image(page, "Samples").count() else None
-    page.get_by_role("button", name="Sample", exact=True).locator("visible=true").click()
-    wait_for_new_image(page, "Samples", before)
-    page.get_by_text("Truncation trick").wait_for()
+    press_sample(page, expect="Truncation trick")
     screenshot(page, screenshots, "sample-gan")
 
     open_tab(page, "sliders")

@@ -195,7 +195,7 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
                 optimizer.zero_grad(set_to_none=True)
                 parts["loss"].backward()
                 for group in optimizer.param_groups:  # a function of the step alone: a resumed run follows the same schedule
-                    group["lr"] = learning_rate(cfg, lr, progress.step, total_steps)
+                    group["lr"] = learning_rate(cfg, lr * model.phase_lr_scale(phase), progress.step, total_steps)
                 if cfg.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(model.phase_parameters(phase), cfg.grad_clip)
                 optimizer.step()

@@ -102,7 +102,7 @@ PRESETS: dict[str, dict] = {
     },
     "fashion-infogan": {
         "description": "InfoGAN (Chen et al. 2016) on Fashion-MNIST: a 10-way categorical code, 2 continuous codes, 4 noise dimensions",
-        "model": "infogan", **_GAN_FASHION, "latent_dim": 4, "epochs": 10, "monitor_every": 500,
+        "model": "infogan", **_GAN_FASHION, "latent_dim": 4, "epochs": 20, "monitor_every": 500,
         "out": "checkpoints/fashion-infogan",
     },
     "faces-classifier": {
