@@ -36,7 +36,7 @@ from models.base import resolve_file
 from .codebook import codebook_usage
 from .disentanglement import mig
 from .edits import condition_scorecard, edit_scorecard
-from .monitor import Monitor, attribute_cells
+from .monitor import Monitor, cells_for
 from .reconstruction import reconstruction
 from .samples import class_coverage, coverage, dataset_features, features, frechet_distance, sample_batches
 
@@ -173,8 +173,7 @@ def gan_quality(model: models.GAN, ds, classifier: models.Classifier, n: int = G
     if getattr(model, "condition_labels", None):
         names = list(model.config.condition_names) if model.config.num_attributes else None
         y = ds.targets(names)[index]
-    cells = attribute_cells(ds.attributes) if ds.attributes is not None and classifier.config.num_attributes == len(ds.attribute_names or []) else None
-    return {"n": len(index), **Monitor(classifier, ds.batch(index), y, cells)(model)}
+    return {"n": len(index), **Monitor(classifier, ds.batch(index), y, cells_for(classifier, ds))(model)}
 
 
 @torch.no_grad()

@@ -21,11 +21,10 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from .samples import features, frechet_distance
+from .samples import coverage, features, frechet_distance
 
 NEAREST = 3  # k of the k-NN manifolds (Kynkaanniemi et al. 2019 use 3)
 CELL_SHARE = 0.005  # an attribute combination is a cell when it holds at least this share of the data
-CLASS_SHARE = 0.01  # a class is covered when it holds at least this share of the samples
 COLLAPSE_COVERAGE = 0.5  # the monitor warns below this coverage...
 COLLAPSE_DROP = 0.1  # ...or when coverage falls this far below the best seen in the run
 
@@ -71,6 +70,14 @@ def attribute_cells(attributes: np.ndarray, min_share: float = CELL_SHARE) -> tu
     if not keep.any():
         raise ValueError(f"no attribute combination holds {min_share:.1%} of the data: nothing to measure coverage on")
     return combos[keep], share[keep]
+
+
+def cells_for(classifier, ds, index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """attribute_cells of ds's attributes (rows `index`) when the classifier predicts every one of them (faces), else
+    None: coverage is then measured over classes."""
+    if ds.attributes is None or classifier.config.num_attributes != len(ds.attribute_names or []):
+        return None
+    return attribute_cells(ds.attributes if index is None else ds.attributes[index])
 
 
 def cell_coverage(cells: np.ndarray, shares: np.ndarray, predicted: np.ndarray) -> dict:
@@ -149,10 +156,11 @@ class Monitor:
             result.update({k: v for k, v in cell_coverage(*self.cells, predicted.numpy()).items() if k != "cells"})
         elif self.classifier.config.num_classes:
             k = self.classifier.config.num_classes
-            fractions = torch.bincount(predicted, minlength=k).float() / len(predicted)
-            result["coverage"] = float((fractions >= CLASS_SHARE).float().mean())
-            if getattr(model.config, "num_classes", 0) == k and self.y is not None:
-                result["condition_accuracy"] = float((predicted == self.y).float().mean())
+            conditional = getattr(model.config, "num_classes", 0) == k and self.y is not None
+            classes = coverage(self.classifier, predicted, self.y if conditional else None)
+            result["coverage"] = classes["classes_covered"] / k
+            if conditional:
+                result["condition_accuracy"] = classes["condition_accuracy"]
             if getattr(model.config, "categories", 0) == k:  # InfoGAN: does its categorical code find the classes?
                 result["code_agreement"] = code_agreement(model.category_of(z).numpy(), predicted.numpy(), k)
         return result

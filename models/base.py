@@ -429,6 +429,7 @@ class HubModel(
 
     # training: a step updates one or more phases, each with its own optimizer over phase_parameters(phase).
     # One phase ("model") for everything but adversarial models, which alternate discriminator and generator.
+    PHASES: ClassVar[tuple[str, ...]] = ("model",)  # every phase phases() may name, in order
     adam_betas: ClassVar[tuple[float, float]] = (0.9, 0.999)
     default_lr: ClassVar[float] = 1e-3  # the learning rate when the run gives none
 

@@ -118,6 +118,7 @@ class GAN(HubModel):
     """Generator + discriminator. Subclasses set config_class and the two losses."""
 
     config_class = GANConfig
+    PHASES = ("discriminator", "generator")
     adam_betas = (0.5, 0.999)  # Radford et al. 2016, sec. 4
     default_lr = 2e-4
 

@@ -32,7 +32,7 @@ import data
 import metrics
 import models
 from latent import latent_statistics, sampled_statistics, save_stats
-from metrics.monitor import Monitor, attribute_cells, collapse_warning, plot_curves
+from metrics.monitor import Monitor, cells_for, collapse_warning, plot_curves
 
 from .config import TrainConfig
 
@@ -103,9 +103,8 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
         model.attach(vqvae)
     lr = cfg.lr or model.default_lr
     # one optimizer per training phase: a GAN's discriminator and generator each have their own Adam
-    phase_names = dict.fromkeys(p for step in range(64) for p in model.phases(step))
     optimizers = {
-        phase: torch.optim.AdamW(model.phase_parameters(phase), lr=lr, betas=model.adam_betas, weight_decay=cfg.weight_decay) for phase in phase_names
+        phase: torch.optim.AdamW(model.phase_parameters(phase), lr=lr, betas=model.adam_betas, weight_decay=cfg.weight_decay) for phase in model.PHASES
     }  # fmt: skip
     adversarial = len(optimizers) > 1
     progress = Progress()
@@ -129,12 +128,13 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
     # a GAN has no validation loss: a monitor measures its samples, and the best Frechet distance is kept
     monitor = gan_monitor(cfg, ds, val_idx, train_idx, y_all, model) if adversarial and lead else None
 
-    checked = [-1]  # the step of the last check
+    last_check = -1  # the step of the last check
 
     def check() -> bool:
         """Score the model (validation loss, or the monitor's Frechet distance), keep it if it is the best so
         far, and say whether patience has run out."""
-        checked[0] = progress.step
+        nonlocal last_check
+        last_check = progress.step
         if monitor is not None:
             started = time.perf_counter()
             result = monitor(model)
@@ -197,7 +197,7 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
                 for group in optimizer.param_groups:  # a function of the step alone: a resumed run follows the same schedule
                     group["lr"] = learning_rate(cfg, lr * model.phase_lr_scale(phase), progress.step, total_steps)
                 if cfg.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(model.phase_parameters(phase), cfg.grad_clip)
+                    torch.nn.utils.clip_grad_norm_(optimizer.param_groups[0]["params"], cfg.grad_clip)
                 optimizer.step()
                 logged |= {(f"{phase}_loss" if k == "loss" and adversarial else k): v.item() for k, v in parts.items()}
             progress.step, progress.batch = progress.step + 1, b + 1
@@ -231,7 +231,7 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
             _save_resume(out, model, optimizers, progress, rank, world)
 
     # --- save: the best weights, their statistics, samples and card
-    if adversarial and checked[0] != progress.step:
+    if adversarial and last_check != progress.step:
         check()  # a GAN's steps since its last check are measured too
     if lead:
         if not (out / models.base.WEIGHTS_NAME).exists():  # stopped (max_steps) before any validation
@@ -274,11 +274,8 @@ def gan_monitor(cfg: TrainConfig, ds, val_idx, train_idx, y_all, model) -> Monit
     if not isinstance(classifier, models.Classifier) or (classifier.config.image_size, classifier.config.channels) != (ds.image_size, ds.channels):
         raise ValueError(f"--monitor-classifier {cfg.monitor_classifier}: not a classifier of {ds.image_size}x{ds.image_size} images with {ds.channels} channel(s)")
     index = val_idx[: cfg.monitor_images]
-    cells = None
-    if ds.attributes is not None and classifier.config.num_attributes == len(ds.attribute_names or []):
-        cells = attribute_cells(ds.attributes[train_idx])
     classifier = classifier.to(model.device).eval()
-    return Monitor(classifier, ds.batch(index), None if y_all is None else y_all[index], cells)
+    return Monitor(classifier, ds.batch(index), None if y_all is None else y_all[index], cells_for(classifier, ds, train_idx))
 
 
 def _broadcast(value: float, device) -> float:
