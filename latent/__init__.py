@@ -7,6 +7,7 @@ from .attributes import (
     attribute_vector,
     custom_vector,
     edit,
+    guided_edit,
     project_out,
     roc_auc,
     scale_to_mean_difference,
@@ -18,15 +19,16 @@ from .interpolate import INTERPOLATIONS, interpolate, lerp, slerp
 from .latent_map import PALETTE, PixelMap, latent_map, render_scatter
 from .pca import PCABasis, fit_pca, from_pca, sample_aggregate, stats_pca, to_pca
 from .sliders import GRID_SPACINGS, SLIDER_MODES, ManifoldGrid, SliderSpec, apply_sliders, manifold_grid, slider_specs
-from .stats import ACTIVE_KL, STATS_NAME, latent_statistics, load_stats, mean_difference, pca, sampled_statistics, save_stats
+from .sampled import labelled_directions, sampled_statistics
+from .stats import ACTIVE_KL, STATS_NAME, latent_statistics, load_stats, mean_difference, pca, save_stats
 
 __all__ = [
-    "ACTIVE_KL", "STATS_NAME", "latent_statistics", "sampled_statistics", "load_stats", "mean_difference", "pca", "save_stats",
+    "ACTIVE_KL", "STATS_NAME", "latent_statistics", "sampled_statistics", "labelled_directions", "load_stats", "mean_difference", "pca", "save_stats",
     "INTERPOLATIONS", "interpolate", "lerp", "slerp",
     "PCABasis", "fit_pca", "stats_pca", "to_pca", "from_pca", "sample_aggregate",
     "SLIDER_MODES", "GRID_SPACINGS", "SliderSpec", "slider_specs", "apply_sliders", "ManifoldGrid", "manifold_grid",
     "ATTRIBUTE_METHODS", "DEFAULT_STRENGTH", "attribute_vector", "stratified_difference", "svm_normal", "project_out",
-    "scale_to_mean_difference", "roc_auc", "edit", "custom_vector",
+    "scale_to_mean_difference", "roc_auc", "edit", "guided_edit", "custom_vector",
     "PALETTE", "PixelMap", "latent_map", "render_scatter",
     "Explorer", "SAMPLE_SOURCES",
 ]  # fmt: skip

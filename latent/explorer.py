@@ -20,9 +20,10 @@ import torch
 import models
 from models.base import resolve_file
 
-from .attributes import ATTRIBUTE_METHODS, attribute_vector, edit
+from .attributes import ATTRIBUTE_METHODS, attribute_vector, edit, guided_edit
 from .checks import latent_batch, latent_vector
 from .interpolate import interpolate
+from .invert import Inversion, invert
 from .pca import sample_aggregate
 from .sliders import SliderSpec, apply_sliders, slider_specs
 from .stats import STATS_NAME, load_stats
@@ -34,6 +35,7 @@ class Explorer:
     def __init__(self, model: models.LatentModel, stats: dict[str, torch.Tensor], metadata: dict, prior: models.PixelCNN | None = None):
         self.model = model.eval()
         self.prior: models.PixelCNN | None = None  # a VQ-VAE's sampler (set_prior)
+        self.classifier: models.Classifier | None = None  # the dataset's classifier at the model's size: a GAN inversion's feature loss
         self.stats = stats  # latent.stats tensors, on the CPU
         self.metadata = metadata
         if stats["mean"].shape != tuple(model.latent_shape):
@@ -89,11 +91,21 @@ class Explorer:
     # --- the model
 
     @torch.no_grad()
-    def encode(self, images: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """Posterior means [N, D] of images [N, C, S, S]."""
+    def encode(self, images: torch.Tensor, y: torch.Tensor | None = None, progress=None) -> torch.Tensor:
+        """Posterior means [N, D] of images [N, C, S, S]; for a GAN (no encoder), the latents `invert` finds
+        (progress(fraction) follows the optimisation)."""
+        if self.is_generator:
+            return self.invert(images, y, progress).z
         if not isinstance(self.model, models.Encodable):
             raise ValueError(f"{type(self.model).__name__} has no encoder; it can decode and sample only")
         return self.model.encode(images.to(self.model.device), _to(y, self.model.device)).mean.cpu()
+
+    def invert(self, images: torch.Tensor, y: torch.Tensor | None = None, progress=None, **options) -> Inversion:
+        """A GAN's latents for images [N, C, S, S] by optimisation (latent.invert), with the classifier's feature loss
+        when self.classifier is set; options go to latent.invert (starts, steps, ...)."""
+        if not self.is_generator:
+            raise ValueError(f"{type(self.model).__name__} has an encoder: use encode; inversion is for GANs")
+        return invert(self.model, images, _to(y, self.model.device), self.classifier, progress=progress, **options)
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -101,15 +113,17 @@ class Explorer:
         z = latent_batch(z, self.latent_dim)
         return self.model.decode(z.to(self.model.device), _to(y, self.model.device)).cpu()
 
-    def reconstruct(self, images: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """decode(encode(images)): the images through the posterior mean."""
-        return self.decode(self.encode(images, y), y)
+    def reconstruct(self, images: torch.Tensor, y: torch.Tensor | None = None, progress=None) -> torch.Tensor:
+        """decode(encode(images)): the images through the posterior mean (a GAN: through the inverted latents)."""
+        return self.decode(self.encode(images, y, progress), y)
 
     @property
     def default_source(self) -> str:
         """Where samples come from unless asked: the prior of a model that has one (a VAE: its stats carry a KL;
-        a VQ-VAE with a PixelCNN), else the Gaussian fitted to the codes (a deterministic AE has no prior)."""
-        return "prior" if "kl" in self.stats or self.prior is not None or self.is_generator else "fitted"
+        a VQ-VAE with a PixelCNN; a GAN; an adversarial AE, matched to its prior), else the Gaussian fitted to the
+        codes (a deterministic AE has no prior)."""
+        matched = "kl" in self.stats or self.prior is not None or self.is_generator or isinstance(self.model, models.AAE)
+        return "prior" if matched else "fitted"
 
     @property
     def is_generator(self) -> bool:
@@ -211,6 +225,16 @@ class Explorer:
             known = ", ".join(self.vectors) or "none (the training data had no labels or attributes)"
             raise ValueError(f"unknown attribute or class {name!r}; known: {known}")
         return self.vectors[name]
+
+    def guided_edit(self, z: torch.Tensor, attribute: str, strength: float = 1.0, hold: Sequence[str] | None = None, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Latents z [N, D] (or [D]) edited towards `attribute` by self.classifier's gradients, the `hold` attributes
+        (default: every other) held fixed (latent.guided_edit). ValueError without a classifier that predicts it."""
+        if self.classifier is None or not self.classifier.config.num_attributes:
+            raise ValueError("a classifier-guided edit needs the dataset's attribute classifier at the model's image size; none is loaded")
+        one = z.ndim == 1
+        z = latent_batch(z[None] if one else z, self.latent_dim)
+        edited = guided_edit(self.model, self.classifier, z, attribute, strength, hold, _to(y, self.model.device))
+        return edited[0] if one else edited
 
     def edit(self, z: torch.Tensor, vector: str | torch.Tensor, strength: float = 1.0) -> torch.Tensor:
         """z + strength * vector for latents z [N, D] or [D]; vector a name of self.vectors or a tensor [D]."""

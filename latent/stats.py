@@ -8,14 +8,16 @@ Tensors (D = latent size):
     pca_components         [K, D]  principal directions, unit rows, by decreasing variance (the top K)
     pca_variance           [K]     variance along each direction
     pca_explained          [K]     GANs: share of the generator's first-layer feature variance each direction carries
-    attribute_vectors      [A, D]  mean(z | attribute) - mean(z | not attribute)   (White 2016)
+    attribute_vectors      [A, D]  mean(z | attribute) - mean(z | not attribute)   (White 2016); for a GAN, the
+                                   InterFaceGAN direction fitted to samples its classifier labelled (labelled_directions)
     class_vectors          [C, D]  mean(z | class) - mean(z | other classes)
 Training adds what the explorer shows without a dataset (train/loop.py `write_stats`):
     heldout_latents        [M, D]  posterior means of held-out images (M <= 1000; fewer for large D)
     code_counts            [K]     VQ-VAEs: how often each code is chosen over the training images
     heldout_attributes     [M, A]  / heldout_labels [M] / heldout_conditions (conditional models)
     examples               [E, H, W, C] uint8: the first E held-out images
-Metadata (strings): attribute_names / label_names as JSON lists, num_images.
+Metadata (strings): attribute_names / label_names as JSON lists, num_images; labelled_by (GANs: the classifier
+that labelled the samples the vectors and heldout_* rows come from).
 """
 
 from __future__ import annotations
@@ -62,42 +64,6 @@ def latent_statistics(
         stats["class_vectors"] = torch.stack([mean_difference(means, labels == k) for k in range(len(label_names))])
         metadata["label_names"] = json.dumps(list(label_names))
     return {k: v.float().contiguous() for k, v in stats.items()}, metadata
-
-
-@torch.no_grad()
-def sampled_statistics(model, n: int = 10_000, seed: int = 0, max_components: int = 64, batch_size: int = 1000) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Statistics of a generator's latent space (a GAN has no encoder) from n draws of its prior.
-
-    The principal directions are GANSpace's (Harkonen et al. 2020, sec. 2): PCA of the generator's first feature
-    map over the draws, carried back to the latent space by least squares (the latent direction that moves the
-    features along each component), then orthonormalised in order. PCA of the draws themselves would find
-    nothing: the prior is isotropic. pca_variance is the draws' variance along each direction, pca_explained
-    the feature variance its component holds."""
-    generator = torch.Generator().manual_seed(seed)
-    z = model.sample_latent(n, generator=generator).cpu()
-    k = getattr(model, "condition_labels", None) and (model.config.num_classes or model.config.num_attributes)
-    y = None
-    if k and model.config.num_classes:
-        y = torch.arange(n) % k
-    elif k:
-        y = (torch.rand((n, k), generator=generator) < 0.5).float()
-    model_features = torch.cat([
-        model.first_features(z[s : s + batch_size].to(model.device), None if y is None else y[s : s + batch_size].to(model.device)).flatten(1).double().cpu()
-        for s in range(0, n, batch_size)
-    ])  # fmt: skip
-    stats, metadata = latent_statistics(z, max_components=max_components)
-    _, feature_components, feature_variance = pca(model_features)
-    keep = min(max_components, z.shape[1], len(feature_variance))
-    coords = (model_features - model_features.mean(0)) @ feature_components[:keep].T  # [n, K]
-    directions = torch.linalg.lstsq(coords, (z - z.mean(0)).double()).solution  # [K, D]: z ~ coords @ directions
-    q, r = torch.linalg.qr(directions.T)  # orthonormal columns spanning the directions, in order
-    components = (q * torch.sign(torch.diagonal(r))).T  # [K, D], each row on the side of its direction
-    centred = (z - z.mean(0)).double()
-    stats["pca_mean"] = z.mean(0).float()
-    stats["pca_components"] = components.float().contiguous()
-    stats["pca_variance"] = (centred @ components.T).var(0).float()
-    stats["pca_explained"] = (feature_variance[:keep] / feature_variance.sum()).float()
-    return stats, metadata
 
 
 def pca(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

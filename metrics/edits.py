@@ -11,7 +11,10 @@ strength x the explorer's attribute vector, decode, and ask an attribute classif
 
 Edited images are compared with the unedited reconstructions, not with the inputs, so the
 scorecard measures the edit and not the autoencoder's reconstruction error. `condition_scorecard`
-does the same for a model conditioned on the attribute, by switching the condition on.
+does the same for a model conditioned on the attribute, by switching the condition on, and
+`sample_edit_scorecard` for a model without an encoder (a GAN): on its own samples that the
+classifier calls negative, edited by the stored vector or by the classifier-guided edit. A guided
+edit follows one classifier's gradients, so score it with another one (the "judge").
 """
 
 from __future__ import annotations
@@ -57,6 +60,33 @@ def condition_scorecard(explorer: Explorer, classifier: Classifier, ds, attribut
         before.append(classifier.predict(explorer.decode(z, y[part])))
         after.append(classifier.predict(explorer.decode(z, switched[part])))
     return _score(classifier, torch.cat(before), torch.cat(after), attribute)
+
+
+EDITS = ("vector", "guided")
+
+
+@torch.no_grad()
+def sample_edit_scorecard(
+    explorer: Explorer, judge: Classifier, attribute: str, n: int = 1000, strength: float = DEFAULT_STRENGTH, edit: str = "vector", seed: int = 0, batch_size: int = 250
+) -> dict:
+    """Draw 4n latents of the prior (seed), keep the first n whose images `judge` calls without `attribute`, edit them
+    ("vector": strength x the explorer's attribute vector; "guided": explorer.guided_edit with its own classifier)
+    and judge the edited images against the unedited ones."""
+    if edit not in EDITS:
+        raise ValueError(f"unknown edit {edit!r}; accepted: {', '.join(EDITS)}")
+    if attribute not in judge.names:
+        raise ValueError(f"the judge does not predict {attribute!r}; it predicts: {', '.join(judge.names)}")
+    z = explorer.sample_latent(4 * n, seed=seed)
+    before = torch.cat([judge.predict(explorer.decode(z[s : s + batch_size])) for s in range(0, len(z), batch_size)])
+    keep = torch.nonzero(~before[:, judge.names.index(attribute)])[:n, 0]
+    if not len(keep):
+        raise ValueError(f"none of {len(z)} samples is without {attribute} by the judge: nothing to edit")
+    after = []
+    for start in range(0, len(keep), batch_size):
+        part = z[keep[start : start + batch_size]]
+        edited = explorer.guided_edit(part, attribute, strength) if edit == "guided" else explorer.edit(part, attribute, strength)
+        after.append(judge.predict(explorer.decode(edited)))
+    return {**_score(judge, before[keep], torch.cat(after), attribute), "strength": strength, "edit": edit}
 
 
 def _negatives(classifier: Classifier, ds, attribute: str, n: int) -> np.ndarray:

@@ -10,7 +10,11 @@ What applies follows from the checkpoint's model and dataset (training.json):
     dsprites models       MIG (metrics.disentanglement)
     fashion-mnist models  class coverage of their samples (metrics.samples)
     GANs                  their samples against test images (metrics.monitor): Frechet distance, KID,
-                          precision/recall, coverage, condition accuracy, InfoGAN code agreement
+                          precision/recall, coverage, condition accuracy, InfoGAN code agreement; on faces,
+                          inversion of test faces (PSNR) and the Smiling / Eyeglasses edits of their samples,
+                          by the stored vector and by the classifier-guided edit, judged by a second classifier
+    adversarial AEs       the domain Frechet distance of their prior's samples; with a supervised mixture, how
+                          often a test image's code lies nearest its class's component
     VQ-VAEs               codebook usage on the test split (metrics.codebook)
     PixelCNN priors       bits per code, sampling time, domain Frechet distance of samples against uniform
                           random codes; class-conditional: condition accuracy and rejection sampling
@@ -35,7 +39,7 @@ from models.base import resolve_file
 
 from .codebook import codebook_usage
 from .disentanglement import mig
-from .edits import condition_scorecard, edit_scorecard
+from .edits import condition_scorecard, edit_scorecard, sample_edit_scorecard
 from .monitor import Monitor, cells_for
 from .reconstruction import reconstruction
 from .samples import class_coverage, coverage, dataset_features, features, frechet_distance, sample_batches
@@ -46,6 +50,9 @@ CLASSIFIERS = {  # dataset -> the classifier checkpoint that measures models tra
     "fashion-mnist": ROOT / "checkpoints" / "classifiers" / "fashion-mnist",
 }
 SCORECARD_ATTRIBUTES = ("Smiling", "Eyeglasses")
+PRIOR_SAMPLES = 1000  # samples drawn to measure a prior
+INVERTED_IMAGES = 16  # test faces a GAN's evaluation inverts
+GUIDED_EDITS = 300  # samples each classifier-guided edit scorecard edits (a guided edit is 8 gradient steps)
 EVALUATION_NAME = "evaluation.json"
 RECONSTRUCTION_IMAGES = 20_000  # at most this many test images are reconstructed
 
@@ -56,6 +63,14 @@ def training_record(checkpoint: str | os.PathLike) -> dict:
         return json.loads(Path(resolve_file(checkpoint, "training.json")).read_text())
     except ValueError:
         raise ValueError(f"{checkpoint}: no training.json, so the dataset to evaluate on is unknown") from None
+
+
+def judge_for(dataset: str, image_size: int) -> models.Classifier | None:
+    """A second classifier of the dataset at this size (classifiers/<dataset>-<size>-judge), trained apart from the one
+    that guides edits, so a guided edit is not scored by the classifier whose gradients it followed."""
+    path = CLASSIFIERS.get(dataset)
+    judge = None if path is None else path.with_name(f"{path.name}-{image_size}-judge")
+    return models.load(judge) if judge is not None and (judge / models.base.CONFIG_NAME).exists() else None
 
 
 def classifier_for(dataset: str, image_size: int) -> models.Classifier | None:
@@ -94,6 +109,12 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
         classifier = models.load(own) if own else classifier_for(record["data"], model.config.image_size)
         if classifier is not None:
             result["gan"] = gan_quality(model, ds, classifier)
+        judge = judge_for(record["data"], model.config.image_size)
+        if classifier is not None and classifier.config.num_attributes and judge is not None:
+            explorer.classifier = classifier
+            result["inversion"] = inversion_quality(explorer, ds)
+            result["edits"] = {a: sample_edit_scorecard(explorer, judge, a) for a in SCORECARD_ATTRIBUTES if a in explorer.vectors}
+            result["guided_edits"] = {a: sample_edit_scorecard(explorer, judge, a, n=GUIDED_EDITS, edit="guided") for a in SCORECARD_ATTRIBUTES}
         return result
     # a cvae's conditions: class labels, or the named attribute columns
     names = list(getattr(model.config, "condition_names", ())) if getattr(model.config, "num_attributes", 0) else []
@@ -115,9 +136,38 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
         result["mig"] = mig(model, ds)
     if ds.labels is not None and classifier is not None and classifier.config.num_classes and not isinstance(model, models.VQVAE):  # its prior is measured apart
         result["samples"] = class_coverage(explorer, classifier)
+    if isinstance(model, models.AAE):
+        result["prior_samples"] = {"n": PRIOR_SAMPLES}
+        if classifier is not None:
+            result["prior_samples"]["frechet_distance"] = prior_frechet_distance(explorer, ds, classifier)
+        if model.config.num_classes:
+            result["prior_samples"]["component_agreement"] = component_agreement(model, ds)
     return result
 
-PRIOR_SAMPLES = 1000  # samples drawn to measure a prior
+
+def prior_frechet_distance(explorer: Explorer, ds, classifier: models.Classifier, n: int = PRIOR_SAMPLES) -> float:
+    """Domain Frechet distance between n samples of the model's prior N(0, I) -- or the prior an adversarial AE was
+    matched to -- and test images (an AE was never trained towards one: this is what matching a prior buys)."""
+    samples = torch.cat(list(sample_batches(explorer, n, seed=0, source="prior", batch_size=250)))
+    return frechet_distance(features(classifier, samples), dataset_features(classifier, ds))
+
+
+@torch.no_grad()
+def component_agreement(model: models.AAE, ds, batch_size: int = 500) -> float:
+    """Fraction of test images whose code lies nearest the mixture component of their class (a supervised AAE)."""
+    means = model.component_means().to(model.device)
+    nearest = torch.cat([
+        torch.cdist(model.encode(ds.batch(np.arange(s, min(s + batch_size, len(ds)))).to(model.device)).mean, means).argmin(1).cpu()
+        for s in range(0, len(ds), batch_size)
+    ])  # fmt: skip
+    return (nearest.numpy() == ds.labels).mean().item()
+
+
+def inversion_quality(explorer: Explorer, ds, n: int = INVERTED_IMAGES) -> dict:
+    """PSNR of the first n test images inverted through a GAN (latent.invert, with explorer.classifier's features)."""
+    result = explorer.invert(ds.batch(np.arange(min(n, len(ds)))))
+    return {"images": len(result.mse), "psnr": result.psnr.mean().item(), "psnr_min": result.psnr.min().item(), "mse": result.mse.mean().item()}
+
 REJECTION_THRESHOLD = 0.9  # class probability a classifier must give a sample for rejection sampling to keep it
 
 
@@ -201,11 +251,24 @@ def summary(result: dict) -> list[tuple[str, str]]:
         rows += [("PSNR", f"{rec['psnr']:.2f} dB ({rec['images']} images)"), ("MSE per pixel", f"{rec['mse']:.5f}")]
     if "elbo" in rec:
         rows += [("ELBO", f"{rec['elbo']:.1f} nats"), ("KL", f"{rec['kl']:.1f} nats"), ("active units (KL > 0.01 nats)", str(rec["active_units"]))]
-    for attribute, card in result.get("edits", {}).items():
-        worst = max(card["changed"], key=card["changed"].get)
-        how = f"strength {card['strength']:g}" if "strength" in card else "condition switched on"
-        rows.append((f"{attribute} edit: flip rate", f"{card['flip_rate']:.1%} of {card['n']} faces without it (unedited: {card['baseline']:.1%}; {how})"))
-        rows.append((f"{attribute} edit: other attributes changed", f"at most {card['changed'][worst]:.1%} ({worst})"))
+    for key in ("edits", "guided_edits"):
+        for attribute, card in result.get(key, {}).items():
+            worst = max(card["changed"], key=card["changed"].get)
+            how = f"strength {card['strength']:g}" if "strength" in card else "condition switched on"
+            what = {"vector": "samples without it, stored vector", "guided": "samples without it, classifier-guided"}.get(card.get("edit"), "faces without it")
+            judged = "; judged by a second classifier" if "edit" in card else ""
+            name = f"{attribute} {'guided ' if key == 'guided_edits' else ''}edit"
+            rows.append((f"{name}: flip rate", f"{card['flip_rate']:.1%} of {card['n']} {what} (unedited: {card['baseline']:.1%}; {how}{judged})"))
+            rows.append((f"{name}: other attributes changed", f"at most {card['changed'][worst]:.1%} ({worst})"))
+    if "inversion" in result:
+        i = result["inversion"]
+        rows.append(("inversion of test images (latent.invert)", f"PSNR {i['psnr']:.2f} dB on average, {i['psnr_min']:.2f} dB the worst ({i['images']} images)"))
+    if "prior_samples" in result:
+        p = result["prior_samples"]
+        if "frechet_distance" in p:
+            rows.append(("domain Frechet distance of prior samples to test images", f"{p['frechet_distance']:.2f} ({p['n']} samples)"))
+        if "component_agreement" in p:
+            rows.append(("test codes nearest their class's mixture component", f"{p['component_agreement']:.1%}"))
     if "codebook" in result:
         c = result["codebook"]
         rows.append(("codebook usage", f"{c['codes_used']:.1%} of the codes used on {c['images']} images ({c['dead_codes']} dead), perplexity {c['perplexity']:.1f}"))

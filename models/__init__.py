@@ -14,6 +14,7 @@ import os
 
 import torch
 
+from .aae import AAE, AAEConfig
 from .ae import AE, AEConfig
 from .base import (
     CONFIG_NAME,
@@ -42,7 +43,7 @@ from .wgan_gp import WGANGP, WGANGPConfig
 
 # model_type (config.json) -> model class; the class's `config_class` is its config dataclass
 MODELS: dict[str, type[HubModel]] = {
-    "ae": AE, "dae": DAE, "cae": CAE, "vae": VAE, "cvae": CVAE, "vqvae": VQVAE, "pixelcnn": PixelCNN,
+    "ae": AE, "aae": AAE, "dae": DAE, "cae": CAE, "vae": VAE, "cvae": CVAE, "vqvae": VQVAE, "pixelcnn": PixelCNN,
     "dcgan": DCGAN, "wgan-gp": WGANGP, "cgan": CGAN, "infogan": InfoGAN, "classifier": Classifier,
 }
 
@@ -90,6 +91,6 @@ def model_type_of(path_or_repo_id: str | os.PathLike, **hub_kwargs) -> str:
 __all__ = [
     "MODELS", "load", "model_type_of", "config_class", "model_class",
     "Config", "ModelConfig", "Posterior", "HubModel", "Autoencoder", "LatentModel", "Encodable",
-    "AE", "AEConfig", "Classifier", "ClassifierConfig", "DAE", "DAEConfig", "CAE", "CAEConfig", "VAE", "VAEConfig", "CVAE", "CVAEConfig", "VQVAE", "VQVAEConfig", "PixelCNN", "PixelCNNConfig",
+    "AE", "AEConfig", "AAE", "AAEConfig", "Classifier", "ClassifierConfig", "DAE", "DAEConfig", "CAE", "CAEConfig", "VAE", "VAEConfig", "CVAE", "CVAEConfig", "VQVAE", "VQVAEConfig", "PixelCNN", "PixelCNNConfig",
     "GAN", "GANConfig", "DCGAN", "DCGANConfig", "WGANGP", "WGANGPConfig", "CGAN", "CGANConfig", "InfoGAN", "InfoGANConfig",
 ]

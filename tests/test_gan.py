@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import json
 
+import re
+import types
+
 import numpy as np
 import pytest
 import torch
 from gradio_client import Client
+from PIL import Image
 
 import models
 from latent import Explorer
@@ -275,7 +279,9 @@ def test_gan_stats_hold_ganspace_directions(checkpoints):
     components = stats["pca_components"]
     assert torch.allclose(components @ components.T, torch.eye(len(components)), atol=1e-4)  # orthonormal
     assert torch.all(stats["pca_explained"][:-1] >= stats["pca_explained"][1:]) and stats["pca_explained"].sum() <= 1 + 1e-5
-    assert explorer.default_source == "prior" and "examples" not in stats
+    assert explorer.default_source == "prior"
+    assert stats["examples"].shape == (16, 16, 16, 1)  # held-out pictures to invert
+    assert "attribute_vectors" not in stats  # the digits classifier predicts classes, not attributes to label samples with
 
 
 def test_gan_stops_early_when_the_frechet_distance_stops_improving(tmp_path, digits_classifier):
@@ -349,13 +355,14 @@ def test_gan_samples_with_seed_and_truncation(client, app):
         client.predict(vae, 4, 1.0, 3, "prior", None, [], 0.0, 0.5, api_name="/sample")
 
 
-def test_gan_interpolates_between_seeds_and_explains_it_takes_no_images(client, app):
+def test_gan_interpolates_between_seeds_and_between_inverted_images(client, app):
     model = app.labels["dcgan"]
     strip, _, note = client.predict(model, "seeds", None, None, None, None, 0, 1, "slerp", 4, None, [], api_name="/interpolate")
     tiles = np.split(pixels(strip), 4, axis=1)
     assert "seeds 0 and 1" in note and not np.array_equal(tiles[0], tiles[-1])
-    with pytest.raises(Exception, match="no encoder"):
-        client.predict(model, "images", None, None, "#0", "#1", 0, 1, "slerp", 4, None, [], api_name="/interpolate")
+    strip, _, note = client.predict(model, "images", None, None, "#0", "#1", 0, 1, "slerp", 4, None, [], api_name="/interpolate")
+    tiles = np.split(pixels(strip), 4, axis=1)
+    assert "inverted latents" in note and not np.array_equal(tiles[0], tiles[-1])
 
 
 def test_gan_sliders_move_the_image(client, app):
@@ -378,13 +385,112 @@ def test_infogan_codes_set_the_current_image(client, app):
         client.predict(app.labels["dcgan"], "0", 0.0, 0.0, 0.0, 0.0, api_name="/set_codes")
 
 
-def test_reconstructing_with_a_gan_says_it_has_no_encoder(client, app, tmp_path):
+def test_reconstructing_with_a_gan_inverts_the_image(client, app, tmp_path):
+    """The GAN's Reconstruct is an inversion: it reports its error, and the inverted latent becomes the current image,
+    which the sliders then move (the latent went into the session state)."""
     from gradio_client import handle_file
-    from PIL import Image
 
-    path = tmp_path / "x.png"
-    Image.new("L", (16, 16), 128).save(path)
-    with pytest.raises(Exception, match="no encoder"):
-        client.predict(app.labels["dcgan"], handle_file(str(path)), 0.0, None, [], api_name="/reconstruct")
-    gallery = client.predict([app.labels["dcgan"], app.labels["vae"]], "image", handle_file(str(path)), None, 0, api_name="/compare")
-    assert len(gallery) == 2 and "no encoder" in gallery[0]["caption"]
+    model = app.labels["dcgan"]
+    sample = client.predict(model, 1, 1.0, 7, "prior", None, [], 0.0, 0.0, api_name="/sample")[0]
+    shown, output, _, note = client.predict(model, handle_file(sample), 0.0, None, [], api_name="/reconstruct")
+    assert "found by inversion" in note
+    psnr = float(re.search(r"PSNR (-?[\d.]+) dB", note).group(1))
+    assert psnr > 18, note  # the generator's own sample: a latent that reproduces it exists
+    moved, _ = client.predict(model, "pca", None, [], 3.0, *([0.0] * 31), api_name="/decode")
+    assert not np.array_equal(pixels(moved), pixels(output))
+    gallery = client.predict([model, app.labels["vae"]], "image", handle_file(sample), None, 0, api_name="/compare")
+    assert len(gallery) == 2 and all(np.asarray(Image.open(item["image"])).std() > 0 for item in gallery)
+
+
+# --- inversion, and attribute directions from labelled samples
+
+
+def test_inversion_recovers_the_generators_own_samples_better_than_a_random_start(dcgan_model):
+    from latent.invert import invert
+
+    target = dcgan_model.decode(dcgan_model.sample_latent(3, generator=torch.Generator().manual_seed(5))).detach()
+    calls = []
+    result = invert(dcgan_model, target, steps=150, progress=calls.append)
+    assert len(calls) == 150 and calls[-1] == 1.0
+    random = dcgan_model.decode(dcgan_model.sample_latent(3, generator=torch.Generator().manual_seed(9))).detach()
+    random_mse = (random - target).pow(2).flatten(1).mean(1)
+    assert (result.mse < random_mse / 4).all(), (result.mse, random_mse)
+    assert torch.allclose(result.mse, (result.images - target).pow(2).flatten(1).mean(1), atol=1e-6)  # the reported error is the kept image's
+    assert result.z.shape == (3, dcgan_model.config.latent_dim) and torch.allclose(result.psnr, 10 * torch.log10(1 / result.mse))
+
+
+def test_more_starts_never_invert_worse(dcgan_model):
+    from latent.invert import invert
+
+    target = torch.rand(2, 1, 16, 16)
+    one = invert(dcgan_model, target, starts=1, steps=30)
+    four = invert(dcgan_model, target, starts=4, steps=30)  # start 0 of the four is the same draw as the single start
+    assert (four.mse <= one.mse + 1e-6).all()
+
+
+def test_inversion_refuses_a_classifier_of_other_images(dcgan_model):
+    from latent.invert import invert
+
+    other = models.Classifier(models.ClassifierConfig(image_size=28, channels=1, num_classes=10, latent_dim=8, base_width=4, max_width=8))
+    with pytest.raises(ValueError, match="needs a classifier of 16x16 images with 1 channel"):
+        invert(dcgan_model, torch.rand(1, 1, 16, 16), classifier=other)
+    with pytest.raises(ValueError, match="expects float images"):
+        invert(dcgan_model, torch.rand(1, 3, 16, 16))
+
+
+@pytest.fixture
+def dcgan_model(checkpoints):
+    return models.load(checkpoints / "dcgan")
+
+
+def test_labelled_directions_find_the_hyperplane_a_classifier_draws():
+    """Scores that are a linear function of z along w (plus noise): the fitted direction is w, on the groups' scale."""
+    from latent import labelled_directions
+
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(4000, 6, generator=g)
+    w = torch.tensor([[0.0, 3.0, 0.0, 4.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]]) / torch.tensor([[5.0], [1.0]])
+    scores = z @ w.T + 0.1 * torch.randn(4000, 2, generator=g)
+    vectors = labelled_directions(z, scores, fraction=0.1)
+    cosine = torch.nn.functional.cosine_similarity(vectors, w, dim=1)
+    assert (cosine > 0.98).all(), cosine
+    top = z[scores[:, 0].argsort()[-400:]].mean(0) @ w[0] - z[scores[:, 0].argsort()[:400]].mean(0) @ w[0]
+    assert abs(vectors[0].norm().item() - top.item()) < 0.1 * top.item()  # strength 1 crosses the gap between the groups
+
+
+def test_guided_edit_moves_the_target_and_holds_the_others_to_first_order():
+    """A linear 'generator' and 'classifier': each step's direction is exactly orthogonal to the held attributes'
+    gradients, so their logits do not move at all, and the target's rises by the step length times its residual."""
+    from latent import guided_edit
+
+    class Linear(torch.nn.Module):
+        def __init__(self, weight):
+            super().__init__()
+            self.weight = torch.nn.Parameter(weight)
+            self.names = ["a", "b", "c"]
+            self.config = types.SimpleNamespace(num_attributes=3)
+
+        @property
+        def device(self):
+            return self.weight.device
+
+        def decode(self, z, y=None):  # an "image" is z itself
+            return z
+
+        def logits(self, x):
+            return x @ self.weight.T
+
+    torch.manual_seed(0)
+    model = Linear(torch.randn(3, 5))
+    z = torch.randn(4, 5)
+    edited = guided_edit(model, model, z, "a", strength=1.0, steps=4, step_length=0.5)
+    before, after = model.logits(z).detach(), model.logits(edited).detach()
+    assert torch.allclose(after[:, 1:], before[:, 1:], atol=1e-4)
+    assert ((edited - z).norm(dim=1) - 2.0).abs().max() < 1e-4 and (after[:, 0] > before[:, 0] + 0.1).all()
+    assert (model.logits(guided_edit(model, model, z, "a", strength=-1.0)).detach()[:, 0] < before[:, 0]).all()
+    loose = guided_edit(model, model, z, "a", hold=[], steps=1, step_length=1.0)  # nothing held: the plain gradient
+    assert torch.allclose(loose - z, model.weight[0].detach().expand(4, 5) / model.weight[0].detach().norm(), atol=1e-5)
+    with pytest.raises(ValueError, match="does not predict 'smile'"):
+        guided_edit(model, model, z, "smile")
+    with pytest.raises(ValueError, match="cannot be held fixed while it is edited"):
+        guided_edit(model, model, z, "a", hold=["a"])

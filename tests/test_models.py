@@ -33,6 +33,8 @@ def tiny(model_type: str, **overrides) -> models.ModelConfig:
     kw = dict(image_size=28, channels=1, latent_dim=4, base_width=4, max_width=8, hidden_dims=(32,))
     if "num_classes" in cls.__dataclass_fields__:
         kw["num_classes"] = 3
+    if model_type == "aae":  # its classes supervise a mixture prior, one component each
+        kw |= {"prior": "mixture", "components": 3}
     kw.update(overrides)
     return cls(**kw)
 
@@ -60,8 +62,8 @@ def images(n: int, channels: int, size: int, seed: int = 0) -> torch.Tensor:
 
 
 def test_registry_and_config_classes():
-    assert list(models.MODELS) == ["ae", "dae", "cae", "vae", "cvae", "vqvae", "pixelcnn", "dcgan", "wgan-gp", "cgan", "infogan", "classifier"]
-    assert MODEL_TYPES == ["ae", "dae", "cae", "vae", "cvae"]
+    assert list(models.MODELS) == ["ae", "aae", "dae", "cae", "vae", "cvae", "vqvae", "pixelcnn", "dcgan", "wgan-gp", "cgan", "infogan", "classifier"]
+    assert MODEL_TYPES == ["ae", "aae", "dae", "cae", "vae", "cvae"]
     for model_type, cls in models.MODELS.items():
         config_cls = models.config_class(model_type)
         assert cls.config_class is config_cls and config_cls().model_type == model_type
@@ -71,7 +73,7 @@ def test_registry_and_config_classes():
             specs = {spec["name"]: spec for spec in field_specs(config_cls)}
             assert specs["latent_dim"]["type"] is int and specs["hidden_dims"]["type"] == tuple[int, ...]
             assert specs["activation"]["choices"] == ("relu", "leaky_relu", "silu", "gelu")
-    with pytest.raises(ValueError, match="unknown model_type 'gan'.*accepted: ae, dae, cae, vae, cvae, vqvae, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier"):
+    with pytest.raises(ValueError, match="unknown model_type 'gan'.*accepted: ae, aae, dae, cae, vae, cvae, vqvae, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier"):
         models.config_class("gan")
 
 
@@ -108,7 +110,7 @@ def test_shapes_and_losses(model_type, size, channels):
     x, y = images(n, channels, size), labels(model, n)
     posterior = model.encode(x, y)
     assert posterior.mean.shape == (n, d) and model.latent_shape == (d,)
-    assert posterior.deterministic == (model_type in ("ae", "dae", "cae"))
+    assert posterior.deterministic == (model_type in ("ae", "aae", "dae", "cae"))
     z = model.sample_latent(n, generator=torch.Generator().manual_seed(0), temperature=0.5)
     assert z.shape == (n, d)
     out = model.decode(z, y)
@@ -234,7 +236,7 @@ def _edit_weights(path, edit):
 
 def test_load_refuses_unknown_model_type(saved):
     _edit_config(saved, model_type="gan")
-    with pytest.raises(ValueError, match=r"config.json: unknown model_type 'gan'; accepted: ae, dae, cae, vae, cvae, vqvae, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier"):
+    with pytest.raises(ValueError, match=r"config.json: unknown model_type 'gan'; accepted: ae, aae, dae, cae, vae, cvae, vqvae, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier"):
         models.load(saved)
 
 

@@ -1,5 +1,5 @@
 """`python -m train MODEL --data DATASET [--FIELD VALUE ...] [--preset NAME] --out DIR`
-and `python -m train push DIR REPO_ID`, `python -m train card DIR...`.
+and `python -m train push DIR REPO_ID`, `python -m train card DIR...`, `python -m train stats DIR...`.
 
 Flags are generated from the dataclasses: the model's config (architecture and
 objective), TrainConfig (the run), and the dataset's loader options (`--data-dir`,
@@ -23,7 +23,7 @@ import models
 from models.base import field_specs
 
 from .config import TrainConfig
-from .loop import NonFiniteLoss, train, write_card
+from .loop import NonFiniteLoss, rewrite_stats, train, write_card
 from .presets import PRESETS
 
 
@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> None:
         return push(argv[1:])
     if argv[:1] == ["card"]:
         return card(argv[1:])
+    if argv[:1] == ["stats"]:
+        return stats(argv[1:])
     head = _head_parser()
     positional = argv[0] if argv and not argv[0].startswith("-") else None  # MODEL comes first, if at all
     known, _ = head.parse_known_args(argv[1:] if positional else argv)
@@ -192,3 +194,16 @@ def card(argv: list[str]) -> None:
         except (ValueError, FileNotFoundError) as err:
             parser.exit(1, f"{parser.prog}: error: {directory}: {err}\n")
         print(f"{directory}: README.md and {metrics.EVALUATION_NAME} written")
+
+
+def stats(argv: list[str]) -> None:
+    """Write the latent statistics (stats.safetensors) of checkpoints again from their training data, e.g. after
+    the statistics gained a field (a GAN's classifier-labelled attribute vectors)."""
+    parser = Parser(prog="python -m train stats", description=stats.__doc__)
+    parser.add_argument("directories", nargs="+", help="checkpoint directories written by python -m train")
+    for directory in parser.parse_args(argv).directories:
+        try:
+            rewrite_stats(Path(directory))
+        except (ValueError, FileNotFoundError) as err:
+            parser.exit(1, f"{parser.prog}: error: {directory}: {err}\n")
+        print(f"{directory}: stats.safetensors written")

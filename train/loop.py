@@ -77,9 +77,7 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
 
     # --- data: a fixed validation slice of the training split
     ds = data.load(cfg.data, split="train", **cfg.data_options)
-    order = np.random.default_rng(cfg.seed).permutation(len(ds))
-    n_val = max(1, int(round(cfg.val_fraction * len(ds))))
-    val_idx, train_idx = np.sort(order[:n_val]), order[n_val:]
+    train_idx, val_idx = split(len(ds), cfg)
     accepted = models.config_class(model_type).__dataclass_fields__
     y_all, condition_fields = conditions(ds, cfg.condition, accepted)
     per_rank = cfg.batch_size // world
@@ -107,6 +105,8 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
         phase: torch.optim.AdamW(model.phase_parameters(phase), lr=lr, betas=model.adam_betas, weight_decay=cfg.weight_decay) for phase in model.PHASES
     }  # fmt: skip
     adversarial = len(optimizers) > 1
+    # a GAN has no encoder, hence no validation loss: a monitor measures its samples (an AAE validates its reconstructions)
+    monitored = adversarial and not isinstance(model, models.Encodable)
     progress = Progress()
     torch.manual_seed(cfg.seed + rank)  # sampling noise differs across processes, weights do not
     if cfg.resume and (out / RESUME).exists():
@@ -125,8 +125,8 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
     fixed = _fixed_batch(ds, val_idx, y_all, device)
     steps_per_epoch = len(train_idx) // cfg.batch_size  # drop the last partial batch: every step sees a full batch
     total_steps = min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf)
-    # a GAN has no validation loss: a monitor measures its samples, and the best Frechet distance is kept
-    monitor = gan_monitor(cfg, ds, val_idx, train_idx, y_all, model) if adversarial and lead else None
+    # the monitor keeps the GAN with the best Frechet distance
+    monitor = gan_monitor(cfg, ds, val_idx, train_idx, y_all, model) if monitored and lead else None
 
     last_check = -1  # the step of the last check
 
@@ -148,7 +148,7 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
                 print(f"step {progress.step}: warning: {warning}")
                 _append_metrics(out, {"step": progress.step, "epoch": progress.epoch, "warning": warning})
             plot_curves(out / "metrics.jsonl", out / CURVES_NAME)
-        elif adversarial:  # a GAN's other processes: the lead measures, every process takes its verdict below
+        elif monitored:  # a GAN's other processes: the lead measures, every process takes its verdict below
             score = math.inf
         else:
             val = evaluate(model, ds, val_idx, y_all, device, cfg.batch_size, progress.step)
@@ -156,7 +156,7 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
             if lead:
                 _append_metrics(out, {"step": progress.step, "epoch": progress.epoch, **{f"val_{k}": v for k, v in val.items()}})
                 print(f"epoch {progress.epoch + 1}: " + ", ".join(f"val {k} {v:.4g}" for k, v in val.items()))
-        if world > 1 and adversarial:
+        if world > 1 and monitored:
             score = _broadcast(score, device)
         if score < progress.best:
             progress.best, progress.bad_checks = score, 0
@@ -166,7 +166,7 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
             progress.bad_checks += 1
         if cfg.patience and progress.bad_checks >= cfg.patience:
             if lead:
-                print(f"early stop: no better {'Frechet distance' if adversarial else 'validation loss'} for {cfg.patience} checks")
+                print(f"early stop: no better {'Frechet distance' if monitored else 'validation loss'} for {cfg.patience} checks")
             return True
         return False
 
@@ -209,7 +209,7 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
             if lead and generative and cfg.sample_every and progress.step % cfg.sample_every == 0:
                 _write_png(out / "progress" / f"step_{progress.step:07d}.png", progress_grid(model, *fixed))
             stop = progress.step >= cfg.max_steps > 0
-            if adversarial and cfg.monitor_every and progress.step % cfg.monitor_every == 0:
+            if monitored and cfg.monitor_every and progress.step % cfg.monitor_every == 0:
                 progress.seconds += time.perf_counter() - started  # the monitor's time is counted apart
                 stop = check() or stop
                 started = time.perf_counter()
@@ -224,21 +224,21 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
 
         # --- end of an epoch: validation (a GAN monitored by steps has no epoch check), early stopping, checkpoint
         if progress.batch == steps_per_epoch:
-            if not (adversarial and cfg.monitor_every):
+            if not (monitored and cfg.monitor_every):
                 stop = check() or stop
             progress.epoch, progress.batch = progress.epoch + 1, 0
         if not stop and progress.epoch < cfg.epochs:
             _save_resume(out, model, optimizers, progress, rank, world)
 
     # --- save: the best weights, their statistics, samples and card
-    if adversarial and last_check != progress.step:
+    if monitored and last_check != progress.step:
         check()  # a GAN's steps since its last check are measured too
     if lead:
         if not (out / models.base.WEIGHTS_NAME).exists():  # stopped (max_steps) before any validation
             _save_model_atomic(model, out, cfg.save_dtype)
         best = models.load(out, device=device)
         if generative:  # a classifier has no latents to describe and nothing to sample
-            write_stats(best, ds, train_idx, val_idx, y_all, device, cfg.stats_images, out)
+            write_stats(best, ds, train_idx, val_idx, y_all, device, cfg.stats_images, out, monitor and monitor.classifier)
             _write_png(out / "samples.png", progress_grid(best, *fixed, sample_rows=6))
         if vqvae is not None:
             best.attach(vqvae)
@@ -262,6 +262,14 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
 def gan_monitor(cfg: TrainConfig, ds, val_idx, train_idx, y_all, model) -> Monitor:
     """The monitor of a GAN's run: the first monitor_images validation images (and their conditions), measured by
     the dataset's classifier; on data with attributes (faces), coverage over the training data's attribute cells."""
+    classifier = dataset_classifier(cfg, ds)
+    index = val_idx[: cfg.monitor_images]
+    classifier = classifier.to(model.device).eval()
+    return Monitor(classifier, ds.batch(index), None if y_all is None else y_all[index], cells_for(classifier, ds, train_idx))
+
+
+def dataset_classifier(cfg: TrainConfig, ds) -> models.Classifier:
+    """--monitor-classifier, else the shipped classifier of the dataset at its image size (ValueError if none)."""
     if cfg.monitor_classifier:
         classifier = models.load(cfg.monitor_classifier)
     else:
@@ -273,9 +281,14 @@ def gan_monitor(cfg: TrainConfig, ds, val_idx, train_idx, y_all, model) -> Monit
             )
     if not isinstance(classifier, models.Classifier) or (classifier.config.image_size, classifier.config.channels) != (ds.image_size, ds.channels):
         raise ValueError(f"--monitor-classifier {cfg.monitor_classifier}: not a classifier of {ds.image_size}x{ds.image_size} images with {ds.channels} channel(s)")
-    index = val_idx[: cfg.monitor_images]
-    classifier = classifier.to(model.device).eval()
-    return Monitor(classifier, ds.batch(index), None if y_all is None else y_all[index], cells_for(classifier, ds, train_idx))
+    return classifier
+
+
+def split(n: int, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(training indices in a seeded order, sorted validation indices): the fixed validation slice of a run."""
+    order = np.random.default_rng(cfg.seed).permutation(n)
+    n_val = max(1, int(round(cfg.val_fraction * n)))
+    return order[n_val:], np.sort(order[:n_val])
 
 
 def _broadcast(value: float, device) -> float:
@@ -368,13 +381,16 @@ PCA_FLOATS = 65_536  # ...and at most this many floats of them (0.25 MB)
 
 
 @torch.no_grad()
-def write_stats(model, ds, train_idx, val_idx, y_all, device, limit, out: Path) -> None:
+def write_stats(model, ds, train_idx, val_idx, y_all, device, limit, out: Path, classifier: models.Classifier | None = None) -> None:
     """Encode training images and store their aggregate-posterior statistics (latent/stats.py),
     plus encoded held-out images with their labels and a few example pictures, so the
-    explorer needs no dataset to start."""
+    explorer needs no dataset to start. A GAN has no encoder: statistics of its prior's draws, labelled by
+    `classifier` (latent.sampled_statistics), and held-out pictures to invert."""
     model.eval()
-    if not isinstance(model, models.Encodable):  # a GAN: statistics of its prior's draws
-        save_stats(out / "stats.safetensors.tmp", *sampled_statistics(model, n=limit or 10_000))
+    if not isinstance(model, models.Encodable):
+        stats, meta = sampled_statistics(model, n=limit or 10_000, classifier=classifier)
+        stats["examples"] = torch.from_numpy(np.asarray(ds.images[val_idx[:EXAMPLES]]))
+        save_stats(out / "stats.safetensors.tmp", stats, meta)
         os.replace(out / "stats.safetensors.tmp", out / "stats.safetensors")
         return
 
@@ -439,6 +455,17 @@ def prior_grid(prior, rows: int = 6, columns: int = 8) -> np.ndarray:
     codes = prior.sample(rows * columns, y=y, generator=generator)
     vqvae = prior.vqvae
     return data.tile(data.to_uint8(vqvae.decode(vqvae.embed(codes))), columns=columns)
+
+
+def rewrite_stats(out: Path) -> None:
+    """Write the stats.safetensors of a finished run again, from its training.json (data, split, classifier): for
+    checkpoints written before the statistics gained a field."""
+    cfg = TrainConfig(**json.loads((out / "training.json").read_text())["train_config"])
+    ds = data.load(cfg.data, split="train", **cfg.data_options)
+    model = models.load(out)
+    y_all, _ = conditions(ds, cfg.condition, type(model.config).__dataclass_fields__)
+    classifier = None if isinstance(model, models.Encodable) else dataset_classifier(cfg, ds)
+    write_stats(model, ds, *split(len(ds), cfg), y_all, model.device, cfg.stats_images, out, classifier)
 
 
 def write_card(out: Path, model=None) -> dict:

@@ -46,6 +46,12 @@ PRESETS: dict[str, dict] = {
         "condition": "Smiling,Eyeglasses,Wearing_Hat,Blond_Hair,Mustache",
         "out": "checkpoints/faces-cvae",
     },
+    "faces-aae": {
+        "description": "adversarial autoencoder (Makhzani et al. 2016), latent 64, Gaussian prior, on faces: an AE you can sample",
+        # the discriminator and the encoder's adversarial phase at 2e-4 (0.1x): at 2e-3 the reconstructions fell apart
+        "model": "aae", **_FACES, "latent_dim": 64, "recon_loss": "mse", "prior": "gaussian", "regularisation_lr_scale": 0.1, "epochs": 2,
+        "out": "checkpoints/faces-aae",
+    },
     "dsprites-beta-vae": {
         "description": "VAE with capacity annealing (Burgess et al. 2018), latent 10, on dSprites: disentanglement measured by MIG",
         "model": "vae", "data": "dsprites", "base_width": 16, "max_width": 128, "latent_dim": 10,
@@ -57,6 +63,11 @@ PRESETS: dict[str, dict] = {
         "description": "VAE, latent 2, on Fashion-MNIST: the whole latent space as one manifold grid",
         "model": "vae", **_FASHION, "latent_dim": 2, "likelihood": "bernoulli", "epochs": 6,
         "out": "checkpoints/fashion-vae-2d",
+    },
+    "fashion-aae-2d": {
+        "description": "adversarial autoencoder, latent 2, on Fashion-MNIST: a 10-component mixture prior supervised by the classes",
+        "model": "aae", **_FASHION, "latent_dim": 2, "prior": "mixture", "components": 10, "condition": "labels", "epochs": 6,
+        "out": "checkpoints/fashion-aae-2d",
     },
     "fashion-cvae": {
         "description": "class-conditional VAE, latent 16, on Fashion-MNIST",
@@ -114,6 +125,11 @@ PRESETS: dict[str, dict] = {
         "description": "the faces attribute classifier at 32x32: measures the 32x32 face GANs (their monitor and cards)",
         "model": "classifier", **_FACES, "data_options": {"size": 32}, "latent_dim": 128, "condition": "attributes", "epochs": 10,
         "out": "checkpoints/classifiers/faces-32",
+    },
+    "faces-classifier-32-judge": {
+        "description": "a second 32x32 faces attribute classifier (another seed, narrower): judges classifier-guided edits, which follow the first one's gradients",
+        "model": "classifier", **_FACES, "data_options": {"size": 32}, "base_width": 24, "latent_dim": 128, "condition": "attributes", "epochs": 10, "seed": 1,
+        "out": "checkpoints/classifiers/faces-32-judge",
     },
     "fashion-classifier": {
         "description": "Fashion-MNIST class classifier: measures which classes a model's samples cover (metrics/)",

@@ -2,7 +2,9 @@
 
 A vector comes from the checkpoint's labels -- its binary attributes, or one-vs-rest classes for class-labelled
 data -- by one of latent.ATTRIBUTE_METHODS, or from two sets of example images the user picks (mean(A) - mean(B)).
-Fitted vectors are scored by ROC-AUC on held-out latents they were not fitted on.
+Fitted vectors are scored by ROC-AUC on held-out latents they were not fitted on. A GAN's labels come from its own
+samples, labelled by the dataset's attribute classifier (latent.sampled_statistics). Where that classifier is loaded, a
+classifier-guided edit (latent.guided_edit) follows its gradients at the current latent instead of one vector.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import gradio as gr
 import torch
 
 from latent import ATTRIBUTE_METHODS, DEFAULT_STRENGTH, attribute_vector, custom_vector, edit, roc_auc
+from latent.attributes import GUIDED_STEPS
 
 from .common import example_images, image_output, state_to_latent, to_pil, union_choices
 
@@ -23,7 +26,9 @@ METHODS = [
     ("conditional: others projected out (InterFaceGAN)", "conditional"),
 ]
 assert [value for _, value in METHODS] == list(ATTRIBUTE_METHODS)
+GUIDED = ("classifier-guided: local steps, the others held (no single vector)", "guided")
 NEEDS_GIVEN = ("balanced", "conditional")
+TAKES_GIVEN = (*NEEDS_GIVEN, "guided")  # guided holds every other attribute unless some are ticked
 SOURCES = [("a labelled attribute", "attribute"), ("my picks: mean(set A) - mean(set B)", "custom")]
 SPLIT_SEED = 0  # fixed split of the held-out latents into a fitting half and a scoring half: stable AUCs
 
@@ -83,12 +88,25 @@ def _auc(vector: torch.Tensor, z: torch.Tensor, y: torch.Tensor) -> float | None
         return None
 
 
+def method_label(explorer, method: str) -> str:
+    """How the method is shown: a GAN's stored vectors are InterFaceGAN directions fitted to its labelled samples."""
+    if method == "mean_difference" and "labelled_by" in explorer.metadata:
+        return "stored: SVM normal, top vs bottom 10% of 10k samples (InterFaceGAN)"
+    return dict((v, k) for k, v in METHODS)[method]
+
+
+def guided_names(explorer) -> list[str]:
+    """The attributes a classifier-guided edit can add: those of the explorer's attribute classifier."""
+    classifier = explorer.classifier
+    return classifier.names if classifier is not None and classifier.config.num_attributes else []
+
+
 def example_choices(explorer) -> list[tuple[str, int]]:
     """('#3 class 7' or '#3 Smiling, Eyeglasses', 3) for each stored example (the first held-out images)."""
     stats, meta = explorer.stats, explorer.metadata
     count = len(stats["examples"]) if "examples" in stats else 0
-    if "heldout_latents" not in stats:
-        return []  # picks are looked up among the encoded held-out latents
+    if "heldout_latents" not in stats or explorer.is_generator:
+        return []  # picks are looked up among the encoded held-out latents (a GAN's are samples, not the examples)
     count = min(count, len(stats["heldout_latents"]))
 
     def caption(i: int) -> str:
@@ -107,9 +125,24 @@ def edit_attribute(label, source, name, method, given, set_a, set_b, strength, s
     """[current image, edited image, note]: the current latent plus strength x the chosen vector."""
     entry = shared.entry(label)
     z = state_to_latent(state, entry)
+    if source == "attribute" and method == "guided":
+        return _guided(entry, z, name, tuple(given or ()), float(strength), class_choice, attribute_choice)
     vector, note = _vector(entry.explorer, source, name, method, tuple(given or ()), set_a or [], set_b or [])
     original, edited = _decoded(entry, torch.stack([z, edit(z, vector, float(strength))]), class_choice, attribute_choice)
     return original, edited, f"{note} Strength {float(strength):+.2f}; |vector| = {float(vector.norm()):.3f}."
+
+
+def _guided(entry, z, name, given, strength, class_choice, attribute_choice):
+    explorer = entry.explorer
+    if name not in guided_names(explorer):
+        raise gr.Error(f"a classifier-guided edit needs the dataset's attribute classifier predicting {name!r}; this model has none loaded")
+    hold = [g for g in given if g != name] or None
+    y = entry.condition(class_choice, attribute_choice, 1)
+    edited = explorer.guided_edit(z, name, strength, hold, y)
+    original, result = _decoded(entry, torch.stack([z, edited]), class_choice, attribute_choice)
+    held = ", ".join(hold) if hold else "every other attribute"
+    return original, result, (f"**{name}** by {GUIDED_STEPS} steps along the classifier's gradient with {held} held fixed; "
+                              f"strength {strength:+.2f} moved the latent by {float((edited - z).norm()):.3f}.")  # fmt: skip
 
 
 def _decoded(entry, z: torch.Tensor, class_choice, attribute_choice) -> list:
@@ -136,8 +169,10 @@ def _vector(explorer, source, name, method, given, set_a, set_b) -> tuple[torch.
     given = tuple(sorted(g for g in given if g != name)) if method in NEEDS_GIVEN else ()
     vector, auc = fitted(explorer, name, method, given)
     where = "all held-out latents" if method == "mean_difference" else "the held-out half it was not fitted on"
+    if "labelled_by" in explorer.metadata:
+        where += " (a GAN's held-out latents: 1,000 of its samples, labelled by the dataset's classifier)"
     score = "held-out ROC-AUC not available (no labelled held-out latents)" if auc is None else f"ROC-AUC {auc:.3f} on {where} (0.5: unrelated, 1: separates perfectly)"
-    return vector, f"**{_display(explorer, name)}** by {dict((v, k) for k, v in METHODS)[method]}: {score}."
+    return vector, f"**{_display(explorer, name)}** by {method_label(explorer, method)}: {score}."
 
 
 def _custom(explorer, set_a, set_b) -> tuple[torch.Tensor, str]:
@@ -174,13 +209,15 @@ def _model_updates(entry) -> list:
     explorer = entry.explorer
     names, table = labelled(explorer)
     picks = example_choices(explorer)
-    methods = METHODS if table is not None else METHODS[:1]  # the fitting methods need labelled held-out latents
+    methods = [(method_label(explorer, m), m) for _, m in (METHODS if table is not None else METHODS[:1])]  # fitting needs labelled held-out latents
+    if names and set(names) <= set(guided_names(explorer)):
+        methods = [*methods, GUIDED]
     sources = [s for s in SOURCES if (s[1] == "attribute" and names) or (s[1] == "custom" and picks)]
     if not sources:
         message = "This model's training data had no labels or attributes, and its checkpoint stores no encoded example images to pick from, so there is nothing to build an attribute vector from."
         if entry.explorer.is_generator:
-            message = ("A GAN has no encoder to place labelled images in its latent space, so it has no attribute vectors yet; "
-                       "labelling its own samples with the dataset's classifier and fitting directions to them is the next GAN step.")  # fmt: skip
+            message = ("A GAN's attribute vectors come from its own samples labelled by the dataset's attribute classifier; "
+                       f"{entry.dataset} has no attribute classifier (its classes are what a conditional GAN or the Sample tab controls).")  # fmt: skip
     elif not names:
         message = "This model's training data had no labels or attributes: build a vector from example images you pick (set A minus set B)."
     else:
@@ -214,8 +251,8 @@ def build(shared) -> None:
             with gr.Column(scale=3):
                 source = gr.Radio(SOURCES, value="attribute", label="Vector from")
                 name = gr.Dropdown(every_name, label="Attribute or class (classes are one-vs-rest)")
-                method = gr.Radio(METHODS, value="mean_difference", label="Method", info="balanced: mean difference within groups that share the held-fixed attributes; conditional: the SVM normal minus its projection on the held-fixed attributes' normals")
-                given = gr.CheckboxGroup(every_name, label="Hold fixed (balanced / conditional)", visible=False)
+                method = gr.Radio([*METHODS, GUIDED], value="mean_difference", label="Method", info="balanced: mean difference within groups that share the held-fixed attributes; conditional: the SVM normal minus its projection on the held-fixed attributes' normals; guided: steps along the classifier's gradient, the held attributes' gradients projected out")
+                given = gr.CheckboxGroup(every_name, label="Hold fixed (balanced / conditional / guided: none ticked holds all)", visible=False)
                 with gr.Group(visible=False) as custom:
                     set_a = gr.Dropdown(every_pick, multiselect=True, label="Set A: examples with the feature")
                     set_b = gr.Dropdown(every_pick, multiselect=True, label="Set B: examples without it")
@@ -246,7 +283,7 @@ def build(shared) -> None:
                 gr.update(visible=not by_attribute),
                 gr.update(visible=by_attribute),
                 gr.update(visible=by_attribute),
-                gr.update(choices=[(_display(explorer, n), n) for n in others], value=[g for g in given or [] if g in others], visible=by_attribute and method in NEEDS_GIVEN),
+                gr.update(choices=[(_display(explorer, n), n) for n in others], value=[g for g in given or [] if g in others], visible=by_attribute and method in TAKES_GIVEN),
             )
 
         gr.on([source.input, name.input, method.input], show, [shared.model, source, name, method, given], [custom, name, method, given], api_name=False)

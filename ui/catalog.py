@@ -16,7 +16,7 @@ from models.pixelcnn import fingerprint
 
 DEFAULT_MODEL = "faces-vae"  # the shipped checkpoint the explorer opens on
 MODEL_NAMES = {"ae": "AE", "dae": "denoising AE", "cae": "contractive AE", "vae": "VAE", "cvae": "conditional VAE", "vqvae": "VQ-VAE",
-               "dcgan": "DCGAN", "wgan-gp": "WGAN-GP", "cgan": "conditional GAN", "infogan": "InfoGAN"}
+               "aae": "adversarial AE", "dcgan": "DCGAN", "wgan-gp": "WGAN-GP", "cgan": "conditional GAN", "infogan": "InfoGAN"}
 
 
 @dataclass
@@ -26,7 +26,11 @@ class Entry:
     key: str  # directory name or repo id
     explorer: Explorer
     dataset: str
-    classifier: models.Classifier | None = None  # the dataset's classifier, for rejection sampling
+
+    @property
+    def classifier(self) -> models.Classifier | None:
+        """The dataset's classifier at the model's image size: rejection sampling, a GAN inversion's feature loss."""
+        return self.explorer.classifier
 
     @property
     def model(self):
@@ -43,6 +47,8 @@ class Entry:
         if getattr(cfg, "beta", 1.0) != 1.0 or getattr(cfg, "gamma", 0.0) > 0:
             kind = "beta-" + kind
         latent = getattr(self.model, "latent_description", f"latent {cfg.latent_dim}")
+        if isinstance(self.model, models.AAE):
+            latent += f", {cfg.prior} prior" + (f" of {cfg.components}" if cfg.prior == "mixture" else "")
         prior = ""
         if isinstance(self.model, models.VQVAE):
             prior = " + PixelCNN prior" if self.explorer.prior is not None else " (no prior)"
@@ -104,14 +110,14 @@ class Catalog:
                     entries.append(load_entry(source))
             except ValueError as err:
                 warnings.warn(f"skipping {source}: {err}", stacklevel=2)
-        classifiers: dict[str, models.Classifier | None] = {}  # dataset -> checkpoints/classifiers/<dataset>, loaded once
-        for entry in entries:
-            path = Path(checkpoints or "") / "classifiers" / entry.dataset
-            if entry.dataset not in classifiers:
-                classifiers[entry.dataset] = models.load(path) if checkpoints and (path / "config.json").exists() else None
-            classifier = classifiers[entry.dataset]
-            if classifier is not None and classifier.config.image_size == entry.config.image_size:
-                entry.classifier = classifier
+        classifiers: dict[Path, models.Classifier] = {}  # each classifier loaded once
+        for entry in entries:  # checkpoints/classifiers/<dataset>, or <dataset>-<size> for another image size
+            root = Path(checkpoints or "") / "classifiers"
+            for path in (root / entry.dataset, root / f"{entry.dataset}-{entry.config.image_size}") if checkpoints else ():
+                if path not in classifiers and (path / "config.json").exists():
+                    classifiers[path] = models.load(path)
+                if path in classifiers and classifiers[path].config.image_size == entry.config.image_size:
+                    entry.explorer.classifier = classifiers[path]
         for source, prior in priors:  # each prior samples the VQ-VAE it was trained on, if that is served
             owner = next((e for e in entries if isinstance(e.model, models.VQVAE) and fingerprint(e.model) == prior.config.vqvae_fingerprint), None)
             if owner is None:

@@ -78,14 +78,9 @@ def example_tensor(entry, index: int) -> torch.Tensor:
     return to_tensor(np.asarray(entry.examples[index]))
 
 
-NO_ENCODER = ("{key} is a GAN: it has a generator and no encoder, so it cannot take an image in. It samples, interpolates "
-              "between seeds, and moves along its latent sliders; inverting an image (optimising z to match it) is the next GAN step.")  # fmt: skip
-
-
-def require_encoder(entry) -> None:
-    """gr.Error explaining that a GAN takes no image, unless entry's model has an encoder."""
-    if entry.explorer.is_generator:
-        raise gr.Error(NO_ENCODER.format(key=entry.key))
+def inversion_progress(progress):
+    """A latent.invert progress callback that drives a gr.Progress bar (None: no bar)."""
+    return None if progress is None else (lambda fraction: progress(fraction, desc="inverting the GAN"))
 
 
 def latent_to_state(z: torch.Tensor) -> list[float]:

@@ -1,5 +1,6 @@
 """Interpolate: a path through latent space between two images (uploaded or picked) or two
-seeds, by lerp or slerp (White 2016), shown as a strip and as an animated GIF."""
+seeds, by lerp or slerp (White 2016), shown as a strip and as an animated GIF. A GAN's images are
+inverted first (latent.invert)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,17 @@ import tempfile
 from functools import partial
 
 import gradio as gr
+import torch
 
 from latent import INTERPOLATIONS
 from models import VQVAE
 
-from .common import example_tensor, image_input, image_output, load_image, require_encoder, to_pil, union_choices
+from .common import example_tensor, image_input, image_output, inversion_progress, load_image, to_pil, union_choices
 
 SOURCES = ("images", "seeds")
 
 
-def interpolate(label, source, upload_a, upload_b, example_a, example_b, seed_a, seed_b, method, steps, class_choice, attribute_choice, *, shared):
+def interpolate(label, source, upload_a, upload_b, example_a, example_b, seed_a, seed_b, method, steps, class_choice, attribute_choice, progress=gr.Progress(), *, shared):
     entry = shared.entry(label)
     if source not in SOURCES:
         raise gr.Error(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
@@ -30,9 +32,9 @@ def interpolate(label, source, upload_a, upload_b, example_a, example_b, seed_a,
         ends = [entry.explorer.sample_latent(1, seed=int(seed), y=y)[0] for seed in (seed_a, seed_b)]
         what = f"seeds {int(seed_a)} and {int(seed_b)}"
     else:
-        require_encoder(entry)
-        ends = [entry.explorer.encode(_endpoint(entry, upload, example), y)[0] for upload, example in ((upload_a, example_a), (upload_b, example_b))]
-        what = "the two images' posterior means"
+        pair = torch.cat([_endpoint(entry, upload, example) for upload, example in ((upload_a, example_a), (upload_b, example_b))])
+        ends = entry.explorer.encode(pair, None if y is None else y.expand(2, *y.shape[1:]), inversion_progress(progress))
+        what = "the two images' inverted latents" if entry.explorer.is_generator else "the two images' posterior means"
     path = entry.explorer.interpolate(ends[0], ends[1], steps, method)
     frames = entry.explorer.decode(path, None if y is None else y.expand(steps, *y.shape[1:]))
     note = f"{steps} steps by {method} between {what}."
@@ -94,7 +96,7 @@ def build(shared) -> None:
 
         def on_model(entry):
             names = [name for name, _ in _example_names(entry)]
-            source_value = "seeds" if entry.explorer.is_generator else "images"  # a GAN takes no images
+            source_value = "seeds" if entry.explorer.is_generator else "images"  # a GAN opens on seeds: images need inverting
             if not names:  # no examples: keep the old choices (emptied choices upset the browser's dropdown), select none
                 return [gr.update(value=None), gr.update(value=None), None, None, "", source_value]
             return [gr.update(choices=names, value=names[0]), gr.update(choices=names, value=names[1] if len(names) > 1 else None), None, None, "", source_value]

@@ -1,5 +1,5 @@
 """Latent map: the encoded held-out images on the top two principal directions of the training latents, coloured by
-a label or attribute. Clicking the map decodes the latent at that spot and makes it the current image."""
+a label or attribute (a GAN: its own samples on its GANSpace directions, coloured by the classifier's labels). Clicking the map decodes the latent at that spot and makes it the current image."""
 
 from __future__ import annotations
 
@@ -30,8 +30,9 @@ def colour_choices(explorer) -> list[tuple[str, str]]:
 
 def unavailable(explorer) -> str:
     """Why this model has no map ('' when it has one)."""
-    if explorer.is_generator:
-        return "A GAN has no encoder, so no images can be placed on a map of its latent space; inverting images (the next GAN step) will place them."
+    if explorer.is_generator and "heldout_latents" not in explorer.stats:
+        return ("A GAN has no encoder: its map shows 1,000 of its own samples, labelled by the dataset's attribute classifier, and this "
+                "dataset has none. Reconstruct an image (inversion) to make it the current image instead.")  # fmt: skip
     if "heldout_latents" not in explorer.stats:
         return "This checkpoint's stats.safetensors stores no encoded held-out images (it predates them), so there is no map to draw; a run of the current `python -m train` stores them."
     if len(explorer.stats["pca_variance"]) < 2:

@@ -1,6 +1,6 @@
 """Reconstruct: an upload (or a stored example) through the model, with an error map.
-For a denoising model a noise slider corrupts the input first, to show it cleaning up. A GAN has no encoder:
-the tab says so, and the sample of seed 0 becomes the current image."""
+For a denoising model a noise slider corrupts the input first, to show it cleaning up. A GAN has no encoder: its
+latent is found by inversion (latent.invert, with a progress bar), and a GAN opens on the sample of seed 0."""
 
 from __future__ import annotations
 
@@ -9,24 +9,26 @@ from functools import partial
 import gradio as gr
 import torch
 
+from latent.invert import STARTS, STEPS
 from models import DAE
 
-from .common import NO_ENCODER, example_images, example_tensor, image_input, image_output, latent_to_state, load_image, require_encoder, to_pil
+from .common import example_images, example_tensor, image_input, image_output, inversion_progress, latent_to_state, load_image, to_pil
 
 
-def reconstruct(label, path, noise, class_choice, attribute_choice, *, shared):
+def reconstruct(label, path, noise, class_choice, attribute_choice, progress=gr.Progress(), *, shared):
     entry = shared.entry(label)
     x, note = load_image(path, entry)
-    return _reconstruct(entry, x, note, noise, class_choice, attribute_choice)
+    return _reconstruct(entry, x, note, noise, class_choice, attribute_choice, progress)
 
 
-def _reconstruct(entry, x, note, noise, class_choice, attribute_choice):
-    require_encoder(entry)
+def _reconstruct(entry, x, note, noise, class_choice, attribute_choice, progress=None):
     y = entry.condition(class_choice, attribute_choice, 1)
     if isinstance(entry.model, DAE) and noise > 0:
         x = corrupt(entry.model, x, noise)
         note += f"; corrupted with {entry.config.corruption.replace('_', '-')} noise at {noise:.2f}"
-    z = entry.explorer.encode(x, y)
+    if entry.explorer.is_generator:
+        note += "; " + INVERSION_NOTE
+    z = entry.explorer.encode(x, y, inversion_progress(progress))
     x_hat = entry.explorer.decode(z, y)
     error = (x_hat - x).abs().mean(1, keepdim=True)  # [1, 1, S, S]: mean absolute error over channels
     scale = error.max().clamp_min(1e-6)
@@ -34,6 +36,10 @@ def _reconstruct(entry, x, note, noise, class_choice, attribute_choice):
     psnr = 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item()
     summary = f"{note}. Reconstruction MSE {mse:.4f}, PSNR {psnr:.1f} dB; error map scaled to its maximum ({scale.item():.3f})."
     return to_pil(x), to_pil(x_hat), to_pil(error / scale), summary, latent_to_state(z[0])
+
+
+INVERSION_NOTE = ("a GAN has no encoder, so its latent was found by inversion: the best of "
+                  f"{STARTS} random starts, each {STEPS} Adam steps on pixel + classifier-feature error with a prior term on ||z||")
 
 
 def corrupt(model: DAE, x: torch.Tensor, level: float) -> torch.Tensor:
@@ -62,14 +68,15 @@ def build(shared) -> None:
         button.click(partial(reconstruct, shared=shared), inputs, outputs, api_name="reconstruct")
         upload.upload(partial(reconstruct, shared=shared), inputs, outputs, api_name=False)
 
-        def pick(label, noise, class_choice, attribute_choice, evt: gr.SelectData):
+        def pick(label, noise, class_choice, attribute_choice, evt: gr.SelectData, progress=gr.Progress()):
             entry = shared.entry(label)
-            return _reconstruct(entry, example_tensor(entry, evt.index), f"example #{evt.index}", noise, class_choice, attribute_choice)
+            return _reconstruct(entry, example_tensor(entry, evt.index), f"example #{evt.index}", noise, class_choice, attribute_choice, progress)
 
         examples.select(pick, [shared.model, noise, *shared.conditions], outputs, api_name=False)
         def first_example(entry):  # a new model opens on its first example, so every tab has a current image
-            if entry.explorer.is_generator:  # a GAN opens on the sample of seed 0
-                note = NO_ENCODER.format(key=entry.key) + " The current image of the other tabs is the sample of seed 0."
+            if entry.explorer.is_generator:  # a GAN opens on the sample of seed 0 (inverting an example takes seconds)
+                note = (f"{entry.key} is a GAN: the current image of the other tabs is the sample of seed 0. Upload an image or pick "
+                        "an example to invert it (its latent is found by optimisation, which takes a few seconds).")  # fmt: skip
                 shown = [None, None, None, note, latent_to_state(entry.explorer.sample_latent(1, seed=0)[0])]
             elif entry.examples is not None:
                 shown = _reconstruct(entry, example_tensor(entry, 0), "example #0", 0.0, *entry.default_condition)

@@ -12,7 +12,7 @@ from functools import partial
 import gradio as gr
 
 from latent import SAMPLE_SOURCES
-from models import VQVAE
+from models import AAE, VQVAE
 
 from .common import image_output, to_pil
 
@@ -31,6 +31,8 @@ NOTES = {  # (source, kind of model) -> where the samples come from
     ("fitted", "vq"): "a Gaussian fitted to the continuous pre-quantisation codes, quantised before decoding: it ignores which codes go together, the prior does not",
 }
 NOTES[("fitted", "vq-uniform")] = NOTES[("fitted", "vq")]
+NOTES[("prior", "aae")] = "the prior the adversarial AE's codes were matched to (a Gaussian, a mixture or a uniform: see the model's label)"
+NOTES[("fitted", "aae")] = "a Gaussian fitted to the training codes -- compare with the prior: where they differ, the discriminator did not close the gap"
 NOTES[("prior", "gan")] = "the generator's noise prior N(0, I)"
 NOTES[("fitted", "gan")] = "a Gaussian fitted to draws of the noise prior: for a GAN, the prior itself (it has no encoder to fit codes of)"
 SOURCE_INFO = {
@@ -45,6 +47,8 @@ def kind(entry) -> str:
         return "gan"
     if isinstance(entry.model, VQVAE):
         return "vq" if entry.explorer.prior is not None else "vq-uniform"
+    if isinstance(entry.model, AAE):
+        return "aae"
     return "vae" if entry.explorer.default_source == "prior" else "ae"
 
 
