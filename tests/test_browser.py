@@ -279,15 +279,19 @@ def test_vqvae_codebook_click_a_cell_and_change_its_code(page, served, screensho
     assert page.errors == []
 
 
-def test_gan_samples_with_truncation_and_infogan_codes_move_the_image(page, served, screenshots):
-    """Choose the InfoGAN: Reconstruct says a GAN has no encoder, Sample draws with a truncation slider, and in the
-    sliders tab choosing another categorical code redraws the decoded image."""
+def test_gan_inverts_samples_with_truncation_and_infogan_codes_move_the_image(page, served, screenshots):
+    """Choose the InfoGAN: Reconstruct inverts a picked example (a GAN has no encoder), Sample draws with a truncation
+    slider, and in the sliders tab choosing another categorical code redraws the decoded image."""
     from models import InfoGAN
 
     label = next(label for label, entry in served.catalog.entries.items() if isinstance(entry.model, InfoGAN))
     page.get_by_label("Model", exact=True).click()
     page.get_by_role("option", name=label).click()
-    page.get_by_text("it has a generator and no encoder").first.wait_for()
+    page.get_by_text("Upload an image or pick an example to invert it").first.wait_for()
+    page.locator("button.thumbnail-item").nth(2).click()
+    page.get_by_text("its latent was found by inversion").wait_for(timeout=60_000)
+    assert picture(page, "Reconstruction").std() > 0
+    screenshot(page, screenshots, "reconstruct-gan")
 
     open_tab(page, "sample")
     truncation = page.locator('input[type=range][aria-label^="range slider for Truncation"]')

@@ -159,3 +159,76 @@ def test_fashion_infogan_categorical_code_in_the_card_is_what_a_fresh_measuremen
 def test_fashion_cgan_samples_are_classified_as_the_requested_class():
     result = gan_quality("fashion-cgan", "fashion-mnist", 28)
     assert result["condition_accuracy"] >= 0.8, result
+
+
+def test_faces_wgan_gp_inverts_held_out_faces_at_24_db():
+    """Inversion (latent.invert) of the first 16 test faces, with the 32x32 classifier's feature loss."""
+    explorer = Explorer.load(ROOT / "checkpoints/faces-wgan-gp")
+    explorer.classifier = metrics.classifier_for("faces", 32)
+    result = metrics.inversion_quality(explorer, data.load("faces", split="test", size=32))
+    assert result["images"] == 16 and result["psnr"] >= 24.0, result
+    shipped = json.loads((ROOT / "checkpoints/faces-wgan-gp" / metrics.EVALUATION_NAME).read_text())["inversion"]
+    assert result["psnr"] == pytest.approx(shipped["psnr"], abs=0.1), (result, shipped)
+
+
+def test_gan_smiling_edits_in_the_card_are_what_a_fresh_measurement_gives():
+    """The Smiling edit of faces-wgan-gp's non-smiling samples, judged by a second classifier: by the stored
+    InterFaceGAN vector, and by the classifier-guided edit. Both are measured and shipped in the card; the bar
+    (flip >= 80%, every other attribute <= 15%) is not met yet -- see the README's known shortfalls. The floors
+    keep what the guided edit adds over the single direction."""
+    explorer = Explorer.load(ROOT / "checkpoints/faces-wgan-gp")
+    explorer.classifier = metrics.classifier_for("faces", 32)
+    judge = metrics.judge_for("faces", 32)
+    shipped = json.loads((ROOT / "checkpoints/faces-wgan-gp" / metrics.EVALUATION_NAME).read_text())
+    vector = metrics.sample_edit_scorecard(explorer, judge, "Smiling")
+    guided = metrics.sample_edit_scorecard(explorer, judge, "Smiling", n=300, edit="guided")
+    for fresh, card in ((vector, shipped["edits"]["Smiling"]), (guided, shipped["guided_edits"]["Smiling"])):
+        assert fresh["n"] == card["n"] and fresh["baseline"] == 0.0  # the judge's non-smiling samples
+        assert fresh["flip_rate"] == pytest.approx(card["flip_rate"], abs=0.01), (fresh, card)
+        assert fresh["changed"] == pytest.approx(card["changed"], abs=0.01)
+    assert guided["flip_rate"] >= 0.6 and guided["flip_rate"] > vector["flip_rate"] + 0.2, (guided, vector)
+    assert max(guided["changed"].values()) <= 0.2, guided
+
+
+def test_faces_aae_prior_samples_beat_the_plain_aes():
+    """The point of matching the prior: decoded draws of N(0, I) look like faces for the AAE, not for the AE."""
+    classifier, faces = metrics.classifier_for("faces", 64), data.load("faces", split="test")
+    aae = metrics.prior_frechet_distance(Explorer.load(ROOT / "checkpoints/faces-aae"), faces, classifier)
+    ae = metrics.prior_frechet_distance(Explorer.load(ROOT / "checkpoints/faces-ae"), faces, classifier)
+    assert aae < ae, (aae, ae)
+    shipped = json.loads((ROOT / "checkpoints/faces-aae" / metrics.EVALUATION_NAME).read_text())["prior_samples"]
+    assert aae == pytest.approx(shipped["frechet_distance"], rel=0.01)
+
+
+def test_every_shipped_model_reconstructs_interpolates_and_edits_an_uploaded_face(launch_app, tmp_path):
+    """In the app on the shipped checkpoints: every model takes an uploaded face through Reconstruct (a GAN by
+    inversion) and Interpolate between two uploads, and every faces model applies the Smiling edit to it."""
+    from gradio_client import Client, handle_file
+    from PIL import Image
+
+    faces = data.load("faces", split="test")
+    uploads = []
+    for i in (0, 1):
+        path = tmp_path / f"face{i}.png"
+        Image.fromarray(np.asarray(faces.images[i])).save(path)
+        uploads.append(handle_file(str(path)))
+    with launch_app(ROOT / "checkpoints") as app:
+        client = Client(app.url, verbose=False)
+        for key, label in app.labels.items():
+            entry = app.catalog.entries[label]
+            condition = entry.default_condition
+            _, reconstruction, _, note = client.predict(label, uploads[0], 0.0, *condition, api_name="/reconstruct")
+            assert "PSNR" in note and np.asarray(Image.open(reconstruction)).std() > 0, (key, note)
+            strip, _, note = client.predict(label, "images", uploads[0], uploads[1], None, None, 0, 1, "slerp", 4, *condition, api_name="/interpolate")
+            tiles = np.split(np.asarray(Image.open(strip)), 4, axis=1)
+            assert "between the two images" in note and len(tiles) == 4, key
+            if entry.dataset != "faces":  # a face means little to a digits or dSprites model: it only has to take it
+                continue
+            assert not np.array_equal(tiles[0], tiles[-1]), key
+            if "Smiling" in entry.explorer.vectors:
+                client.predict(label, uploads[0], 0.0, *condition, api_name="/reconstruct")  # the current image: the upload
+                original, edited, note = client.predict(label, "attribute", "Smiling", "mean_difference", [], [], [], 1.5, *condition, api_name="/edit_attribute")
+                assert "Smiling" in note and not np.array_equal(np.asarray(Image.open(original)), np.asarray(Image.open(edited))), key
+        faces_models = {key for key, label in app.labels.items() if app.catalog.entries[label].dataset == "faces"}
+        edited = {key for key in faces_models if "Smiling" in app.catalog.entries[app.labels[key]].explorer.vectors}
+        assert {"faces-aae", "faces-wgan-gp", "faces-dcgan", "faces-vae"} <= edited, edited

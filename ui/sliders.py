@@ -23,6 +23,7 @@ from .common import image_output, latent_to_state, state_to_latent, to_pil
 MAX_ACTIVE = 16  # sliders shown for used dimensions; Gradio components exist up front, so the pool is fixed
 MAX_INACTIVE = 16  # sliders in the collapsed "inactive" accordion
 MAX_CODES = 4  # InfoGAN continuous-code sliders
+CODE_LIMIT = 2.0  # their range: +-2, twice what the codes were trained on
 MODES = [("dimensions, most informative first", "kl"), ("principal directions of the latent means", "pca")]
 GRID = 15  # manifold grid: GRID x GRID decoded latents
 MANIFOLD_SIZE = 480  # about this many pixels across: to_pil upscales each tile to at least MANIFOLD_SIZE // GRID
@@ -94,7 +95,8 @@ def _code_updates(entry, z: torch.Tensor | None) -> list:
     categorical, continuous = entry.model.code_slices
     values = z[continuous].tolist()
     category = gr.update(choices=[str(i) for i in range(entry.config.categories)], value=str(int(z[categorical].argmax())), visible=entry.config.categories > 0)
-    sliders = [gr.update(visible=i < len(values), value=round(values[i], 3) if i < len(values) else 0) for i in range(MAX_CODES)]
+    # an inverted latent's codes may lie beyond the sliders' range: show them at its end
+    sliders = [gr.update(visible=i < len(values), value=round(min(max(values[i], -CODE_LIMIT), CODE_LIMIT), 3) if i < len(values) else 0) for i in range(MAX_CODES)]
     return [gr.update(visible=True), category, *sliders]
 
 
@@ -200,7 +202,7 @@ def build(shared) -> None:
                     categories = max((e.config.categories for e in shared.catalog.entries.values() if isinstance(e.model, InfoGAN)), default=0)
                     category = gr.Dropdown([str(i) for i in range(categories)], label="InfoGAN categorical code")
                     code_sliders = [
-                        gr.Slider(-2, 2, value=0, step=0.01, label=f"InfoGAN continuous code c{i + 1} (trained on [-1, 1]; beyond it extrapolates)", visible=False)
+                        gr.Slider(-CODE_LIMIT, CODE_LIMIT, value=0, step=0.01, label=f"InfoGAN continuous code c{i + 1} (trained on [-1, 1]; beyond it extrapolates)", visible=False)
                         for i in range(MAX_CODES)
                     ]  # fmt: skip
             with gr.Column(scale=1):
