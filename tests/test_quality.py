@@ -232,3 +232,11 @@ def test_every_shipped_model_reconstructs_interpolates_and_edits_an_uploaded_fac
         faces_models = {key for key, label in app.labels.items() if app.catalog.entries[label].dataset == "faces"}
         edited = {key for key in faces_models if "Smiling" in app.catalog.entries[app.labels[key]].explorer.vectors}
         assert {"faces-aae", "faces-wgan-gp", "faces-dcgan", "faces-vae"} <= edited, edited
+
+
+def test_fashion_aae_2d_puts_each_class_on_its_mixture_component():
+    """The supervised 10-component mixture: a test image's code lies nearest its class's component (chance: 10%)."""
+    agreement = metrics.component_agreement(models.load(ROOT / "checkpoints/fashion-aae-2d"), data.load("fashion-mnist", split="test"))
+    assert agreement >= 0.7, agreement
+    shipped = json.loads((ROOT / "checkpoints/fashion-aae-2d" / metrics.EVALUATION_NAME).read_text())["prior_samples"]
+    assert agreement == pytest.approx(shipped["component_agreement"], abs=0.002)
