@@ -20,7 +20,7 @@ from latent.attributes import GUIDED_STEPS
 from .common import example_images, image_output, state_to_latent, to_pil, union_choices
 
 METHODS = [
-    ("mean difference (White 2016)", "mean_difference"),
+    ("stored vector: mean difference (White 2016); a GAN's: InterFaceGAN on labelled samples", "mean_difference"),
     ("balanced / bias-corrected", "balanced"),
     ("linear-SVM normal (InterFaceGAN)", "svm"),
     ("conditional: others projected out (InterFaceGAN)", "conditional"),
@@ -89,9 +89,9 @@ def _auc(vector: torch.Tensor, z: torch.Tensor, y: torch.Tensor) -> float | None
 
 
 def method_label(explorer, method: str) -> str:
-    """How the method is shown: a GAN's stored vectors are InterFaceGAN directions fitted to its labelled samples."""
-    if method == "mean_difference" and "labelled_by" in explorer.metadata:
-        return "stored: SVM normal, top vs bottom 10% of 10k samples (InterFaceGAN)"
+    """How the note names the method: a GAN's stored vectors are InterFaceGAN directions fitted to its labelled samples."""
+    if method == "mean_difference":
+        return "the SVM normal fitted to 10,000 labelled samples (InterFaceGAN)" if "labelled_by" in explorer.metadata else "mean difference (White 2016)"
     return dict((v, k) for k, v in METHODS)[method]
 
 
@@ -209,7 +209,7 @@ def _model_updates(entry) -> list:
     explorer = entry.explorer
     names, table = labelled(explorer)
     picks = example_choices(explorer)
-    methods = [(method_label(explorer, m), m) for _, m in (METHODS if table is not None else METHODS[:1])]  # fitting needs labelled held-out latents
+    methods = METHODS if table is not None else METHODS[:1]  # the fitting methods need labelled held-out latents
     if names and set(names) <= set(guided_names(explorer)):
         methods = [*methods, GUIDED]
     sources = [s for s in SOURCES if (s[1] == "attribute" and names) or (s[1] == "custom" and picks)]
