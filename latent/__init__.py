@@ -16,6 +16,7 @@ from .attributes import (
 )
 from .explorer import SAMPLE_SOURCES, Explorer
 from .interpolate import INTERPOLATIONS, interpolate, lerp, slerp
+from .invert import Inversion, invert
 from .latent_map import PALETTE, PixelMap, latent_map, render_scatter
 from .pca import PCABasis, fit_pca, from_pca, sample_aggregate, stats_pca, to_pca
 from .sliders import GRID_SPACINGS, SLIDER_MODES, ManifoldGrid, SliderSpec, apply_sliders, manifold_grid, slider_specs
@@ -24,7 +25,7 @@ from .stats import ACTIVE_KL, STATS_NAME, latent_statistics, load_stats, mean_di
 
 __all__ = [
     "ACTIVE_KL", "STATS_NAME", "latent_statistics", "sampled_statistics", "labelled_directions", "load_stats", "mean_difference", "pca", "save_stats",
-    "INTERPOLATIONS", "interpolate", "lerp", "slerp",
+    "INTERPOLATIONS", "interpolate", "lerp", "slerp", "Inversion", "invert",
     "PCABasis", "fit_pca", "stats_pca", "to_pca", "from_pca", "sample_aggregate",
     "SLIDER_MODES", "GRID_SPACINGS", "SliderSpec", "slider_specs", "apply_sliders", "ManifoldGrid", "manifold_grid",
     "ATTRIBUTE_METHODS", "DEFAULT_STRENGTH", "attribute_vector", "stratified_difference", "svm_normal", "project_out",

@@ -27,7 +27,8 @@ def _reconstruct(entry, x, note, noise, class_choice, attribute_choice, progress
         x = corrupt(entry.model, x, noise)
         note += f"; corrupted with {entry.config.corruption.replace('_', '-')} noise at {noise:.2f}"
     if entry.explorer.is_generator:
-        note += "; " + INVERSION_NOTE
+        error_terms = "pixel + classifier-feature error" if entry.classifier is not None else "pixel error"
+        note += f"; a GAN has no encoder, so its latent was found by inversion: the best of {STARTS} random starts, each {STEPS} Adam steps on {error_terms} with a prior term on ||z||"
     z = entry.explorer.encode(x, y, inversion_progress(progress))
     x_hat = entry.explorer.decode(z, y)
     error = (x_hat - x).abs().mean(1, keepdim=True)  # [1, 1, S, S]: mean absolute error over channels
@@ -36,10 +37,6 @@ def _reconstruct(entry, x, note, noise, class_choice, attribute_choice, progress
     psnr = 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item()
     summary = f"{note}. Reconstruction MSE {mse:.4f}, PSNR {psnr:.1f} dB; error map scaled to its maximum ({scale.item():.3f})."
     return to_pil(x), to_pil(x_hat), to_pil(error / scale), summary, latent_to_state(z[0])
-
-
-INVERSION_NOTE = ("a GAN has no encoder, so its latent was found by inversion: the best of "
-                  f"{STARTS} random starts, each {STEPS} Adam steps on pixel + classifier-feature error with a prior term on ||z||")
 
 
 def corrupt(model: DAE, x: torch.Tensor, level: float) -> torch.Tensor:
