@@ -78,9 +78,20 @@ def example_tensor(entry, index: int) -> torch.Tensor:
     return to_tensor(np.asarray(entry.examples[index]))
 
 
-def inversion_progress(progress):
-    """A latent.invert progress callback that drives a gr.Progress bar (None: no bar)."""
-    return None if progress is None else (lambda fraction: progress(fraction, desc="inverting the GAN"))
+def inversion_progress(progress, every: float = 0.05):
+    """A latent.invert progress callback that drives a gr.Progress bar (None: no bar), forwarding a step only when
+    the bar has moved by `every`: an update per optimisation step would more than double an inversion's time."""
+    if progress is None:
+        return None
+    shown = -1.0
+
+    def update(fraction: float) -> None:
+        nonlocal shown
+        if fraction - shown >= every or fraction == 1.0:
+            shown = fraction
+            progress(fraction, desc="inverting the GAN")
+
+    return update
 
 
 def latent_to_state(z: torch.Tensor) -> list[float]:
