@@ -21,7 +21,7 @@ class TrainConfig:
     seed: int = option(0, "seeds weights, shuffling and sampling noise: same seed, same checkpoint")
     val_fraction: float = option(0.05, "fraction of the training split held out for validation and early stopping")
     patience: int = option(0, "stop after this many checks (epochs; a GAN's monitor checks) without a better score (0: never stop early)")
-    condition: str = option("", "cvae and classifier: 'labels', 'attributes' (all of them) or comma-separated attribute names (Smiling,Eyeglasses)")
+    condition: str = option("", "cvae, cgan and classifier: 'labels', 'attributes' (all of them) or comma-separated attribute names (Smiling,Eyeglasses); aae: 'labels' supervises its mixture prior")
     monitor_every: int = option(500, "GANs: measure samples (Frechet distance, KID, precision/recall, coverage) every N steps and keep the best (0: at epoch ends)")
     monitor_images: int = option(1000, "GANs: validation images (and as many samples) each monitor check compares")
     monitor_classifier: str = option("", "GANs: the classifier whose features the monitor compares (default: checkpoints/classifiers/<data>)")
