@@ -79,10 +79,11 @@ def svm_normal(z: torch.Tensor, labels, C: float = 1.0, standardize: bool = True
 def project_out(v: torch.Tensor, others: torch.Tensor) -> torch.Tensor:
     """v [D] minus its projection on the span of the rows of others [K, D] (conditional manipulation,
     InterFaceGAN, Shen et al. 2020: n1 - (n1 . n2) n2 for one unit n2; for several, the least-squares residual,
-    which is Gram-Schmidt against the others without assuming they are orthonormal or independent)."""
-    a = others.T.double()  # [D, K]
-    vd = v.double()
-    return (vd - a @ (torch.linalg.pinv(a) @ vd)).to(v.dtype)
+    which is Gram-Schmidt against the others without assuming they are orthonormal or independent).
+    Batched too: v [N, D] with others [N, K, D], each row against its own K."""
+    a = others.transpose(-1, -2).double()  # [..., D, K]
+    vd = v.double()[..., None]  # [..., D, 1]
+    return (vd - a @ (torch.linalg.pinv(a) @ vd))[..., 0].to(v.dtype)
 
 
 def scale_to_mean_difference(direction: torch.Tensor, z: torch.Tensor, labels) -> torch.Tensor:
@@ -209,10 +210,6 @@ def guided_edit(
             logits = classifier.logits(model.decode(z, y))
             grads = [torch.autograd.grad(logits[:, j].sum(), z, retain_graph=True)[0] for j in columns]  # rows are independent
             z = z.detach()
-            direction = grads[0]
-            if hold:
-                others = torch.stack(grads[1:], 1)  # [N, K, D]
-                coefficients = torch.linalg.pinv(others.transpose(1, 2)) @ direction[:, :, None]  # least squares, as project_out
-                direction = direction - (others.transpose(1, 2) @ coefficients)[:, :, 0]
+            direction = project_out(grads[0], torch.stack(grads[1:], 1)) if hold else grads[0]  # others: [N, K, D]
             z = z + strength * step_length * direction / direction.norm(dim=1, keepdim=True).clamp_min(1e-12)
     return z.cpu()

@@ -73,10 +73,11 @@ def judge_for(dataset: str, image_size: int) -> models.Classifier | None:
     return models.load(judge) if judge is not None and (judge / models.base.CONFIG_NAME).exists() else None
 
 
-def classifier_for(dataset: str, image_size: int) -> models.Classifier | None:
+def classifier_for(dataset: str, image_size: int, checkpoints: str | os.PathLike | None = None) -> models.Classifier | None:
     """The shipped classifier of `dataset` for images of this size (CLASSIFIERS[dataset], or the same path with
-    "-<size>" appended for another size, e.g. classifiers/faces-32), else None."""
-    path = CLASSIFIERS.get(dataset)
+    "-<size>" appended for another size, e.g. classifiers/faces-32), else None. checkpoints: look in
+    <checkpoints>/classifiers/ instead (any dataset), as the app does for the directory it serves."""
+    path = CLASSIFIERS.get(dataset) if checkpoints is None else Path(checkpoints) / "classifiers" / dataset
     for candidate in () if path is None else (path, path.with_name(f"{path.name}-{image_size}")):
         if (candidate / models.base.CONFIG_NAME).exists():
             classifier = models.load(candidate)

@@ -112,9 +112,6 @@ class AAE(Autoencoder, paper_url="https://arxiv.org/abs/1511.05644"):
             raise ValueError(f"unknown phase {phase!r}; an AAE trains {', '.join(self.PHASES)}")
         return [p for module in parts[phase] for p in module.parameters()]
 
-    def phases(self, step: int) -> tuple[str, ...]:
-        return self.PHASES
-
     def phase_lr_scale(self, phase: str) -> float:
         return 1.0 if phase == "reconstruction" else self.config.regularisation_lr_scale
 

@@ -434,8 +434,8 @@ class HubModel(
     default_lr: ClassVar[float] = 1e-3  # the learning rate when the run gives none
 
     def phases(self, step: int) -> tuple[str, ...]:
-        """The updates of training step `step`, in order."""
-        return ("model",)
+        """The updates of training step `step`, in order: every phase, unless a model alternates them."""
+        return self.PHASES
 
     def phase_parameters(self, phase: str) -> list[nn.Parameter]:
         return list(self.parameters())

@@ -182,9 +182,6 @@ class GAN(HubModel):
 
     # --- training
 
-    def phases(self, step: int) -> tuple[str, ...]:
-        return ("discriminator", "generator")
-
     def phase_parameters(self, phase: str) -> list[nn.Parameter]:
         """The generator's parameters, or everything else (discriminator, its heads)."""
         mine = {id(p) for p in self.generator.parameters()}

@@ -52,6 +52,18 @@ def pytest_unconfigure(config):
         shutil.rmtree(_GRADIO_TEMP, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread, and do not stall when other processes share the cores
+    (modules of tiny models use it: pytestmark = pytest.mark.usefixtures("one_thread"))."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def latent_lab_cache(tmp_path_factory):
     """Generated datasets go to a temporary cache, not the user's ~/.cache (tests that need

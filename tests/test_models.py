@@ -15,16 +15,9 @@ import torch
 import models
 from models.base import Posterior, feature_sizes, field_specs
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: tiny models on one thread
+
 MODEL_TYPES = [name for name, cls in models.MODELS.items() if issubclass(cls, models.Autoencoder) and cls is not models.VQVAE]  # a grid latent: test_vq.py
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread, and do not stall when other processes share the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny(model_type: str, **overrides) -> models.ModelConfig:

@@ -186,24 +186,22 @@ def push(argv: list[str]) -> None:
 def card(argv: list[str]) -> None:
     """Measure checkpoints again (python -m metrics) and rewrite their model cards, e.g. after a
     classifier they are measured with changed."""
-    parser = Parser(prog="python -m train card", description=card.__doc__)
-    parser.add_argument("directories", nargs="+", help="checkpoint directories written by python -m train")
-    for directory in parser.parse_args(argv).directories:
-        try:
-            write_card(Path(directory))
-        except (ValueError, FileNotFoundError) as err:
-            parser.exit(1, f"{parser.prog}: error: {directory}: {err}\n")
-        print(f"{directory}: README.md and {metrics.EVALUATION_NAME} written")
+    _each_checkpoint(argv, "card", card.__doc__, write_card, f"README.md and {metrics.EVALUATION_NAME} written")
 
 
 def stats(argv: list[str]) -> None:
     """Write the latent statistics (stats.safetensors) of checkpoints again from their training data, e.g. after
     the statistics gained a field (a GAN's classifier-labelled attribute vectors)."""
-    parser = Parser(prog="python -m train stats", description=stats.__doc__)
+    _each_checkpoint(argv, "stats", stats.__doc__, rewrite_stats, "stats.safetensors written")
+
+
+def _each_checkpoint(argv: list[str], command: str, description: str, action, done: str) -> None:
+    """`python -m train COMMAND DIR...`: action(Path(DIR)) for each directory, stopping at the first that fails."""
+    parser = Parser(prog=f"python -m train {command}", description=description)
     parser.add_argument("directories", nargs="+", help="checkpoint directories written by python -m train")
     for directory in parser.parse_args(argv).directories:
         try:
-            rewrite_stats(Path(directory))
+            action(Path(directory))
         except (ValueError, FileNotFoundError) as err:
             parser.exit(1, f"{parser.prog}: error: {directory}: {err}\n")
-        print(f"{directory}: stats.safetensors written")
+        print(f"{directory}: {done}")

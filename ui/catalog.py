@@ -10,6 +10,7 @@ from pathlib import Path
 import gradio as gr
 import torch
 
+import metrics
 import models
 from latent import Explorer
 from models.pixelcnn import fingerprint
@@ -110,14 +111,12 @@ class Catalog:
                     entries.append(load_entry(source))
             except ValueError as err:
                 warnings.warn(f"skipping {source}: {err}", stacklevel=2)
-        classifiers: dict[Path, models.Classifier] = {}  # each classifier loaded once
+        classifiers: dict[tuple[str, int], models.Classifier | None] = {}  # each loaded once
         for entry in entries:  # checkpoints/classifiers/<dataset>, or <dataset>-<size> for another image size
-            root = Path(checkpoints or "") / "classifiers"
-            for path in (root / entry.dataset, root / f"{entry.dataset}-{entry.config.image_size}") if checkpoints else ():
-                if path not in classifiers and (path / "config.json").exists():
-                    classifiers[path] = models.load(path)
-                if path in classifiers and classifiers[path].config.image_size == entry.config.image_size:
-                    entry.explorer.classifier = classifiers[path]
+            key = (entry.dataset, entry.config.image_size)
+            if key not in classifiers:
+                classifiers[key] = metrics.classifier_for(*key, checkpoints=checkpoints) if checkpoints else None
+            entry.explorer.classifier = classifiers[key]
         for source, prior in priors:  # each prior samples the VQ-VAE it was trained on, if that is served
             owner = next((e for e in entries if isinstance(e.model, models.VQVAE) and fingerprint(e.model) == prior.config.vqvae_fingerprint), None)
             if owner is None:
