@@ -146,14 +146,12 @@ def test_faces_wgan_gp_covers_the_attribute_cells_and_its_samples_beat_the_vaes(
     assert gan["frechet_distance"] < vae["frechet_distance"], (gan, vae)
 
 
-def test_fashion_infogan_categorical_code_in_the_card_is_what_a_fresh_measurement_gives():
-    """Agreement of the categorical code with the classes (best one-to-one matching) is measured and shipped in the
-    card; its bar (>= 60%) is missed by a point (59%) -- see the README's GAN notes. The floor here keeps the setting
-    that got it there (the paper's noise size gave 17%)."""
-    shipped = json.loads((ROOT / "checkpoints/fashion-infogan" / metrics.EVALUATION_NAME).read_text())["gan"]
+def test_fashion_infogan_categorical_code_matches_the_classes():
+    """Agreement of the categorical code with the classes (best one-to-one matching), and the card says what it is."""
     result = gan_quality("fashion-infogan", "fashion-mnist", 28)
+    assert result["code_agreement"] >= 0.6, result
+    shipped = json.loads((ROOT / "checkpoints/fashion-infogan" / metrics.EVALUATION_NAME).read_text())["gan"]
     assert result["code_agreement"] == pytest.approx(shipped["code_agreement"], abs=0.01), (result, shipped)
-    assert result["code_agreement"] >= 0.55, result
 
 
 def test_fashion_cgan_samples_are_classified_as_the_requested_class():
