@@ -190,8 +190,12 @@ class Explorer:
         return interpolate(latent_vector(z0, self.latent_dim, "z0"), latent_vector(z1, self.latent_dim, "z1"), steps, method)
 
     def sliders(self, z: torch.Tensor, mode: str = "kl", limit: int | None = None) -> list[SliderSpec]:
-        """Slider specs for latent z (see latent.slider_specs)."""
-        return slider_specs(z, self.stats, mode, limit)
+        """Slider specs for latent z (see latent.slider_specs). An InfoGAN's codes have their own controls (a selector
+        for the one-hot categorical code, sliders for the continuous ones): its per-dimension sliders cover the noise."""
+        specs = slider_specs(z, self.stats, mode)
+        if mode == "kl" and isinstance(self.model, models.InfoGAN):
+            specs = [s for s in specs if s.index < self.model.config.latent_dim]
+        return specs if limit is None else specs[:limit]
 
     def apply_sliders(self, z: torch.Tensor, values: Mapping[int, float], mode: str = "kl") -> torch.Tensor:
         """Latent [D]: z with slider values {SliderSpec.index: value} applied (see latent.apply_sliders)."""

@@ -385,6 +385,18 @@ def test_infogan_codes_set_the_current_image(client, app):
         client.predict(app.labels["dcgan"], "0", 0.0, 0.0, 0.0, 0.0, api_name="/set_codes")
 
 
+def test_infogan_dimension_sliders_cover_the_noise_and_leave_the_codes_to_their_own_controls(app):
+    from ui import sliders
+
+    entry = app.catalog.get(app.labels["infogan"])
+    z = entry.explorer.sample_latent(1, seed=0)[0]
+    noise = entry.model.config.latent_dim
+    assert sorted(s.index for s in entry.explorer.sliders(z, "kl")) == list(range(noise))
+    assert len(entry.explorer.sliders(z, "pca")) > noise  # principal directions mix every dimension, codes included
+    note = sliders._note(entry, "kl", sliders.layout(entry, z, "kl"))
+    assert "codes have their own controls" in note and "Showing" not in note  # all of the noise is shown
+
+
 def test_reconstructing_with_a_gan_inverts_the_image(client, app, tmp_path):
     """The GAN's Reconstruct is an inversion: it reports its error, and the inverted latent becomes the current image,
     which the sliders then move (the latent went into the session state)."""

@@ -133,7 +133,8 @@ def _inactive_label(mode, count: int) -> str:
 
 
 def _note(entry, mode, specs) -> str:
-    total = entry.explorer.latent_dim if mode == "kl" else len(entry.explorer.stats["pca_variance"])
+    infogan = isinstance(entry.model, InfoGAN)  # its dimension sliders cover the noise; the codes have their own controls
+    total = (entry.model.config.latent_dim if infogan else entry.explorer.latent_dim) if mode == "kl" else len(entry.explorer.stats["pca_variance"])
     shown = sum(s is not None for s in specs)
     if mode == "pca" and entry.explorer.is_generator:
         what = ("GANSpace directions (Härkönen et al. 2020): principal directions of the generator's first feature map over prior draws, "
@@ -142,6 +143,7 @@ def _note(entry, mode, specs) -> str:
         what = "Principal directions of the training latents' means, by decreasing variance; each slider moves the latent along one of them, ranges ±3 standard deviations."
     elif entry.explorer.is_generator:
         what = "Noise dimensions of z: N(0, 1) each a priori, so a GAN gives no order to rank them by (try the principal directions); ranges span the prior's 1st–99th percentiles."
+        what += " The InfoGAN's codes have their own controls below." if infogan else ""
     elif "kl" in entry.explorer.stats:
         what = "Latent dimensions ordered by mean KL (the information each carries); ranges span the aggregate posterior's 1st–99th percentiles."
     else:
