@@ -43,10 +43,10 @@ def sampled_statistics(
     _, feature_components, feature_variance = pca(model_features)
     keep = min(max_components, z.shape[1], len(feature_variance))
     coords = (model_features - model_features.mean(0)) @ feature_components[:keep].T  # [n, K]
-    directions = torch.linalg.lstsq(coords, (z - z.mean(0)).double()).solution  # [K, D]: z ~ coords @ directions
+    centred = (z - z.mean(0)).double()
+    directions = torch.linalg.lstsq(coords, centred).solution  # [K, D]: z ~ coords @ directions
     q, r = torch.linalg.qr(directions.T)  # orthonormal columns spanning the directions, in order
     components = (q * torch.sign(torch.diagonal(r))).T  # [K, D], each row on the side of its direction
-    centred = (z - z.mean(0)).double()
     stats["pca_mean"] = z.mean(0).float()
     stats["pca_components"] = components.float().contiguous()
     stats["pca_variance"] = (centred @ components.T).var(0).float()

@@ -393,7 +393,7 @@ def test_infogan_dimension_sliders_cover_the_noise_and_leave_the_codes_to_their_
     noise = entry.model.config.latent_dim
     assert sorted(s.index for s in entry.explorer.sliders(z, "kl")) == list(range(noise))
     assert len(entry.explorer.sliders(z, "pca")) > noise  # principal directions mix every dimension, codes included
-    note = sliders._note(entry, "kl", sliders.layout(entry, z, "kl"))
+    note = sliders._note(entry, "kl", sliders.layout(entry, z, "kl"), len(entry.explorer.sliders(z, "kl")))
     assert "codes have their own controls" in note and "Showing" not in note  # all of the noise is shown
 
 

@@ -262,9 +262,8 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
 def gan_monitor(cfg: TrainConfig, ds, val_idx, train_idx, y_all, model) -> Monitor:
     """The monitor of a GAN's run: the first monitor_images validation images (and their conditions), measured by
     the dataset's classifier; on data with attributes (faces), coverage over the training data's attribute cells."""
-    classifier = dataset_classifier(cfg, ds)
+    classifier = dataset_classifier(cfg, ds).to(model.device).eval()
     index = val_idx[: cfg.monitor_images]
-    classifier = classifier.to(model.device).eval()
     return Monitor(classifier, ds.batch(index), None if y_all is None else y_all[index], cells_for(classifier, ds, train_idx))
 
 

@@ -38,7 +38,11 @@ _manifolds: dict[tuple, Image.Image] = {}  # (model key, condition) -> decoded g
 def layout(entry, z: torch.Tensor, mode: str) -> list:
     """The slider pool's specs: MAX_ACTIVE active ones, then MAX_INACTIVE inactive ones, None for unused slots.
     The order depends on the stats only, so /decode can rebuild it to know which slider moves which index."""
-    specs = entry.explorer.sliders(z, mode)
+    return _pool(entry.explorer.sliders(z, mode))
+
+
+def _pool(specs: list) -> list:
+    """layout's slots for the explorer's slider specs, most informative first."""
     active = [s for s in specs if s.active][:MAX_ACTIVE]
     inactive = [s for s in specs if not s.active][:MAX_INACTIVE]
     return [*active, *[None] * (MAX_ACTIVE - len(active)), *inactive, *[None] * (MAX_INACTIVE - len(inactive))]
@@ -63,11 +67,12 @@ def refresh(label, mode, state, class_choice, attribute_choice, *, shared):
     if not state or len(state) != entry.explorer.latent_dim:
         return [*_cleared(entry)[:-1], "No current image for this model yet: reconstruct one, pick one on the latent map, or press Randomise."]
     z = state_to_latent(state, entry)
-    specs = layout(entry, z, mode)
+    every = entry.explorer.sliders(z, mode)
+    specs = _pool(every)
     sliders = [gr.update(visible=False) if s is None else _slider_update(s) for s in specs]
     inactive = sum(s is not None for s in specs[MAX_ACTIVE:])
     accordion = gr.update(visible=inactive > 0, label=_inactive_label(mode, inactive))
-    return [*sliders, accordion, *_code_updates(entry, z), *_render(entry, z, class_choice, attribute_choice), _note(entry, mode, specs)]
+    return [*sliders, accordion, *_code_updates(entry, z), *_render(entry, z, class_choice, attribute_choice), _note(entry, mode, specs, len(every))]
 
 
 def set_codes(label, state, category, *values, shared):
@@ -132,9 +137,8 @@ def _inactive_label(mode, count: int) -> str:
     return f"inactive dimensions ({count}; KL < {ACTIVE_KL} nats)"
 
 
-def _note(entry, mode, specs) -> str:
-    infogan = isinstance(entry.model, InfoGAN)  # its dimension sliders cover the noise; the codes have their own controls
-    total = (entry.model.config.latent_dim if infogan else entry.explorer.latent_dim) if mode == "kl" else len(entry.explorer.stats["pca_variance"])
+def _note(entry, mode, specs, total: int) -> str:
+    """What the sliders are; specs: the pool's slots, total: how many sliders the explorer offers."""
     shown = sum(s is not None for s in specs)
     if mode == "pca" and entry.explorer.is_generator:
         what = ("GANSpace directions (Härkönen et al. 2020): principal directions of the generator's first feature map over prior draws, "
@@ -143,7 +147,7 @@ def _note(entry, mode, specs) -> str:
         what = "Principal directions of the training latents' means, by decreasing variance; each slider moves the latent along one of them, ranges ±3 standard deviations."
     elif entry.explorer.is_generator:
         what = "Noise dimensions of z: N(0, 1) each a priori, so a GAN gives no order to rank them by (try the principal directions); ranges span the prior's 1st–99th percentiles."
-        what += " The InfoGAN's codes have their own controls below." if infogan else ""
+        what += " The InfoGAN's codes have their own controls below." if isinstance(entry.model, InfoGAN) else ""
     elif "kl" in entry.explorer.stats:
         what = "Latent dimensions ordered by mean KL (the information each carries); ranges span the aggregate posterior's 1st–99th percentiles."
     else:
