@@ -13,6 +13,7 @@ import re
 import shutil
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 import PIL.Image
@@ -324,6 +325,7 @@ def test_interpolate_between_seeds(client, label):
     assert not np.array_equal(frames[0], frames[-1])
     with Image.open(gif) as animation:
         assert animation.n_frames == 2 * 5 - 2  # forth and back, ends not repeated
+    assert Path(gif).name.endswith("-slerp-5-steps.gif")  # a download named after what it shows
     assert "5 steps by slerp" in note and "seeds 0 and 1" in note
     lerp, _, _ = interpolate(client, label("vae"), steps=5, method="lerp")
     assert np.array_equal(tiles(lerp, 5)[0], frames[0]) and np.array_equal(tiles(lerp, 5)[-1], frames[-1])  # same ends

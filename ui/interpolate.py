@@ -5,6 +5,7 @@ inverted first (latent.invert)."""
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 from functools import partial
 
 import gradio as gr
@@ -40,7 +41,7 @@ def interpolate(label, source, upload_a, upload_b, example_a, example_b, seed_a,
     note = f"{steps} steps by {method} between {what}."
     if isinstance(entry.model, VQVAE):
         note += " The path runs through the continuous pre-quantisation space; every point is snapped to its nearest codes before decoding, so the images change in jumps, cell by cell."
-    return to_pil(frames, display=96), _gif(frames), note
+    return to_pil(frames, display=96), _gif(frames, f"{entry.key}-{method}-{steps}-steps.gif".replace("/", "-")), note
 
 
 def _endpoint(entry, upload, example):
@@ -56,13 +57,14 @@ def _example_names(entry) -> list[tuple[str, str]]:
     return [(f"#{i}", f"#{i}") for i in range(0 if entry.examples is None else len(entry.examples))]
 
 
-def _gif(frames) -> str:
-    """An animated GIF that plays the path forth and back."""
+def _gif(frames, name: str) -> str:
+    """An animated GIF that plays the path forth and back, saved as `name` (what a download is called) in a
+    directory of its own."""
     pictures = [to_pil(f[None], display=192) for f in frames]
     pictures = pictures + pictures[-2:0:-1]
-    path = tempfile.NamedTemporaryFile(suffix=".gif", delete=False).name
+    path = Path(tempfile.mkdtemp(prefix="latent-lab-")) / name
     pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=120, loop=0)
-    return path
+    return str(path)
 
 
 def build(shared) -> None:
