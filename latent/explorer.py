@@ -235,6 +235,11 @@ class Explorer:
         (default: every other) held fixed (latent.guided_edit). ValueError without a classifier that predicts it."""
         if self.classifier is None or not self.classifier.config.num_attributes:
             raise ValueError("a classifier-guided edit needs the dataset's attribute classifier at the model's image size; none is loaded")
+        if isinstance(self.model, models.VQVAE):
+            raise ValueError(
+                "a classifier-guided edit follows gradients through the decoder, and a VQ-VAE snaps every grid cell to its nearest "
+                "code: steps along straight-through gradients scramble the codes into noise. Use an attribute vector instead"
+            )
         one = z.ndim == 1
         z = latent_batch(z[None] if one else z, self.latent_dim)
         edited = guided_edit(self.model, self.classifier, z, attribute, strength, hold, _to(y, self.model.device))

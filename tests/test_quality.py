@@ -200,9 +200,13 @@ def test_faces_aae_prior_samples_beat_the_plain_aes():
 
 def test_every_shipped_model_reconstructs_interpolates_and_edits_an_uploaded_face(launch_app, tmp_path):
     """In the app on the shipped checkpoints: every model takes an uploaded face through Reconstruct (a GAN by
-    inversion) and Interpolate between two uploads, and every faces model applies the Smiling edit to it."""
+    inversion) and Interpolate between two uploads, and every faces model applies the Smiling edit to it: by its
+    stored vector and, where the catalog loaded an attribute classifier at its size, classifier-guided."""
     from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
     from PIL import Image
+
+    from ui.attributes import guided_names
 
     faces = data.load("faces", split="test")
     uploads = []
@@ -210,6 +214,7 @@ def test_every_shipped_model_reconstructs_interpolates_and_edits_an_uploaded_fac
         path = tmp_path / f"face{i}.png"
         Image.fromarray(np.asarray(faces.images[i])).save(path)
         uploads.append(handle_file(str(path)))
+    guided_models = set()
     with launch_app(ROOT / "checkpoints") as app:
         client = Client(app.url, verbose=False)
         for key, label in app.labels.items():
@@ -227,9 +232,18 @@ def test_every_shipped_model_reconstructs_interpolates_and_edits_an_uploaded_fac
                 client.predict(label, uploads[0], 0.0, *condition, api_name="/reconstruct")  # the current image: the upload
                 original, edited, note = client.predict(label, "attribute", "Smiling", "mean_difference", [], [], [], 1.5, *condition, api_name="/edit_attribute")
                 assert "Smiling" in note and not np.array_equal(np.asarray(Image.open(original)), np.asarray(Image.open(edited))), key
+            guide = (label, "attribute", "Smiling", "guided", [], [], [], 1.5, *condition)
+            if "Smiling" in guided_names(entry.explorer):  # the catalog loaded an attribute classifier at the model's size
+                _, guided, note = client.predict(*guide, api_name="/edit_attribute")
+                assert "8 steps of 0.750 latent units" in note and not np.array_equal(np.asarray(Image.open(edited)), np.asarray(Image.open(guided))), (key, note)
+                guided_models.add(key)
+            elif isinstance(entry.model, models.VQVAE):  # snapped codes: no gradient to follow, and a clear refusal
+                with pytest.raises(AppError, match="a VQ-VAE snaps every grid cell"):
+                    client.predict(*guide, api_name="/edit_attribute")
         faces_models = {key for key, label in app.labels.items() if app.catalog.entries[label].dataset == "faces"}
         edited = {key for key in faces_models if "Smiling" in app.catalog.entries[app.labels[key]].explorer.vectors}
         assert {"faces-aae", "faces-wgan-gp", "faces-dcgan", "faces-vae"} <= edited, edited
+        assert {"faces-wgan-gp", "faces-dcgan", "faces-vae"} <= guided_models and "faces-vqvae" not in guided_models, guided_models
 
 
 def test_fashion_aae_2d_puts_each_class_on_its_mixture_component():

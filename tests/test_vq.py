@@ -197,6 +197,14 @@ def test_a_prior_refuses_a_vqvae_it_was_not_trained_on(vqvae, tmp_path):
     assert torch.equal(vqvae.embed(vqvae.codes(first)), first)  # prior samples are code grids
 
 
+def test_a_classifier_guided_edit_is_refused_for_a_vqvae(vqvae):
+    """Its decoder snaps every cell to a code: no gradient with respect to the latent to follow."""
+    explorer = Explorer(vqvae, {"mean": torch.zeros(64)}, {})
+    explorer.classifier = models.Classifier(models.ClassifierConfig(image_size=16, channels=1, base_width=8, max_width=16, num_classes=0, num_attributes=2, condition_names=("a", "b")))
+    with pytest.raises(ValueError, match="a VQ-VAE snaps every grid cell to its nearest code"):
+        explorer.guided_edit(torch.zeros(64), "a")
+
+
 # --- training
 
 

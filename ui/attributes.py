@@ -15,7 +15,8 @@ import gradio as gr
 import torch
 
 from latent import ATTRIBUTE_METHODS, DEFAULT_STRENGTH, attribute_vector, custom_vector, edit, roc_auc
-from latent.attributes import GUIDED_STEPS
+from latent.attributes import GUIDED_STEP, GUIDED_STEPS
+from models import VQVAE
 
 from .common import example_images, image_output, state_to_latent, to_pil, union_choices
 
@@ -96,9 +97,11 @@ def method_label(explorer, method: str) -> str:
 
 
 def guided_names(explorer) -> list[str]:
-    """The attributes a classifier-guided edit can add: those of the explorer's attribute classifier."""
+    """The attributes a classifier-guided edit can add: those of the explorer's attribute classifier (none for a
+    VQ-VAE, whose snapped codes a gradient cannot steer)."""
     classifier = explorer.classifier
-    return classifier.names if classifier is not None and classifier.config.num_attributes else []
+    steerable = classifier is not None and classifier.config.num_attributes and not isinstance(explorer.model, VQVAE)
+    return classifier.names if steerable else []
 
 
 def example_choices(explorer) -> list[tuple[str, int]]:
@@ -134,15 +137,19 @@ def edit_attribute(label, source, name, method, given, set_a, set_b, strength, s
 
 def _guided(entry, z, name, given, strength, class_choice, attribute_choice):
     explorer = entry.explorer
-    if name not in guided_names(explorer):
+    if explorer.classifier is None or name not in explorer.classifier.names:
         raise gr.Error(f"a classifier-guided edit needs the dataset's attribute classifier predicting {name!r}; this model has none loaded")
     hold = [g for g in given if g != name] or None
     y = entry.condition(class_choice, attribute_choice, 1)
-    edited = explorer.guided_edit(z, name, strength, hold, y)
+    try:
+        edited = explorer.guided_edit(z, name, strength, hold, y)
+    except ValueError as err:
+        raise gr.Error(str(err)) from None
     original, result = _decoded(entry, torch.stack([z, edited]), class_choice, attribute_choice)
     held = ", ".join(hold) if hold else "every other attribute"
-    return original, result, (f"**{name}** by {GUIDED_STEPS} steps along the classifier's gradient with {held} held fixed; "
-                              f"strength {strength:+.2f} moved the latent by {float((edited - z).norm()):.3f}.")  # fmt: skip
+    return original, result, (f"**{name}** by {GUIDED_STEPS} steps of {abs(strength) * GUIDED_STEP:.3f} latent units (strength {strength:+.2f} "
+                              f"x {GUIDED_STEP:g}) along the classifier's gradient with {held} held fixed; they moved the latent by "
+                              f"{float((edited - z).norm()):.3f}.")  # fmt: skip
 
 
 def _decoded(entry, z: torch.Tensor, class_choice, attribute_choice) -> list:
@@ -257,7 +264,7 @@ def build(shared) -> None:
                     set_a = gr.Dropdown(every_pick, multiselect=True, label="Set A: examples with the feature")
                     set_b = gr.Dropdown(every_pick, multiselect=True, label="Set B: examples without it")
                     gallery = gr.Gallery(label="The examples (captions give their index)", columns=6, height=240, allow_preview=False)
-                strength = gr.Slider(-3, 3, value=DEFAULT_STRENGTH, step=0.05, label="Strength (1 = the average gap between the groups)")
+                strength = gr.Slider(-3, 3, value=DEFAULT_STRENGTH, step=0.05, label=f"Strength (vectors: 1 = the average gap between the groups; guided: {GUIDED_STEPS} steps of {GUIDED_STEP:g} x strength)")
             with gr.Column(scale=2):
                 with gr.Row():
                     original = image_output("Current")
