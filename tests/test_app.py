@@ -110,7 +110,15 @@ def test_denoising_model_corrupts_the_input_first(client, label, tmp_path):
     noisy = reconstruct(client, label("dae"), path, noise=0.5)
     again = reconstruct(client, label("dae"), path, noise=0.5)
     assert "corrupted" not in clean[3]
-    assert "noise at 0.50" in noisy[3]
+    assert "noise at 0.50" in noisy[3] and "against the clean image" in noisy[3] and "against the input" in clean[3]
+    exact = gray_png(tmp_path)  # the model's own size: the shown pictures are its pixels, 16x upscaled
+    shown, output, _, note = reconstruct(client, label("dae"), exact, noise=0.5)
+    stated = float(re.search(r"PSNR (-?[\d.]+) dB", note).group(1))
+
+    def psnr(reference: np.ndarray) -> float:
+        return 10 * np.log10(1 / np.mean((pixels(output)[::16, ::16] / 255.0 - reference / 255.0) ** 2))
+
+    assert abs(stated - psnr(pixels(exact))) < 0.3 < abs(stated - psnr(pixels(shown)[::16, ::16])), note  # the clean upload, not the corrupted one
     assert not np.array_equal(pixels(clean[0]), pixels(noisy[0]))  # the model input shows the corruption
     assert np.array_equal(pixels(noisy[0]), pixels(again[0]))  # with a fixed seed: a stable picture
     assert "corrupted" not in reconstruct(client, label("vae"), path, noise=0.5)[3]  # other models ignore the slider
@@ -435,6 +443,12 @@ def test_edit_attribute_unknown_name_is_explained(client, label, tmp_path):
     assert "Smiling" in message and re.search(r"0'?, '?1'?, '?2", message), message  # names what is accepted
 
 
+def test_a_guided_edit_without_an_attribute_classifier_is_explained(client, label, tmp_path):
+    reconstruct(client, label("vae"), digit_png(tmp_path))
+    message = error_of(client, label("vae"), "attribute", "3", "guided", [], [], [], 1.0, None, [], api_name="/edit_attribute")
+    assert "needs an attribute classifier of digits predicting '3'" in message, message
+
+
 def test_edit_attribute_without_a_current_image_is_explained(client, label):
     message = error_of(client, label("vae"), "attribute", None, "mean_difference", [], [], [], 1.0, None, [], api_name="/edit_attribute")
     assert "no current image" in message
@@ -499,6 +513,9 @@ def test_vqvae_samples_through_its_class_conditional_prior(client, label):
     assert "PixelCNN prior" in note
     fitted, fitted_note = sample(client, label("vqvae"), seed=2, class_choice="3", source="fitted")
     assert "pre-quantisation" in fitted_note and not np.array_equal(pixels(three), pixels(fitted))
+    client.predict(label("vqvae"), "3", [], api_name="/randomise")  # Randomise draws for the chosen class (it raised without one)
+    with pytest.raises(AppError, match="choose a class to condition on"):
+        client.predict(label("vqvae"), None, [], api_name="/randomise")
 
 
 def test_rejection_sampling_needs_a_classifier(client, label):

@@ -365,9 +365,16 @@ def test_gan_interpolates_between_seeds_and_between_inverted_images(client, app)
     assert "inverted latents" in note and not np.array_equal(tiles[0], tiles[-1])
 
 
+def test_a_custom_vector_is_refused_for_a_gan_with_the_reason(client, app):
+    model = app.labels["dcgan"]
+    client.predict(model, None, [], api_name="/randomise")
+    with pytest.raises(Exception, match="stores no encoded example images to pick from"):
+        client.predict(model, "custom", None, "mean_difference", [], [0], [1], 1.0, None, [], api_name="/edit_attribute")
+
+
 def test_gan_sliders_move_the_image(client, app):
     model = app.labels["dcgan"]
-    client.predict(model, api_name="/randomise")
+    client.predict(model, None, [], api_name="/randomise")
     base, _ = client.predict(model, "pca", None, [], -3.0, *([0.0] * 31), api_name="/decode")
     moved, _ = client.predict(model, "pca", None, [], 3.0, *([0.0] * 31), api_name="/decode")
     assert not np.array_equal(pixels(base), pixels(moved))
@@ -376,7 +383,7 @@ def test_gan_sliders_move_the_image(client, app):
 def test_infogan_codes_set_the_current_image(client, app):
     model = app.labels["infogan"]
     assert "10-way code + 2 continuous" in model
-    client.predict(model, api_name="/randomise")
+    client.predict(model, None, [], api_name="/randomise")
     images = []
     for category, code in (("0", 0.0), ("5", 0.0), ("5", 1.0)):
         images.append(pixels(client.predict(model, category, code, 0.0, 0.0, 0.0, api_name="/set_codes")))

@@ -86,6 +86,21 @@ def test_loss_falls_and_run_dir_is_complete(tmp_path):
     assert "digits" in (out / "README.md").read_text()
 
 
+def test_held_out_rows_spread_over_a_dataset_stored_in_order():
+    """dSprites runs through its factor grid shape first: the first 1,000 sorted validation indices were all squares."""
+    import numpy as np
+
+    from train.config import TrainConfig
+    from train.loop import split, spread
+
+    shapes = np.repeat(np.arange(3), 20_000)  # like dSprites: every square, then every ellipse, then every heart
+    _, val = split(len(shapes), TrainConfig(out="unused", val_fraction=0.05))
+    held = spread(val, 1000)
+    assert len(set(held)) == 1000 and set(held) <= set(val)
+    assert np.bincount(shapes[held], minlength=3).min() > 300  # each shape about a third (the first 1,000 of val: one shape)
+    assert np.array_equal(spread(val[:10], 1000), val[:10])  # a small held-out set is kept whole
+
+
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
     reference = train("vae", TINY, tiny_run(tmp_path / "reference", epochs=3, checkpoint_every=7))
     killed = tmp_path / "killed"

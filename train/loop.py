@@ -379,6 +379,15 @@ PCA_COMPONENTS = 64  # principal directions stored (all of them for latents up t
 PCA_FLOATS = 65_536  # ...and at most this many floats of them (0.25 MB)
 
 
+def spread(index: np.ndarray, k: int) -> np.ndarray:
+    """k of the sorted indices, evenly spaced over them (all of them if there are no more than k). The first k of
+    a sorted index would come from one end of the dataset, which may be ordered: dSprites runs through its factor
+    grid shape first, an image folder class by class."""
+    if len(index) <= k:
+        return index
+    return index[np.linspace(0, len(index) - 1, k).round().astype(int)]
+
+
 @torch.no_grad()
 def write_stats(model, ds, train_idx, val_idx, y_all, device, limit, out: Path, classifier: models.Classifier | None = None) -> None:
     """Encode training images and store their aggregate-posterior statistics (latent/stats.py),
@@ -388,7 +397,7 @@ def write_stats(model, ds, train_idx, val_idx, y_all, device, limit, out: Path, 
     model.eval()
     if not isinstance(model, models.Encodable):
         stats, meta = sampled_statistics(model, n=limit or 10_000, classifier=classifier)
-        stats["examples"] = torch.from_numpy(np.asarray(ds.images[val_idx[:EXAMPLES]]))
+        stats["examples"] = torch.from_numpy(np.asarray(ds.images[spread(val_idx, EXAMPLES)]))
         save_stats(out / "stats.safetensors.tmp", stats, meta)
         os.replace(out / "stats.safetensors.tmp", out / "stats.safetensors")
         return
@@ -417,7 +426,7 @@ def write_stats(model, ds, train_idx, val_idx, y_all, device, limit, out: Path, 
     if isinstance(model, models.VQVAE):  # the Codebook tab's usage histogram
         stats["code_counts"] = metrics.code_counts(model, means.to(device)).float().cpu()
     # a large latent (a VQ-VAE's grid) keeps fewer held-out rows, so stats.safetensors stays a few MB
-    heldout = val_idx[: min(HELDOUT, max(EXAMPLES, HELDOUT_FLOATS // model.latent_shape[0]))]
+    heldout = spread(val_idx, min(HELDOUT, max(EXAMPLES, HELDOUT_FLOATS // model.latent_shape[0])))
     stats["heldout_latents"] = encode(heldout)[0]
     stats["examples"] = torch.from_numpy(np.asarray(ds.images[heldout[:EXAMPLES]]))  # uint8 [E, H, W, C]
     for key, values in (("attributes", ds.attributes), ("labels", ds.labels)):

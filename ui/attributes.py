@@ -137,8 +137,11 @@ def edit_attribute(label, source, name, method, given, set_a, set_b, strength, s
 
 def _guided(entry, z, name, given, strength, class_choice, attribute_choice):
     explorer = entry.explorer
-    if explorer.classifier is None or name not in explorer.classifier.names:
-        raise gr.Error(f"a classifier-guided edit needs the dataset's attribute classifier predicting {name!r}; this model has none loaded")
+    if explorer.classifier is None or not explorer.classifier.config.num_attributes or name not in explorer.classifier.names:
+        has = "none is loaded" if explorer.classifier is None else (
+            "the loaded one predicts classes, which a class-conditional model or the Sample tab controls" if not explorer.classifier.config.num_attributes
+            else f"the loaded one does not predict {name!r}")  # fmt: skip
+        raise gr.Error(f"a classifier-guided edit needs an attribute classifier of {entry.dataset} predicting {name!r} at the model's image size; {has}")
     hold = [g for g in given if g != name] or None
     y = entry.condition(class_choice, attribute_choice, 1)
     try:
@@ -184,6 +187,8 @@ def _vector(explorer, source, name, method, given, set_a, set_b) -> tuple[torch.
 
 def _custom(explorer, set_a, set_b) -> tuple[torch.Tensor, str]:
     count = len(example_choices(explorer))
+    if not count:
+        raise gr.Error("this model stores no encoded example images to pick from (a GAN has no encoder: its held-out latents are its own samples); choose 'a labelled attribute'")
     picks = [[int(i) for i in s] for s in (set_a, set_b)]
     if not picks[0] or not picks[1]:
         raise gr.Error("pick at least one example for set A and one for set B")

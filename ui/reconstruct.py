@@ -23,19 +23,21 @@ def reconstruct(label, path, noise, class_choice, attribute_choice, progress=gr.
 
 def _reconstruct(entry, x, note, noise, class_choice, attribute_choice, progress=None):
     y = entry.condition(class_choice, attribute_choice, 1)
+    clean, against = x, "the input"  # a denoiser's output is measured against the clean image it should recover
     if isinstance(entry.model, DAE) and noise > 0:
         x = corrupt(entry.model, x, noise)
         note += f"; corrupted with {entry.config.corruption.replace('_', '-')} noise at {noise:.2f}"
+        against = "the clean image (before the noise)"
     if entry.explorer.is_generator:
         error_terms = "pixel + classifier-feature error" if entry.classifier is not None else "pixel error"
         note += f"; a GAN has no encoder, so its latent was found by inversion: the best of {STARTS} random starts, each {STEPS} Adam steps on {error_terms} with a prior term on ||z||"
     z = entry.explorer.encode(x, y, inversion_progress(progress))
     x_hat = entry.explorer.decode(z, y)
-    error = (x_hat - x).abs().mean(1, keepdim=True)  # [1, 1, S, S]: mean absolute error over channels
+    error = (x_hat - clean).abs().mean(1, keepdim=True)  # [1, 1, S, S]: mean absolute error over channels
     scale = error.max().clamp_min(1e-6)
-    mse = (x_hat - x).pow(2).mean().item()
+    mse = (x_hat - clean).pow(2).mean().item()
     psnr = 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item()
-    summary = f"{note}. Reconstruction MSE {mse:.4f}, PSNR {psnr:.1f} dB; error map scaled to its maximum ({scale.item():.3f})."
+    summary = f"{note}. Reconstruction MSE {mse:.4f}, PSNR {psnr:.1f} dB against {against}; error map scaled to its maximum ({scale.item():.3f})."
     return to_pil(x), to_pil(x_hat), to_pil(error / scale), summary, latent_to_state(z[0])
 
 

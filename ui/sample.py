@@ -78,9 +78,11 @@ def sample(label, n, temperature, seed, source, class_choice, attribute_choice, 
     if truncation:
         note += f" Truncation trick: every noise value redrawn until |z| <= {truncation:g} (Brock et al. 2019): less variety, fewer odd samples."
     if reject > 0:
-        if not can_reject(entry) or source != "prior":
-            raise gr.Error(f"rejection sampling needs a class-conditional PixelCNN prior, source 'prior' and a classifier of {entry.dataset} "
+        if not can_reject(entry):
+            raise gr.Error(f"rejection sampling needs a class-conditional PixelCNN prior and a classifier of {entry.dataset} "
                            f"(checkpoints/classifiers/{entry.dataset}); {entry.key} does not have them: set the threshold to 0")  # fmt: skip
+        if source != "prior":
+            raise gr.Error(f"rejection sampling redraws from the PixelCNN prior: choose the source 'prior' (not {source!r}) or set the threshold to 0")
         images, acceptance, never = entry.explorer.sample_confident(y, entry.classifier, reject, seed=int(seed), temperature=float(temperature))
         note += (f" Rejection sampling kept {acceptance:.0%} of the draws: those the {entry.dataset} classifier gives the chosen class "
                  f"a probability of at least {reject:g}" + (f"; {never} never passed and are shown anyway." if never else "."))  # fmt: skip

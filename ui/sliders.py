@@ -105,10 +105,12 @@ def _code_updates(entry, z: torch.Tensor | None) -> list:
     return [gr.update(visible=True), category, *sliders]
 
 
-def randomise(label, *, shared) -> list[float]:
-    """A fresh random latent (prior, or a Gaussian fitted to an AE's codes) that becomes the current latent."""
+def randomise(label, class_choice=None, attribute_choice=None, *, shared) -> list[float]:
+    """A fresh random latent (prior, or a Gaussian fitted to an AE's codes) that becomes the current latent; a
+    class-conditional prior draws it for the chosen class."""
     entry = shared.entry(label)
-    return latent_to_state(entry.explorer.sample_latent(1, seed=random.randrange(2**31))[0])
+    y = entry.condition(class_choice, attribute_choice, 1, sampling=True) if entry.explorer.prior is not None else None
+    return latent_to_state(entry.explorer.sample_latent(1, seed=random.randrange(2**31), y=y)[0])
 
 
 def _cleared(entry) -> list:
@@ -227,7 +229,7 @@ def build(shared) -> None:
         )
         for trigger in (mode.change, reset.click, shared.latent.change):
             trigger(run_refresh, base, refresh_outputs, api_name=False, show_progress="hidden")
-        randomise_button.click(partial(randomise, shared=shared), shared.model, shared.latent, api_name="randomise")
+        randomise_button.click(partial(randomise, shared=shared), [shared.model, *shared.conditions], shared.latent, api_name="randomise")
         gr.on(
             [category.input, *[slider.release for slider in code_sliders]],
             partial(set_codes, shared=shared), [shared.model, shared.latent, category, *code_sliders], [shared.latent, decoded], api_name="set_codes",
