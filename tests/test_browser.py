@@ -176,6 +176,8 @@ def test_upload_drag_sliders_and_edit_attributes(page, screenshots, tmp_path):
     reconstruction.wait_for()  # the first model opens on its first example
     before = reconstruction.get_attribute("src")
     page.locator("input[type=file]").first.set_input_files(str(upload))
+    uploaded = image(page, "Input image (upload, webcam or paste)")
+    uploaded.wait_for()  # the upload box shows the picture
     page.get_by_text("centre-cropped 40×30 → 30×30").wait_for()
     wait_for_new_image(page, "Reconstruction", before)
     shown = picture(page, "Model input")
@@ -185,6 +187,7 @@ def test_upload_drag_sliders_and_edit_attributes(page, screenshots, tmp_path):
     page.locator("button.thumbnail-item").nth(3).click()
     wait_for_new_image(page, "Reconstruction", before)
     assert not np.array_equal(shown, picture(page, "Model input"))
+    uploaded.wait_for(state="detached")  # the example cleared the upload box: it no longer shows what the outputs are not from
     screenshot(page, screenshots, "reconstruct")
 
     # Latent sliders: dragging the most informative slider redraws the decoded image

@@ -67,11 +67,13 @@ def build(shared) -> None:
         button.click(partial(reconstruct, shared=shared), inputs, outputs, api_name="reconstruct")
         upload.upload(partial(reconstruct, shared=shared), inputs, outputs, api_name=False)
 
+        # a picked example (or a new model's first one) clears the upload box, which would otherwise show an image
+        # the outputs no longer come from
         def pick(label, noise, class_choice, attribute_choice, evt: gr.SelectData, progress=gr.Progress()):
             entry = shared.entry(label)
-            return _reconstruct(entry, example_tensor(entry, evt.index), f"example #{evt.index}", noise, class_choice, attribute_choice, progress)
+            return [*_reconstruct(entry, example_tensor(entry, evt.index), f"example #{evt.index}", noise, class_choice, attribute_choice, progress), None]
 
-        examples.select(pick, [shared.model, noise, *shared.conditions], outputs, api_name=False)
+        examples.select(pick, [shared.model, noise, *shared.conditions], [*outputs, upload], api_name=False)
         def first_example(entry):  # a new model opens on its first example, so every tab has a current image
             if entry.explorer.is_generator:  # a GAN opens on the sample of seed 0 (inverting an example takes seconds)
                 note = (f"{entry.key} is a GAN: the current image of the other tabs is the sample of seed 0. Upload an image or pick "
@@ -81,6 +83,6 @@ def build(shared) -> None:
                 shown = _reconstruct(entry, example_tensor(entry, 0), "example #0", 0.0, *entry.default_condition)
             else:
                 shown = [None] * 4 + [[]]
-            return [example_images(entry), gr.update(visible=isinstance(entry.model, DAE)), *shown]
+            return [example_images(entry), gr.update(visible=isinstance(entry.model, DAE)), *shown, None]
 
-        shared.when_model_changes([examples, noise, *outputs], first_example)
+        shared.when_model_changes([examples, noise, *outputs, upload], first_example)
