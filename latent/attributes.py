@@ -146,7 +146,7 @@ def attribute_vector(
     elif method == "svm":
         direction = svm_normal(z, y, C=C, seed=seed)
     else:
-        labels_given = [binary_labels(others[:, k], len(z), name=f"attribute {g!r}") for k, g in enumerate(given)]
+        labels_given = [binary_labels(others[:, k], len(z), name=f"held-fixed attribute {g!r}") for k, g in enumerate(given)]
         normals = torch.stack([svm_normal(z, y_k, C=C, seed=seed) for y_k in labels_given])  # [K, D]
         direction = project_out(svm_normal(z, y, C=C, seed=seed), normals)
     return scale_to_mean_difference(direction, z, y)

@@ -17,6 +17,7 @@ from models import AAE, VQVAE
 from .common import image_output, to_pil
 
 MAX_SAMPLES = 64
+MAX_TEMPERATURE = 2.0  # the slider's end, and what the handler accepts
 
 
 SOURCES = [("N(0, I): the prior", "prior"), ("Gaussian fitted to the training codes", "fitted")]
@@ -62,8 +63,8 @@ def sample(label, n, temperature, seed, source, class_choice, attribute_choice, 
     n = int(n)
     if not 1 <= n <= MAX_SAMPLES:
         raise gr.Error(f"number of samples must be between 1 and {MAX_SAMPLES}, got {n}")
-    if not 0 < temperature <= 3:
-        raise gr.Error(f"temperature must be in (0, 3], got {temperature}")
+    if not 0 < temperature <= MAX_TEMPERATURE:
+        raise gr.Error(f"temperature must be in (0, {MAX_TEMPERATURE:g}], got {temperature}")
     if source not in SAMPLE_SOURCES:
         raise gr.Error(f"unknown sample source {source!r}; accepted: {', '.join(SAMPLE_SOURCES)}")
     if not 0 <= reject < 1:
@@ -97,7 +98,7 @@ def build(shared) -> None:
             with gr.Column(scale=1):
                 n = gr.Slider(1, MAX_SAMPLES, value=16, step=1, label="Number of samples")
                 first_vq = isinstance(shared.first.model, VQVAE)
-                temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label=TEMPERATURE_LABELS[first_vq])
+                temperature = gr.Slider(0.1, MAX_TEMPERATURE, value=1.0, step=0.05, label=TEMPERATURE_LABELS[first_vq])
                 source = gr.Radio(VQ_SOURCES if first_vq else SOURCES, value=shared.first.explorer.default_source, label="Draw latents from", info=SOURCE_INFO[first_vq])
                 reject = gr.Slider(0, 0.99, value=0, step=0.01, label="Rejection sampling: keep samples the classifier gives the class at least this probability (0: off)",
                                    visible=can_reject(shared.first))  # fmt: skip
