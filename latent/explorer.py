@@ -230,15 +230,22 @@ class Explorer:
             raise ValueError(f"unknown attribute or class {name!r}; known: {known}")
         return self.vectors[name]
 
+    @property
+    def guided_attributes(self) -> list[str]:
+        """The attributes guided_edit can add: those of the loaded attribute classifier. None without one, nor for a
+        VQ-VAE, whose decoder snaps every grid cell to a code (no gradient with respect to the latent to follow)."""
+        steerable = self.classifier is not None and self.classifier.config.num_attributes and not isinstance(self.model, models.VQVAE)
+        return list(self.classifier.names) if steerable else []
+
     def guided_edit(self, z: torch.Tensor, attribute: str, strength: float = 1.0, hold: Sequence[str] | None = None, y: torch.Tensor | None = None) -> torch.Tensor:
         """Latents z [N, D] (or [D]) edited towards `attribute` by self.classifier's gradients, the `hold` attributes
-        (default: every other) held fixed (latent.guided_edit). ValueError without a classifier that predicts it."""
-        if self.classifier is None or not self.classifier.config.num_attributes:
-            raise ValueError("a classifier-guided edit needs the dataset's attribute classifier at the model's image size; none is loaded")
-        if isinstance(self.model, models.VQVAE):
+        (default: every other) held fixed (latent.guided_edit). ValueError where guided_attributes is empty."""
+        if not self.guided_attributes:
             raise ValueError(
                 "a classifier-guided edit follows gradients through the decoder, and a VQ-VAE snaps every grid cell to its nearest "
                 "code: steps along straight-through gradients scramble the codes into noise. Use an attribute vector instead"
+                if isinstance(self.model, models.VQVAE)
+                else "a classifier-guided edit needs the dataset's attribute classifier at the model's image size; none is loaded"
             )
         one = z.ndim == 1
         z = latent_batch(z[None] if one else z, self.latent_dim)

@@ -206,8 +206,6 @@ def test_every_shipped_model_reconstructs_interpolates_and_edits_an_uploaded_fac
     from gradio_client.exceptions import AppError
     from PIL import Image
 
-    from ui.attributes import guided_names
-
     faces = data.load("faces", split="test")
     uploads = []
     for i in (0, 1):
@@ -233,7 +231,7 @@ def test_every_shipped_model_reconstructs_interpolates_and_edits_an_uploaded_fac
                 original, edited, note = client.predict(label, "attribute", "Smiling", "mean_difference", [], [], [], 1.5, *condition, api_name="/edit_attribute")
                 assert "Smiling" in note and not np.array_equal(np.asarray(Image.open(original)), np.asarray(Image.open(edited))), key
             guide = (label, "attribute", "Smiling", "guided", [], [], [], 1.5, *condition)
-            if "Smiling" in guided_names(entry.explorer):  # the catalog loaded an attribute classifier at the model's size
+            if "Smiling" in entry.explorer.guided_attributes:  # the catalog loaded an attribute classifier at the model's size
                 _, guided, note = client.predict(*guide, api_name="/edit_attribute")
                 assert "8 steps of 0.750 latent units" in note and not np.array_equal(np.asarray(Image.open(edited)), np.asarray(Image.open(guided))), (key, note)
                 guided_models.add(key)

@@ -16,7 +16,6 @@ import torch
 
 from latent import ATTRIBUTE_METHODS, DEFAULT_STRENGTH, attribute_vector, custom_vector, edit, roc_auc
 from latent.attributes import GUIDED_STEP, GUIDED_STEPS
-from models import VQVAE
 
 from .common import example_images, image_output, state_to_latent, to_pil, union_choices
 
@@ -94,14 +93,6 @@ def method_label(explorer, method: str) -> str:
     if method == "mean_difference":
         return "the SVM normal fitted to 10,000 labelled samples (InterFaceGAN)" if "labelled_by" in explorer.metadata else "mean difference (White 2016)"
     return dict((v, k) for k, v in METHODS)[method]
-
-
-def guided_names(explorer) -> list[str]:
-    """The attributes a classifier-guided edit can add: those of the explorer's attribute classifier (none for a
-    VQ-VAE, whose snapped codes a gradient cannot steer)."""
-    classifier = explorer.classifier
-    steerable = classifier is not None and classifier.config.num_attributes and not isinstance(explorer.model, VQVAE)
-    return classifier.names if steerable else []
 
 
 def example_choices(explorer) -> list[tuple[str, int]]:
@@ -222,7 +213,7 @@ def _model_updates(entry) -> list:
     names, table = labelled(explorer)
     picks = example_choices(explorer)
     methods = METHODS if table is not None else METHODS[:1]  # the fitting methods need labelled held-out latents
-    if names and set(names) <= set(guided_names(explorer)):
+    if names and set(names) <= set(explorer.guided_attributes):
         methods = [*methods, GUIDED]
     sources = [s for s in SOURCES if (s[1] == "attribute" and names) or (s[1] == "custom" and picks)]
     if not sources:

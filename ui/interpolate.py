@@ -5,8 +5,8 @@ inverted first (latent.invert)."""
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
 from functools import partial
+from pathlib import Path
 
 import gradio as gr
 import torch
