@@ -55,10 +55,23 @@ def load(name: str, split: str = "train", **opts) -> ImageDataset:
     return _loader(name)(split=split, **opts)
 
 
+def pinned(name: str, opts: dict) -> dict:
+    """opts with the renderer version of a generated dataset (faces) made explicit, defaulting to the newest: what a
+    training run records, so a newer renderer never changes what its checkpoint is measured on."""
+    accepted = options(name)
+    return {**opts, "version": opts.get("version", accepted["version"])} if "version" in accepted else dict(opts)
+
+
+def recorded(name: str, opts: dict) -> dict:
+    """The options a checkpoint's training.json records, as data.load takes them: a run of a versioned dataset that
+    recorded no version trained before the renderer was versioned, on its version 1."""
+    return {**opts, "version": opts.get("version", 1)} if "version" in options(name) else dict(opts)
+
+
 def _loader(name: str):
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
     return DATASETS[name]
 
 
-__all__ = ["DATASETS", "ImageDataset", "load", "options", "option_types", "cache_dir", "tile", "to_tensor", "to_uint8"]
+__all__ = ["DATASETS", "ImageDataset", "load", "options", "pinned", "recorded", "option_types", "cache_dir", "tile", "to_tensor", "to_uint8"]

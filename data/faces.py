@@ -9,6 +9,17 @@ Drawing: every part is a polygon in face-local coordinates (x right, y down, the
 ellipse's half-width `a` and half-height `b` as units); one affine map per image applies
 head tilt, scale and position jitter, so nothing is resampled but the final
 antialiasing. Faces are drawn at SUPERSAMPLE x the output size and box-filtered down.
+
+The renderer is versioned (`STYLES`): a checkpoint records the version it trained on
+(training.json's data_options), and `load(version=...)` renders that version again, so a
+new renderer never silently changes what an old checkpoint is measured on.
+    version 1   passport framing: the face about 24 px wide in 64x64, the mouth about 7 px,
+                narrow margins around the attribute thresholds (a smile of 0.3 against 0.1
+                moves the mouth corners by about 0.4 px: a person cannot tell them apart)
+    version 2   framed like CelebA's 64x64 aligned crops (Liu et al. 2015): the face fills the
+                frame (1.6x), wide margins around every threshold, a stronger smile, bolder
+                glasses frames and darker facial hair, so both sides of every attribute are
+                plain to see at 64x64 and at 32x32
 """
 
 from __future__ import annotations
@@ -28,7 +39,6 @@ from .base import ImageDataset, cache_key, cached_arrays, check_split
 
 SUPERSAMPLE = 4  # draw at 4x, then box-filter down: smooth edges without per-shape antialiasing
 SIZES = (32, 64, 128)
-VERSION = 1  # bump when the renderer changes, so stale caches are not reused
 SPLIT_SEEDS = {"train": 1, "test": 2}  # fixed per split: train and test never share faces
 SPLIT_SIZES = {"train": 50_000, "test": 5_000}
 
@@ -65,15 +75,37 @@ FACTORS = (
 FACTOR_NAMES = [f.name for f in FACTORS]
 F = {name: i for i, name in enumerate(FACTOR_NAMES)}  # column of each factor
 
-# Thresholds turning continuous factors into binary attributes. Sampling leaves a small
-# gap around each one, so that an attribute is never decided by an invisible difference
-# and a classifier can be held to a high accuracy.
-THRESHOLDS = {  # factor: (threshold, half-width of the excluded gap)
-    "smile": (0.2, 0.1),
-    "mouth_open": (0.35, 0.05),
-    "eye_openness": (0.3, 0.05),
-    "skin_tone": (0.15, 0.05),
+
+
+@dataclass(frozen=True)
+class Style:
+    """What one renderer version draws: framing, attribute margins, and the size of small details."""
+
+    zoom: float  # face scale (version 1 = 1); strokes scale with it
+    center_y: float  # face centre, as a fraction of the image height
+    # factor: (threshold, half-width of the excluded gap). Continuous factors become binary attributes at the
+    # threshold; sampling leaves the gap empty, so an attribute is never decided by an invisible difference
+    thresholds: dict[str, tuple[float, float]]
+    smile_lift: float  # how far the mouth corners rise at smile 1, in face half-heights
+    smile_widen: float  # how much wider the mouth is at smile 1 (0.15: 15%)
+    lip_width: float  # lip stroke at zoom 1, in canvas fractions (a closed mouth's lower lip: 6/11 of it)
+    upper_lip: float  # share of an open mouth's gap above the lips' line (0.5: an O, which smiles only when the corners rise)
+    frame_width: float  # glasses frame stroke at zoom 1, in canvas fractions
+    facial_hair_shade: float  # facial hair colour = hair colour x this (1: the same; < 1 darker, visible on pale skin)
+
+
+STYLES = {
+    1: Style(1.0, 0.55, {"smile": (0.2, 0.1), "mouth_open": (0.35, 0.05), "eye_openness": (0.3, 0.05), "skin_tone": (0.15, 0.05)}, 0.12, 0.15, 0.011, 0.25, 0.011, 1.0),
+    # not smiling <= 0.1, smiling >= 0.6: the corners of a smiling mouth sit >= 3 px higher at 64x64
+    2: Style(1.6, 0.47, {"smile": (0.35, 0.25), "mouth_open": (0.4, 0.25), "eye_openness": (0.4, 0.2), "skin_tone": (0.2, 0.1)}, 0.3, 0.3, 0.016, 0.45, 0.016, 0.7),
 }
+VERSION = max(STYLES)  # what new datasets are rendered with; bump (adding a Style) when the renderer changes
+
+
+def style_of(version: int) -> Style:
+    if version not in STYLES:
+        raise ValueError(f"faces version must be one of {', '.join(map(str, STYLES))}, got {version!r}")
+    return STYLES[version]
 
 ATTRIBUTE_NAMES = [  # CelebA's names where one applies; Red_Hair has no CelebA counterpart
     "Bald", "Bangs", "Black_Hair", "Blond_Hair", "Brown_Hair", "Eyeglasses", "Goatee", "Gray_Hair",
@@ -82,13 +114,14 @@ ATTRIBUTE_NAMES = [  # CelebA's names where one applies; Red_Hair has no CelebA 
 ]  # fmt: skip
 
 
-def attributes_from_factors(factors: np.ndarray) -> np.ndarray:
-    """uint8 [N, len(ATTRIBUTE_NAMES)] binary attributes derived from factors [N, F]."""
+def attributes_from_factors(factors: np.ndarray, version: int = VERSION) -> np.ndarray:
+    """uint8 [N, len(ATTRIBUTE_NAMES)] binary attributes derived from factors [N, F] (thresholds of `version`)."""
     f = np.atleast_2d(factors)
+    thresholds = style_of(version).thresholds
     col = lambda name: f[:, F[name]]  # noqa: E731
     hair, style = col("hair_color").astype(int), col("hair_style").astype(int)
     has_hair = style != 0  # a bald head shows no hair colour (CelebA labels none)
-    above = lambda name: col(name) > THRESHOLDS[name][0]  # noqa: E731
+    above = lambda name: col(name) > thresholds[name][0]  # noqa: E731
     values = {
         "Bald": style == 0,
         "Bangs": style == 3,
@@ -113,22 +146,23 @@ def attributes_from_factors(factors: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- sampling
 
 
-def sample_factors(n: int, seed: int, correlated: bool = False) -> np.ndarray:
+def sample_factors(n: int, seed: int, correlated: bool = False, version: int = VERSION) -> np.ndarray:
     """float32 [n, F] factors. Independent by default; `correlated=True` makes some
     attributes co-occur as in photo collections (Smiling with Mouth_Slightly_Open,
     Gray_Hair with Eyeglasses, long hair without beards), so a naive mean-difference
     attribute vector entangles them and a balanced/conditional one can do better."""
     rng = np.random.default_rng(seed)
+    thresholds = style_of(version).thresholds
     out = np.empty((n, len(FACTORS)), np.float32)
     for i, factor in enumerate(FACTORS):
-        if factor.name in THRESHOLDS:
-            out[:, i] = _uniform_with_gap(rng, n, factor.low, factor.high, *THRESHOLDS[factor.name])
+        if factor.name in thresholds:
+            out[:, i] = _uniform_with_gap(rng, n, factor.low, factor.high, *thresholds[factor.name])
         elif factor.size:
             out[:, i] = rng.choice(factor.size, size=n, p=_PRIORS.get(factor.name))
         else:
             out[:, i] = rng.uniform(factor.low, factor.high, n)
     if correlated:
-        _correlate(rng, out)
+        _correlate(rng, out, thresholds)
     return out
 
 
@@ -147,13 +181,13 @@ def _uniform_with_gap(rng, n, low, high, threshold, gap):
     return np.where(u < threshold - gap, u, u + 2 * gap)
 
 
-def _correlate(rng, f):
+def _correlate(rng, f, thresholds):
     """Re-draw some factors conditioned on others (in place); the marginals stay sensible."""
     n = len(f)
-    smiling = f[:, F["smile"]] > THRESHOLDS["smile"][0]
+    smiling = f[:, F["smile"]] > thresholds["smile"][0]
     # P(mouth open | smiling) = 0.85, P(mouth open | not smiling) = 0.15
     want_open = rng.random(n) < np.where(smiling, 0.85, 0.15)
-    t, gap = THRESHOLDS["mouth_open"]
+    t, gap = thresholds["mouth_open"]
     f[:, F["mouth_open"]] = np.where(want_open, rng.uniform(t + gap, 1.0, n), rng.uniform(0.0, t - gap, n))
     # P(glasses | gray hair) = 0.7, otherwise 0.15
     gray = f[:, F["hair_color"]] == 4
@@ -206,10 +240,11 @@ def _parabola(x0, x1, y_end, y_mid, n=24):
 class _Canvas:
     """An ImageDraw wrapped with the face-local -> pixel affine map."""
 
-    def __init__(self, size, background, center, scale, angle):
+    def __init__(self, size, background, center, scale, angle, stroke=1.0):
         self.image = Image.new("RGB", (size, size), background)
         self.draw = ImageDraw.Draw(self.image)
         self.size = size
+        self.stroke = stroke  # line widths are canvas fractions at zoom 1: a zoomed face draws them this much wider
         c, s = math.cos(angle), math.sin(angle)
         self.rot = np.array([[c, -s], [s, c]]) * scale * size  # local units are canvas fractions
         self.center = np.asarray(center) * size
@@ -221,7 +256,7 @@ class _Canvas:
         self.draw.polygon(self.px(points), fill=fill)
 
     def line(self, points, fill, width):
-        w = max(1, round(width * self.size))
+        w = max(1, round(width * self.stroke * self.size))
         self.draw.line(self.px(points), fill=fill, width=w, joint="curve")
         for end in (points[0], points[-1]):  # round caps, so thick strokes don't end square
             x, y = self.px([end])[0]
@@ -231,8 +266,9 @@ class _Canvas:
 # ----------------------------------------------------------------------------- rendering
 
 
-def render_face(factors, size: int = 64) -> np.ndarray:
+def render_face(factors, size: int = 64, version: int = VERSION) -> np.ndarray:
     """Render one face from a factor vector (order: FACTOR_NAMES) -> uint8 [size, size, 3]."""
+    look = style_of(version)
     if size not in SIZES:
         raise ValueError(f"faces size must be one of {SIZES}, got {size}")
     f = dict(zip(FACTOR_NAMES, np.asarray(factors, dtype=float).tolist()))
@@ -240,19 +276,19 @@ def render_face(factors, size: int = 64) -> np.ndarray:
         raise ValueError(f"render_face needs {len(FACTORS)} factors ({', '.join(FACTOR_NAMES)}), got {len(np.asarray(factors))}")
     big = size * SUPERSAMPLE
     background = tuple(int(255 * c) for c in colorsys.hsv_to_rgb(f["background_hue"], 0.28, 0.93))
-    scale = 1.0 + 0.1 * f["scale"]
-    center = (0.5 + 0.04 * f["offset_x"], 0.55 + 0.03 * f["offset_y"])
-    canvas = _Canvas(big, background, center, scale, math.radians(15 * f["head_tilt"]))
+    scale = look.zoom * (1.0 + 0.1 * f["scale"])
+    center = (0.5 + 0.04 * f["offset_x"], look.center_y + 0.03 * f["offset_y"])
+    canvas = _Canvas(big, background, center, scale, math.radians(15 * f["head_tilt"]), stroke=look.zoom)
 
     a = 0.185 + 0.05 * f["face_width"]  # face half-width (canvas fractions at scale 1)
     b = 0.245 + 0.05 * f["face_height"]  # face half-height
     skin = _skin(f["skin_tone"])
     hair = HAIR[int(f["hair_color"])]
-    style = FACTORS[F["hair_style"]].levels[int(f["hair_style"])]
+    hairdo = FACTORS[F["hair_style"]].levels[int(f["hair_style"])]
 
     # Body: shoulders and neck stay untilted-looking because they extend off the canvas.
     canvas.polygon(_ellipse(0, b + 0.36, 0.42, 0.26), SHIRT)
-    if style == "long":  # hair falling behind the head to the shoulders
+    if hairdo == "long":  # hair falling behind the head to the shoulders
         back = np.concatenate([_ellipse(0, -0.04, a * 1.2, b * 1.12, math.pi, 2 * math.pi), [(a * 1.25, b * 1.45), (-a * 1.25, b * 1.45)]])
         canvas.polygon(back, hair)
     canvas.polygon([(-a * 0.42, 0), (a * 0.42, 0), (a * 0.46, b + 0.2), (-a * 0.46, b + 0.2)], _shade(skin, 0.9))
@@ -265,13 +301,13 @@ def render_face(factors, size: int = 64) -> np.ndarray:
     canvas.polygon(face, skin)
 
     mouth_y = 0.5 * b
-    _facial_hair(canvas, int(f["facial_hair"]), face, a, b, mouth_y, hair)
+    _facial_hair(canvas, int(f["facial_hair"]), face, a, b, mouth_y, _shade(hair, look.facial_hair_shade))
     canvas.polygon(_ellipse(0, 0.14 * b, 0.022, 0.03), _shade(skin, 0.86))  # nose shadow
-    _mouth(canvas, f["smile"], f["mouth_open"], a, b, mouth_y, skin)
+    _mouth(canvas, f["smile"], f["mouth_open"], a, b, mouth_y, skin, look)
     _eyes(canvas, f, a, b, hair)
-    _hair(canvas, style, a, b, hair, skin)
+    _hair(canvas, hairdo, a, b, hair, skin)
     if f["glasses"] > 0:
-        _glasses(canvas, FRAMES[int(f["glasses"])], a, b)
+        _glasses(canvas, FRAMES[int(f["glasses"])], a, b, look.frame_width)
     if f["hat"] > 0:
         _hat(canvas, int(f["hat"]), a, b)
     return np.asarray(canvas.image.reduce(SUPERSAMPLE))
@@ -291,23 +327,23 @@ def _facial_hair(canvas, kind, face, a, b, mouth_y, color):
         canvas.polygon(np.concatenate([top, bottom]), color)
 
 
-def _mouth(canvas, smile, opening, a, b, y, skin):
+def _mouth(canvas, smile, opening, a, b, y, skin, look):
     """Corners rise with `smile` (and fall for a frown); `opening` parts the lips and
     shows the inside of the mouth and the upper teeth."""
-    w = 0.3 * a * (1 + 0.15 * smile)
-    corner_y = y - 0.12 * b * smile
+    w = 0.3 * a * (1 + look.smile_widen * smile)
+    corner_y = y - look.smile_lift * b * smile
     mid_y = y + 0.06 * b * smile
     gap = 0.32 * b * opening
     lips = _shade((200, 90, 90), 0.6 + 0.4 * (1 - 0.3 * (skin[0] < 160)))
-    upper = _parabola(-w, w, corner_y, mid_y - 0.25 * gap)
-    lower = _parabola(-w, w, corner_y, mid_y + 0.75 * gap + 0.03 * b * max(smile, 0))
+    upper = _parabola(-w, w, corner_y, mid_y - look.upper_lip * gap)
+    lower = _parabola(-w, w, corner_y, mid_y + (1 - look.upper_lip) * gap + 0.03 * b * max(smile, 0))
     if opening > 0.08:
         canvas.polygon(np.concatenate([upper, lower[::-1]]), MOUTH_INSIDE)
         teeth = upper.copy()
         teeth[:, 1] = np.minimum(upper[:, 1] + 0.4 * gap, lower[:, 1])
         canvas.polygon(np.concatenate([upper, teeth[::-1]]), TEETH)
-    canvas.line(upper, lips, 0.011)
-    canvas.line(lower, lips, 0.011 if opening > 0.08 else 0.006)
+    canvas.line(upper, lips, look.lip_width)
+    canvas.line(lower, lips, look.lip_width if opening > 0.08 else look.lip_width * 6 / 11)
 
 
 def _eyes(canvas, f, a, b, hair):
@@ -343,12 +379,12 @@ def _hair(canvas, style, a, b, color, skin):
     canvas.polygon(np.concatenate([outer, inner]), color)
 
 
-def _glasses(canvas, frame, a, b):
+def _glasses(canvas, frame, a, b, width):
     eye_y = -0.2 * b
     r = 0.3 * a
     for side in (-1, 1):
         x = side * 0.42 * a
-        canvas.line(_ellipse(x, eye_y, r, r * 0.85, n=36), frame, 0.011)
+        canvas.line(_ellipse(x, eye_y, r, r * 0.85, n=36), frame, width)
         canvas.line(np.array([(side * (0.42 * a + r), eye_y - 0.02 * b), (side * a * 0.98, eye_y - 0.06 * b)]), frame, 0.009)
     canvas.line(np.array([(-0.42 * a + r, eye_y - 0.04 * b), (0, eye_y - 0.1 * b), (0.42 * a - r, eye_y - 0.04 * b)]), frame, 0.009)
 
@@ -369,7 +405,7 @@ def _hat(canvas, kind, a, b):
 # ----------------------------------------------------------------------------- datasets
 
 
-def render_faces(factors: np.ndarray, size: int = 64, workers: int | None = None, progress: bool = True) -> np.ndarray:
+def render_faces(factors: np.ndarray, size: int = 64, workers: int | None = None, progress: bool = True, version: int = VERSION) -> np.ndarray:
     """uint8 [N, size, size, 3] for factors [N, F], rendered across `workers` processes
     (default: all cores). The result does not depend on the number of workers."""
     n = len(factors)
@@ -378,11 +414,11 @@ def render_faces(factors: np.ndarray, size: int = 64, workers: int | None = None
     out = np.empty((n, size, size, 3), np.uint8)
     bar = tqdm(total=n, desc=f"rendering faces {size}x{size}", unit="img", disable=not progress or n < 2000)
     if workers == 1 or n < 1000:
-        results = (_render_chunk(factors[c], size) for c in chunks)
+        results = (_render_chunk(factors[c], size, version) for c in chunks)
     else:  # fork keeps start-up cheap; the renderer is pure, so any start method is correct
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
         pool = ProcessPoolExecutor(workers, mp_context=ctx)
-        results = pool.map(_render_chunk, (factors[c] for c in chunks), [size] * len(chunks))
+        results = pool.map(_render_chunk, (factors[c] for c in chunks), [size] * len(chunks), [version] * len(chunks))
     for idx, images in zip(chunks, results):
         out[idx] = images
         bar.update(len(idx))
@@ -392,14 +428,15 @@ def render_faces(factors: np.ndarray, size: int = 64, workers: int | None = None
     return out
 
 
-def _render_chunk(factors, size):
-    return np.stack([render_face(row, size) for row in factors])
+def _render_chunk(factors, size, version):
+    return np.stack([render_face(row, size, version) for row in factors])
 
 
-def load(split: str = "train", n: int | None = None, seed: int | None = None, size: int = 64, correlated: bool = False) -> ImageDataset:
+def load(split: str = "train", n: int | None = None, seed: int | None = None, size: int = 64, correlated: bool = False, version: int = VERSION) -> ImageDataset:
     """Faces for `split` ('train': 50,000, 'test': 5,000 by default, each with its own
-    fixed seed). Cached under the cache directory after the first call."""
+    fixed seed), drawn by renderer `version` (STYLES). Cached under the cache directory after the first call."""
     check_split("faces", split)
+    style_of(version)  # an unknown version fails before any work
     if size not in SIZES:
         raise ValueError(f"faces size must be one of {SIZES}, got {size}")
     n = SPLIT_SIZES[split] if n is None else int(n)
@@ -408,20 +445,20 @@ def load(split: str = "train", n: int | None = None, seed: int | None = None, si
     seed = SPLIT_SEEDS[split] if seed is None else int(seed)
 
     def build():
-        factors = sample_factors(n, seed, correlated)
-        return {"images": render_faces(factors, size), "factors": factors}
+        factors = sample_factors(n, seed, correlated, version)
+        return {"images": render_faces(factors, size, version=version), "factors": factors}
 
-    key = cache_key("faces", version=VERSION, n=n, seed=seed, size=size, correlated=correlated)
+    key = cache_key("faces", version=version, n=n, seed=seed, size=size, correlated=correlated)
     arrays = cached_arrays(key, build, required=("images", "factors"))
     factors = arrays["factors"]
     return ImageDataset(
         name="faces",
         split=split,
         images=arrays["images"],
-        attributes=attributes_from_factors(factors),
+        attributes=attributes_from_factors(factors, version),
         attribute_names=list(ATTRIBUTE_NAMES),
         factors=factors,
         factor_names=list(FACTOR_NAMES),
         factor_sizes=[f.size for f in FACTORS],
-        info={"seed": seed, "size": size, "correlated": correlated, "renderer_version": VERSION},
+        info={"seed": seed, "size": size, "correlated": correlated, "renderer_version": version},
     )

@@ -41,15 +41,13 @@ from .codebook import codebook_usage
 from .disentanglement import mig
 from .edits import condition_scorecard, edit_scorecard, sample_edit_scorecard
 from .monitor import Monitor, cells_for
-from .reconstruction import reconstruction
+from .reconstruction import details_kept, reconstruction
 from .samples import class_coverage, coverage, dataset_features, features, frechet_distance, sample_batches
 
 ROOT = Path(__file__).resolve().parent.parent
-CLASSIFIERS = {  # dataset -> the classifier checkpoint that measures models trained on it
-    "faces": ROOT / "checkpoints" / "classifiers" / "faces",
-    "fashion-mnist": ROOT / "checkpoints" / "classifiers" / "fashion-mnist",
-}
+CLASSIFIERS = ROOT / "checkpoints" / "classifiers"  # the shipped classifiers that measure models (a "-judge" suffix: judges)
 SCORECARD_ATTRIBUTES = ("Smiling", "Eyeglasses")
+DETAIL_ATTRIBUTES = ("Smiling", "Eyeglasses", "Mustache", "Mouth_Slightly_Open")  # small details a card reports the reconstructions keep
 PRIOR_SAMPLES = 1000  # samples drawn to measure a prior
 INVERTED_IMAGES = 16  # test faces a GAN's evaluation inverts
 GUIDED_EDITS = 300  # samples each classifier-guided edit scorecard edits (a guided edit is 8 gradient steps)
@@ -65,31 +63,31 @@ def training_record(checkpoint: str | os.PathLike) -> dict:
         raise ValueError(f"{checkpoint}: no training.json, so the dataset to evaluate on is unknown") from None
 
 
-def judge_for(dataset: str, image_size: int) -> models.Classifier | None:
-    """A second classifier of the dataset at this size (classifiers/<dataset>-<size>-judge), trained apart from the one
-    that guides edits, so a guided edit is not scored by the classifier whose gradients it followed."""
-    path = CLASSIFIERS.get(dataset)
-    judge = None if path is None else path.with_name(f"{path.name}-{image_size}-judge")
-    return models.load(judge) if judge is not None and (judge / models.base.CONFIG_NAME).exists() else None
-
-
-def classifier_for(dataset: str, image_size: int, checkpoints: str | os.PathLike | None = None) -> models.Classifier | None:
-    """The shipped classifier of `dataset` for images of this size (CLASSIFIERS[dataset], or the same path with
-    "-<size>" appended for another size, e.g. classifiers/faces-32), else None. checkpoints: look in
-    <checkpoints>/classifiers/ instead (any dataset), as the app does for the directory it serves."""
-    path = CLASSIFIERS.get(dataset) if checkpoints is None else Path(checkpoints) / "classifiers" / dataset
-    for candidate in () if path is None else (path, path.with_name(f"{path.name}-{image_size}")):
-        if (candidate / models.base.CONFIG_NAME).exists():
-            classifier = models.load(candidate)
-            if classifier.config.image_size == image_size:
-                return classifier
+def classifier_for(dataset: str, image_size: int, data_options: dict | None = None, checkpoints: str | os.PathLike | None = None, judge: bool = False) -> models.Classifier | None:
+    """The shipped classifier of `dataset` for images of this size and the data version of `data_options` (as a
+    training.json records them; see data.recorded), else None: the first by name of the classifier checkpoints in
+    <checkpoints>/classifiers/ (default: the shipped ones) trained on that dataset and version. judge=True: a judge
+    instead (a name ending in "-judge"), trained apart from the classifier that guides edits, so a guided edit is not
+    scored by the classifier whose gradients it followed."""
+    root = CLASSIFIERS if checkpoints is None else Path(checkpoints) / "classifiers"
+    version = data.recorded(dataset, data_options or {}).get("version") if dataset in data.DATASETS else None
+    for candidate in sorted(root.iterdir()) if root.is_dir() else ():
+        if candidate.name.endswith("-judge") != judge or not (candidate / "training.json").exists():
+            continue
+        record = json.loads((candidate / "training.json").read_text())
+        if record.get("data") != dataset or data.recorded(dataset, record.get("data_options", {})).get("version") != version:
+            continue
+        classifier = models.load(candidate)
+        if classifier.config.image_size == image_size:
+            return classifier
     return None
 
 
 def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
     """{"dataset", "split", and one entry per metric that applies} for a checkpoint directory or repo id."""
     record = training_record(checkpoint)
-    ds = data.load(record["data"], split=split, **record.get("data_options", {}))
+    options = data.recorded(record["data"], record.get("data_options", {}))
+    ds = data.load(record["data"], split=split, **options)
     result: dict = {"dataset": record["data"], "split": split, "images": len(ds)}
     model_type = models.model_type_of(checkpoint)
     if model_type == "classifier":  # no latents, no stats
@@ -100,17 +98,17 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
         prior = models.load(checkpoint)
         explorer = Explorer.load(prior.config.vqvae, prior=prior)
         y = ds.targets() if prior.config.num_classes else None
-        result["prior"] = prior_quality(explorer, ds, y, classifier_for(record["data"], explorer.model.config.image_size))
+        result["prior"] = prior_quality(explorer, ds, y, classifier_for(record["data"], explorer.model.config.image_size, options))
         return result
     explorer = Explorer.load(checkpoint)
     model = explorer.model
     if isinstance(model, models.GAN):
         # the shipped classifier of the dataset, or the one the run's monitor used
         own = record.get("train_config", {}).get("monitor_classifier")
-        classifier = models.load(own) if own else classifier_for(record["data"], model.config.image_size)
+        classifier = models.load(own) if own else classifier_for(record["data"], model.config.image_size, options)
         if classifier is not None:
             result["gan"] = gan_quality(model, ds, classifier)
-        judge = judge_for(record["data"], model.config.image_size)
+        judge = classifier_for(record["data"], model.config.image_size, options, judge=True)
         if classifier is not None and classifier.config.num_attributes and judge is not None:
             explorer.classifier = classifier
             result["inversion"] = inversion_quality(explorer, ds)
@@ -127,12 +125,16 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
     result["reconstruction"] = reconstruction(model, *measured)
     if isinstance(model, models.VQVAE):
         result["codebook"] = codebook_usage(model, measured[0])
-    classifier = classifier_for(record["data"], model.config.image_size)
-    if ds.attribute_names and classifier is not None and (names or y is None):  # vectors, or an attribute condition switched on
+    classifier = classifier_for(record["data"], model.config.image_size, options)
+    # edits are judged by the dataset's judge where one ships (robust to a decoder's blur), else by its classifier
+    judge = classifier_for(record["data"], model.config.image_size, options, judge=True) or classifier
+    if ds.attribute_names and judge is not None and (names or y is None):  # vectors, or an attribute condition switched on
         result["edits"] = (
-            {a: condition_scorecard(explorer, classifier, ds, a) for a in SCORECARD_ATTRIBUTES if a in names}
-            if names else {a: edit_scorecard(explorer, classifier, ds, a) for a in SCORECARD_ATTRIBUTES if a in explorer.vectors}
+            {a: condition_scorecard(explorer, judge, ds, a) for a in SCORECARD_ATTRIBUTES if a in names}
+            if names else {a: edit_scorecard(explorer, judge, ds, a) for a in SCORECARD_ATTRIBUTES if a in explorer.vectors}
         )  # fmt: skip
+    if ds.attribute_names and judge is not None and judge is not classifier:  # what the decoder keeps of each attribute
+        result["details_kept"] = details_kept(model, ds, judge, y)
     if ds.factor_sizes and min(ds.factor_sizes) > 0 and y is None:
         result["mig"] = mig(model, ds)
     if ds.labels is not None and classifier is not None and classifier.config.num_classes and not isinstance(model, models.VQVAE):  # its prior is measured apart
@@ -261,6 +263,12 @@ def summary(result: dict) -> list[tuple[str, str]]:
             name = f"{attribute} {'guided ' if key == 'guided_edits' else ''}edit"
             rows.append((f"{name}: flip rate", f"{card['flip_rate']:.1%} of {card['n']} {what} (unedited: {card['baseline']:.1%}; {how}{judged})"))
             rows.append((f"{name}: other attributes changed", f"at most {card['changed'][worst]:.1%} ({worst})"))
+    if "details_kept" in result:
+        d = result["details_kept"]
+        kept = d["reconstruction"]
+        shown = [a for a in DETAIL_ATTRIBUTES if a in kept] + [min(kept, key=kept.get)]
+        rows.append(("reconstructions that keep an attribute (the judge agrees with the truth)",
+                     ", ".join(f"{a} {kept[a]:.1%} (inputs {d['input'][a]:.1%})" for a in dict.fromkeys(shown)) + f"; the last is the lowest ({d['images']} images)"))  # fmt: skip
     if "inversion" in result:
         i = result["inversion"]
         rows.append(("inversion of test images (latent.invert)", f"PSNR {i['psnr']:.2f} dB on average, {i['psnr_min']:.2f} dB the worst ({i['images']} images)"))

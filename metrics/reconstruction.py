@@ -1,4 +1,5 @@
-"""Reconstruction and likelihood on held-out images: MSE, PSNR, the ELBO in nats, active units."""
+"""Reconstruction and likelihood on held-out images: MSE, PSNR, the ELBO in nats, active units, and which
+attributes the reconstructions keep."""
 
 from __future__ import annotations
 
@@ -49,3 +50,21 @@ def reconstruction(model: models.Encodable, ds, y: torch.Tensor | None = None, b
         kl_dims = kl_dims / n
         result.update(elbo=-(recon_nll / n + kl_dims.sum().item()), kl=kl_dims.sum().item(), active_units=int((kl_dims > ACTIVE_KL).sum()))
     return result
+
+
+@torch.no_grad()
+def details_kept(model: models.Encodable, ds, judge: models.Classifier, y: torch.Tensor | None = None, n: int = 2000, batch_size: int = 250) -> dict[str, float]:
+    """Per attribute, the fraction of the first n images of `ds` whose reconstruction the judge labels as the ground
+    truth says (key "input": the same for the images themselves, the judge's own ceiling). An edit cannot add what the
+    decoder cannot draw: a low value here bounds every attribute edit of the model."""
+    model.eval()
+    index = np.arange(min(n, len(ds)))
+    truth = ds.targets(judge.names)[index] > 0.5
+    on_input, on_recon = [], []
+    for start in range(0, len(index), batch_size):
+        idx = index[start : start + batch_size]
+        x = ds.batch(idx).to(model.device)
+        on_input.append(judge.predict(x))
+        on_recon.append(judge.predict(model.reconstruct(x, None if y is None else y[idx].to(model.device))))
+    agree = lambda predicted: dict(zip(judge.names, (torch.cat(predicted) == truth).float().mean(0).tolist()))  # noqa: E731
+    return {"images": len(index), "reconstruction": agree(on_recon), "input": agree(on_input)}

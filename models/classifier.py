@@ -25,10 +25,13 @@ class ClassifierConfig(ModelConfig):
     num_classes: int = option(10, "predict one class label out of this many (0 to predict binary attributes)")
     num_attributes: int = option(0, "predict this many binary attributes instead (needs num_classes = 0)")
     condition_names: tuple[str, ...] = option((), "names of the classes or attributes (set from the data)")
+    augment: float = option(0.0, "training only: the share of images blurred (Gaussian, sigma up to 1.5 px) and noised (std up to 0.05), so a judge of decoded images reads what they show, not how sharp they are")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_targets(self, "a classifier predicts")
+        if not 0 <= self.augment <= 1:
+            raise ValueError(f"field 'augment' must be in [0, 1], got {self.augment}")
 
 
 class Classifier(HubModel):
@@ -57,6 +60,8 @@ class Classifier(HubModel):
     def loss(self, x, y=None, step=None, generator=None) -> dict[str, torch.Tensor]:
         if y is None:
             raise ValueError("a classifier trains on targets y: class ids [N] or attributes [N, A] (--condition)")
+        if self.training and self.config.augment > 0:
+            x = torch.where(torch.rand(len(x), 1, 1, 1, generator=generator, device=x.device) < self.config.augment, degrade(x, generator), x)
         logits = self.logits(x)
         if self.config.num_classes:
             loss = F.cross_entropy(logits, y.long())
@@ -65,3 +70,19 @@ class Classifier(HubModel):
             loss = F.binary_cross_entropy_with_logits(logits, y.float(), reduction="sum") / len(x)  # summed over attributes
             accuracy = ((logits > 0) == (y > 0.5)).float().mean()  # over images and attributes
         return detached(loss, accuracy=accuracy)
+
+
+def degrade(x: torch.Tensor, generator: torch.Generator | None = None, max_sigma: float = 1.5, max_noise: float = 0.05) -> torch.Tensor:
+    """Each image blurred by a Gaussian of random sigma in (0, max_sigma] px, plus Gaussian noise of random std in
+    [0, max_noise]: how a decoder's output differs from the data, without changing what the image shows."""
+    n, c, h, w = x.shape
+    radius = 3  # a 7-tap kernel covers 2 sigma at sigma 1.5
+    sigma = torch.rand(n, generator=generator, device=x.device) * max_sigma + 1e-3
+    taps = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
+    kernel = torch.exp(-taps[None] ** 2 / (2 * sigma[:, None] ** 2))
+    kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(c, 0)[:, None, None, :]  # [N*C, 1, 1, 7]: one per image and channel
+    blurred = x.reshape(1, n * c, h, w)  # images and channels as groups of one depthwise conv
+    blurred = F.conv2d(F.pad(blurred, (radius, radius, 0, 0), mode="replicate"), kernel, groups=n * c)  # along x
+    blurred = F.conv2d(F.pad(blurred, (0, 0, radius, radius), mode="replicate"), kernel.transpose(2, 3), groups=n * c)  # along y
+    noise = torch.rand(n, 1, 1, 1, generator=generator, device=x.device) * max_noise
+    return (blurred.reshape(n, c, h, w) + noise * torch.randn(x.shape, generator=generator, device=x.device)).clamp(0, 1)

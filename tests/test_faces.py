@@ -8,7 +8,7 @@ import torch
 
 import data
 from data import faces
-from data.faces import ATTRIBUTE_NAMES, F, THRESHOLDS, attributes_from_factors, render_face, sample_factors
+from data.faces import ATTRIBUTE_NAMES, F, STYLES, VERSION, attributes_from_factors, render_face, sample_factors
 
 
 @pytest.fixture(autouse=True)
@@ -65,18 +65,18 @@ def test_bad_size_and_factor_count():
 
 def test_eyeglasses_change_only_the_eye_band():
     top, bottom = changed_rows(render_face(upright(glasses=0)), render_face(upright(glasses=1)))
-    assert 0.35 < top and bottom < 0.62  # the eyes sit at about 0.5 of the height
+    assert 0.25 < top and bottom < 0.52  # the eyes sit at about 0.4 of the height
 
 
 def test_smile_and_mouth_change_only_the_lower_face():
     for change in ({"smile": 0.9}, {"mouth_open": 0.9}):
         top, bottom = changed_rows(render_face(upright()), render_face(upright(**change)))
-        assert top > 0.55 and bottom < 0.8, change
+        assert top > 0.5 and bottom < 0.8, change  # the mouth sits at about 0.67 of the height
 
 
 def test_hat_changes_only_the_top():
     top, bottom = changed_rows(render_face(upright()), render_face(upright(hat=1)))
-    assert bottom < 0.42
+    assert bottom < 0.25  # the face fills the frame: the crown is cropped, and the hat with it
 
 
 def test_open_mouth_shows_teeth():
@@ -85,17 +85,19 @@ def test_open_mouth_shows_teeth():
     assert near_white(open_) > near_white(closed) + 20
 
 
-def test_attributes_follow_factors():
-    f = sample_factors(4000, seed=1)
-    attrs = attributes_from_factors(f)
+@pytest.mark.parametrize("version", sorted(STYLES))
+def test_attributes_follow_factors(version):
+    f = sample_factors(4000, seed=1, version=version)
+    attrs = attributes_from_factors(f, version)
     col = {name: attrs[:, i] for i, name in enumerate(ATTRIBUTE_NAMES)}
-    assert np.array_equal(col["Smiling"], f[:, F["smile"]] > 0.2)
+    thresholds = STYLES[version].thresholds
+    assert np.array_equal(col["Smiling"], f[:, F["smile"]] > thresholds["smile"][0])
     assert np.array_equal(col["Eyeglasses"], f[:, F["glasses"]] > 0)
     assert np.array_equal(col["No_Beard"], f[:, F["facial_hair"]] == 0)
     bald = col["Bald"] == 1
     hair_colours = np.stack([col[c] for c in ("Black_Hair", "Brown_Hair", "Blond_Hair", "Red_Hair", "Gray_Hair")], 1)
     assert (hair_colours[bald].sum(1) == 0).all() and (hair_colours[~bald].sum(1) == 1).all()
-    for name, (t, gap) in THRESHOLDS.items():  # sampling leaves the band around each threshold empty
+    for name, (t, gap) in thresholds.items():  # sampling leaves the band around each threshold empty
         assert not ((f[:, F[name]] > t - gap) & (f[:, F[name]] < t + gap)).any(), name
     rates = attrs.mean(0)
     assert (rates > 0.05).all() and (rates < 0.95).all(), dict(zip(ATTRIBUTE_NAMES, rates))
@@ -164,3 +166,62 @@ def test_unknown_split_and_option():
         data.load("faces", colour=True)
     with pytest.raises(ValueError, match="unknown dataset 'celebA'"):
         data.load("celebA")
+
+
+# --- versions: version 2 frames the face like CelebA's aligned crops; version 1 stays as it was
+
+
+def face_box(image):
+    """(width, height) fractions of the image spanned by skin-coloured pixels (the face and ears)."""
+    upright_skin = render_face(upright(hat=0), image.shape[0])[image.shape[0] // 2, image.shape[0] // 2]  # the nose bridge: skin
+    mask = (np.abs(image.astype(int) - upright_skin.astype(int)).max(axis=2) < 12)
+    cols, rows = np.flatnonzero(mask.any(0)), np.flatnonzero(mask.any(1))
+    return (cols[-1] - cols[0] + 1) / image.shape[1], (rows[-1] - rows[0] + 1) / image.shape[0]
+
+
+def test_version_2_face_fills_the_frame_and_version_1_does_not():
+    assert VERSION == 2
+    width1, _ = face_box(render_face(upright(), 64, version=1))
+    width2, height2 = face_box(render_face(upright(), 64, version=2))
+    assert width1 < 0.45 and width2 > 0.6 and height2 > 0.7, (width1, width2, height2)
+
+
+def margin_pixels(version, size, factor):
+    """Pixels that differ by more than 16 of 255 between a face at the two edges of `factor`'s excluded gap: how
+    visible the difference between the two sides of its attribute is (the mouth closed for the smile, neutral for the rest)."""
+    t, gap = STYLES[version].thresholds[factor]
+    base = {"mouth_open": 0.0} if factor == "smile" else {"smile": 0.0}
+    low, high = (render_face(upright(**{**base, factor: value}), size, version=version).astype(int) for value in (t - gap, t + gap))
+    return int((np.abs(low - high).max(axis=2) > 16).sum())
+
+
+@pytest.mark.parametrize("factor", ["smile", "mouth_open", "eye_openness"])
+def test_version_2_attribute_margins_are_visible(factor):
+    """Smiling, Mouth_Slightly_Open and Narrow_Eyes: at 64x64 the two sides of the threshold differ in at least 30
+    pixels (version 1: at most 8, too few for a person to tell them apart), and at 32x32 still in some."""
+    assert margin_pixels(2, 64, factor) >= 30 and margin_pixels(2, 32, factor) >= 4, factor
+    assert margin_pixels(1, 64, factor) <= 8 and margin_pixels(2, 64, factor) >= 4 * max(1, margin_pixels(1, 64, factor))
+
+
+def test_version_2_details_cover_more_pixels():
+    """Glasses and a mustache change at least twice as many pixels at 32x32 in version 2 as in version 1."""
+    for change in ({"glasses": 1}, {"facial_hair": 1}):
+        changed = [(np.abs(render_face(upright(), 32, version=v).astype(int) - render_face(upright(**change), 32, version=v).astype(int)).max(axis=2) > 24).sum() for v in (1, 2)]
+        assert changed[1] >= 2 * changed[0] > 0, (change, changed)
+
+
+def test_versions_are_cached_apart_and_recorded():
+    one, two = data.load("faces", n=30, size=32, version=1), data.load("faces", n=30, size=32)
+    assert two.info["renderer_version"] == VERSION and one.info["renderer_version"] == 1
+    assert not np.array_equal(one.images, two.images)
+    assert np.array_equal(one.images[3], render_face(one.factors[3], 32, version=1))
+    with pytest.raises(ValueError, match="faces version must be one of 1, 2, got 3"):
+        data.load("faces", n=30, size=32, version=3)
+
+
+def test_a_record_without_a_version_means_version_1():
+    """Checkpoints trained before the renderer was versioned recorded no version: they are measured on version 1;
+    a new run records the version it trained on."""
+    assert data.recorded("faces", {}) == {"version": 1} and data.recorded("faces", {"version": 2, "size": 32}) == {"version": 2, "size": 32}
+    assert data.pinned("faces", {"size": 32}) == {"size": 32, "version": VERSION}
+    assert data.pinned("digits", {}) == {} == data.recorded("digits", {})

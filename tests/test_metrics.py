@@ -3,6 +3,7 @@ ELBO against the model's own loss, classifier accuracy, evaluate() on a trained 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -172,3 +173,88 @@ def test_frechet_distance_of_known_gaussians():
     # N(0, I) vs N(mu, I): ||mu||^2; N(0, I) vs N(0, 4 I): Tr(I + 4I - 2 * 2I) = 6
     assert metrics.frechet_distance(a, b + torch.tensor([1.0, 2.0, 0, 0, 0, 0])) == pytest.approx(5.0, abs=0.05)
     assert metrics.frechet_distance(a, 2 * b) == pytest.approx(6.0, abs=0.1)
+
+
+def test_degrade_blurs_and_noises_without_moving_the_picture():
+    from models.classifier import degrade
+
+    x = torch.zeros(4, 3, 16, 16)
+    x[:, :, ::2] = 1.0  # stripes: all high frequency
+    out = degrade(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and 0 <= out.min() and out.max() <= 1
+    assert torch.equal(out, degrade(x, torch.Generator().manual_seed(0)))  # seeded
+    assert (out - x).abs().mean() > 0.05  # blurred stripes lose contrast
+    assert out.mean().item() == pytest.approx(x.mean().item(), abs=0.05)  # the picture stays where it was
+    flat = torch.full((2, 3, 16, 16), 0.5)
+    assert (degrade(flat, torch.Generator().manual_seed(1)) - flat).abs().max() <= 0.3  # a flat image only gets noise
+
+
+def test_judge_augmentation_applies_in_training_only():
+    config = models.ClassifierConfig(image_size=16, channels=3, base_width=4, max_width=8, latent_dim=8, num_classes=0, num_attributes=2,
+                                     condition_names=("A", "B"), augment=1.0)  # fmt: skip
+    judge, plain = models.Classifier(config), models.Classifier(dataclasses.replace(config, augment=0.0))
+    plain.load_state_dict(judge.state_dict())
+    x, y = torch.rand(6, 3, 16, 16), torch.tensor([[1.0, 0.0]] * 6)
+    judge.eval(), plain.eval()
+    assert torch.equal(judge.loss(x, y)["loss"], plain.loss(x, y)["loss"])  # measuring sees the image as it is
+    judge.train(), plain.train()
+    assert not torch.equal(judge.loss(x, y, generator=torch.Generator().manual_seed(0))["loss"], plain.loss(x, y)["loss"])
+    with pytest.raises(ValueError, match="augment"):
+        dataclasses.replace(config, augment=1.5)
+
+
+def _classifier_dir(root, name, size, version, seed=0):
+    """A tiny untrained faces attribute classifier saved as checkpoints/classifiers/<name> with its training record."""
+    torch.manual_seed(seed)
+    config = models.ClassifierConfig(image_size=size, channels=3, base_width=4, max_width=8, latent_dim=8, num_classes=0, num_attributes=2, condition_names=("Smiling", "Eyeglasses"))
+    out = root / "classifiers" / name
+    models.Classifier(config).save(out)
+    options = {"size": size} | ({} if version is None else {"version": version})
+    (out / "training.json").write_text(json.dumps({"data": "faces", "data_options": options}))
+    return out
+
+
+def test_classifier_for_matches_the_dataset_version_and_size(tmp_path):
+    """Each checkpoint is measured by a classifier of the faces version it trained on: one that recorded no version is
+    version 1 (trained before the renderer was versioned); judges are looked up apart."""
+    _classifier_dir(tmp_path, "faces", 64, None)
+    _classifier_dir(tmp_path, "faces-v2", 64, 2, seed=1)
+    _classifier_dir(tmp_path, "faces-v2-judge", 64, 2, seed=2)
+    _classifier_dir(tmp_path, "faces-v2-32", 32, 2, seed=3)
+
+    def found(size, options, judge=False):
+        classifier = metrics.classifier_for("faces", size, options, checkpoints=tmp_path, judge=judge)
+        return None if classifier is None else next(p.name for p in (tmp_path / "classifiers").iterdir() if torch.equal(models.load(p).head[1].weight, classifier.head[1].weight))
+
+    assert found(64, {}) == "faces" and found(64, {"version": 1}) == "faces"
+    assert found(64, {"version": 2}) == "faces-v2" and found(64, {"version": 2}, judge=True) == "faces-v2-judge"
+    assert found(32, {"version": 2, "size": 32}) == "faces-v2-32" and found(32, {"version": 2}, judge=True) is None
+    assert found(32, {}) is None and metrics.classifier_for("faces", 64, {}, checkpoints=tmp_path / "nowhere") is None
+
+
+def test_details_kept_counts_what_the_judge_reads_in_the_reconstructions():
+    """A model that reconstructs perfectly keeps exactly what the judge reads in the inputs; one that returns grey keeps
+    an attribute only on images the judge reads the same way in grey."""
+    config = models.ClassifierConfig(image_size=32, channels=3, base_width=4, max_width=8, latent_dim=8, num_classes=0, num_attributes=2, condition_names=("Smiling", "Eyeglasses"))
+    torch.manual_seed(0)
+    judge = models.Classifier(config).eval()
+    ds = data.load("faces", split="test", n=40, size=32)
+
+    class Model(torch.nn.Module):
+        def __init__(self, grey):
+            super().__init__()
+            self.grey = grey
+
+        def reconstruct(self, x, y=None):
+            return torch.full_like(x, 0.5) if self.grey else x
+
+        @property
+        def device(self):
+            return torch.device("cpu")
+
+    perfect = metrics.details_kept(Model(False), ds, judge, batch_size=16)
+    assert perfect["images"] == 40 and perfect["reconstruction"] == perfect["input"]
+    grey = metrics.details_kept(Model(True), ds, judge, batch_size=16)
+    truth = ds.targets(judge.names) > 0.5
+    on_grey = judge.predict(torch.full((1, 3, 32, 32), 0.5))[0]
+    assert list(grey["reconstruction"].values()) == pytest.approx((truth == on_grey).float().mean(0).tolist())

@@ -178,3 +178,18 @@ def test_preset_with_overrides(tmp_path):
     summary = json.loads((out / "training.json").read_text())
     assert summary["preset"] == "digits-vae" and summary["epochs"] == 1  # the flag overrides the preset's 60 epochs
     assert models.load(out).config.latent_dim == 8  # from the preset
+
+
+def test_bfloat16_autocast_trains_on_the_cpu_and_the_record_pins_the_faces_version(tmp_path):
+    """--precision bfloat16 (the face presets') trains on the CPU with float32 weights; training.json records the faces
+    version the run used (the newest, as none was asked for), so its metrics measure it on that version later."""
+    faces = dict(data="faces", data_options={"n": 300, "size": 32}, epochs=4, batch_size=50, stats_images=100, precision="bfloat16", lr=3e-3)
+    out = train("vae", {"base_width": 8, "max_width": 16, "latent_dim": 8}, tiny_run(tmp_path / "bf16", **faces))
+    losses = [m["loss"] for m in metrics(out) if "loss" in m]
+    assert len(losses) == 20 and all(abs(v) < 1e9 for v in losses) and sum(losses[-5:]) < sum(losses[:5])
+    record = json.loads((out / "training.json").read_text())
+    assert record["data_options"] == {"n": 300, "size": 32, "version": 2} and record["train_config"]["precision"] == "bfloat16"
+    assert "--data-version 2" in (out / "README.md").read_text()
+    assert all(t.dtype == torch.float32 for t in models.load(out).state_dict().values())
+    with pytest.raises(ValueError, match="--precision must be"):
+        tiny_run(tmp_path / "x", precision="half")

@@ -31,6 +31,7 @@ class TrainConfig:
     save_dtype: str = option("float32", "how the checkpoint stores its weights: float16 halves the file (the model computes in float32 either way)", choices=("float32", "float16"))
     stats_images: int = option(10_000, "training images encoded for stats.safetensors (0: all)")
     device: str = option("auto", "auto: CUDA when present (with bf16 autocast), else CPU", choices=("auto", "cpu", "cuda"))
+    precision: str = option("auto", "autocast: auto (bfloat16 on CUDA, float32 on CPU), bfloat16 (on a CPU with AVX-512 BF16 or AMX too: 1.4x faster, bench/), float32", choices=("auto", "bfloat16", "float32"))
     threads: int = option(0, "CPU threads per process (0: cores / processes)")
     resume: bool = option(False, "continue from the resumable checkpoint in --out (same result as an uninterrupted run)")
     preset: str = option("", "the preset this run came from (recorded in the model card)")
@@ -48,6 +49,8 @@ class TrainConfig:
             raise ValueError(f"--lr-schedule must be constant or cosine, got {self.lr_schedule!r}")
         if self.lr < 0:
             raise ValueError(f"--lr must be > 0 (or 0 for the model's own), got {self.lr}")
+        if self.precision not in ("auto", "bfloat16", "float32"):
+            raise ValueError(f"--precision must be auto, bfloat16 or float32, got {self.precision!r}")
         if self.save_dtype not in ("float32", "float16"):
             raise ValueError(f"--save-dtype must be float32 or float16, got {self.save_dtype!r}")
         if self.monitor_every < 0 or self.monitor_images < 10:

@@ -75,8 +75,9 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
     lead = rank == 0
     out = Path(cfg.out)
 
-    # --- data: a fixed validation slice of the training split
-    ds = data.load(cfg.data, split="train", **cfg.data_options)
+    # --- data: a fixed validation slice of the training split; a generated dataset's version is pinned in the record
+    data_options = data.pinned(cfg.data, cfg.data_options)
+    ds = data.load(cfg.data, split="train", **data_options)
     train_idx, val_idx = split(len(ds), cfg)
     accepted = models.config_class(model_type).__dataclass_fields__
     y_all, condition_fields = conditions(ds, cfg.condition, accepted)
@@ -121,7 +122,8 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
     # a phase leaves the other phases' parameters without gradients: DDP must be told
     net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=adversarial) if world > 1 else model
     generative = isinstance(model, models.LatentModel)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_cuda)
+    bf16 = cfg.precision == "bfloat16" or (cfg.precision == "auto" and use_cuda)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
     fixed = _fixed_batch(ds, val_idx, y_all, device)
     steps_per_epoch = len(train_idx) // cfg.batch_size  # drop the last partial batch: every step sees a full batch
     total_steps = min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf)
@@ -245,7 +247,7 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
             _write_png(out / "samples.png", prior_grid(best))
         val = monitor(best) if monitor is not None else evaluate(best, ds, val_idx, y_all, device, cfg.batch_size, progress.step)
         summary = {
-            "model_type": model_type, "data": cfg.data, "data_options": cfg.data_options, "preset": cfg.preset,
+            "model_type": model_type, "data": cfg.data, "data_options": data_options, "preset": cfg.preset,
             "command": command, "seed": cfg.seed, "steps": progress.step, "epochs": progress.epoch,
             "seconds": round(progress.seconds, 1), "monitor_seconds": round(progress.monitor_seconds, 1), "images_per_second": round(progress.images / max(progress.seconds, 1e-9), 1),
             "processes": world, "hardware": hardware(device), "validation": val, "train_config": asdict(cfg),
@@ -272,7 +274,7 @@ def dataset_classifier(cfg: TrainConfig, ds) -> models.Classifier:
     if cfg.monitor_classifier:
         classifier = models.load(cfg.monitor_classifier)
     else:
-        classifier = metrics.classifier_for(cfg.data, ds.image_size)
+        classifier = metrics.classifier_for(cfg.data, ds.image_size, data.pinned(cfg.data, cfg.data_options))
         if classifier is None:
             raise ValueError(
                 f"a GAN's training monitor measures samples with a classifier of {cfg.data} at {ds.image_size}x{ds.image_size}, and none ships: "
@@ -468,8 +470,9 @@ def prior_grid(prior, rows: int = 6, columns: int = 8) -> np.ndarray:
 def rewrite_stats(out: Path) -> None:
     """Write the stats.safetensors of a finished run again, from its training.json (data, split, classifier): for
     checkpoints written before the statistics gained a field."""
-    cfg = TrainConfig(**json.loads((out / "training.json").read_text())["train_config"])
-    ds = data.load(cfg.data, split="train", **cfg.data_options)
+    record = json.loads((out / "training.json").read_text())
+    cfg = TrainConfig(**record["train_config"])
+    ds = data.load(cfg.data, split="train", **data.recorded(cfg.data, record["data_options"]))
     model = models.load(out)
     y_all, _ = conditions(ds, cfg.condition, type(model.config).__dataclass_fields__)
     classifier = None if isinstance(model, models.Encodable) else dataset_classifier(cfg, ds)

@@ -207,8 +207,32 @@ def edit_or_explain(label, source, name, method, given, set_a, set_b, strength, 
         return current, None, f"*{err.message}*"
 
 
+def scorecard(entry, name, method) -> str:
+    """What the model card measured for this attribute's edit (metrics.edits): how often it adds the attribute, and
+    the other attribute it changes most, so a user knows what to expect before dragging the strength."""
+    key = "guided_edits" if method == "guided" else "edits"
+    cards = entry.evaluation.get(key, {})
+    if name not in cards:
+        return f"*The model card has no measured scorecard for {_display(entry.explorer, name)}; it measures {', '.join(cards)}.*" if cards else ""
+    card = cards[name]
+    worst = max(card["changed"], key=card["changed"].get)
+    if "strength" not in card:
+        how = f"switching the {name} condition on"
+    else:
+        how = f"{'the classifier-guided edit' if key == 'guided_edits' else 'the stored vector'} at strength {card['strength']:g}"
+    on = "of its own samples without it" if "edit" in card else "of test images without it"
+    caveat = "" if method in ("mean_difference", "guided") else " (measured for the stored vector, not this method)"
+    return (f"**Measured on this model** (its card){caveat}: {how} gives {card['flip_rate']:.0%} {on} the attribute "
+            f"(unedited: {card['baseline']:.0%}; n = {card['n']}); the other attribute it changes most: {worst}, in {card['changed'][worst]:.0%}.")  # fmt: skip
+
+
+def _opening(names: list[str]) -> str | None:
+    """The attribute the tab opens on: Smiling, the headline edit, where the model has it."""
+    return "Smiling" if "Smiling" in names else (names[0] if names else None)
+
+
 def _model_updates(entry) -> list:
-    """[no-labels note, controls, source, attribute, method, given, custom group, set A, set B, gallery, images x2, note]"""
+    """[no-labels note, controls, source, attribute, scorecard, method, given, custom group, set A, set B, gallery, images x2, note]"""
     explorer = entry.explorer
     names, table = labelled(explorer)
     picks = example_choices(explorer)
@@ -231,7 +255,8 @@ def _model_updates(entry) -> list:
         gr.update(visible=bool(sources)),
         gr.update(choices=sources or SOURCES, value=(sources or SOURCES)[0][1]),  # hidden without sources; a valid value all the same
         # a selector with nothing to offer keeps its choices and is hidden: emptied choices upset the browser's dropdown
-        gr.update(choices=[(_display(explorer, n), n) for n in names], value=names[0], visible=True) if names else gr.update(value=None, visible=False),
+        gr.update(choices=[(_display(explorer, n), n) for n in names], value=_opening(names), visible=True) if names else gr.update(value=None, visible=False),
+        gr.update(value=scorecard(entry, _opening(names), "mean_difference") if names else "", visible=bool(names)),
         gr.update(choices=methods, value="mean_difference", visible=bool(names)),
         gr.update(choices=[(_display(explorer, n), n) for n in names[1:]], value=[], visible=False),
         gr.update(visible=bool(picks) and not names),
@@ -254,6 +279,7 @@ def build(shared) -> None:
             with gr.Column(scale=3):
                 source = gr.Radio(SOURCES, value="attribute", label="Vector from")
                 name = gr.Dropdown(every_name, label="Attribute or class (classes are one-vs-rest)")
+                card = gr.Markdown(elem_id="attribute-scorecard")
                 method = gr.Radio([*METHODS, GUIDED], value="mean_difference", label="Method", info="balanced: mean difference within groups that share the held-fixed attributes; conditional: the SVM normal minus its projection on the held-fixed attributes' normals; guided: steps along the classifier's gradient, the held attributes' gradients projected out")
                 given = gr.CheckboxGroup(every_name, label="Hold fixed (balanced / conditional / guided: none ticked holds all)", visible=False)
                 with gr.Group(visible=False) as custom:
@@ -286,8 +312,10 @@ def build(shared) -> None:
                 gr.update(visible=not by_attribute),
                 gr.update(visible=by_attribute),
                 gr.update(visible=by_attribute),
+                gr.update(visible=by_attribute),
                 gr.update(choices=[(_display(explorer, n), n) for n in others], value=[g for g in given or [] if g in others], visible=by_attribute and method in TAKES_GIVEN),
             )
 
-        gr.on([source.input, name.input, method.input], show, [shared.model, source, name, method, given], [custom, name, method, given], api_name=False)
-        shared.when_model_changes([explain, controls, source, name, method, given, custom, set_a, set_b, gallery, *outputs], _model_updates)
+        gr.on([source.input, name.input, method.input], show, [shared.model, source, name, method, given], [custom, name, card, method, given], api_name=False)
+        gr.on([name.input, method.input], lambda label, n, m: scorecard(shared.entry(label), n, m), [shared.model, name, method], card, api_name=False)
+        shared.when_model_changes([explain, controls, source, name, card, method, given, custom, set_a, set_b, gallery, *outputs], _model_updates)

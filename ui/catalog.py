@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
 import torch
 
+import data
 import metrics
 import models
 from latent import Explorer
@@ -27,6 +28,8 @@ class Entry:
     key: str  # directory name or repo id
     explorer: Explorer
     dataset: str
+    data_options: dict = field(default_factory=dict)  # as training.json records them (a generated dataset's version)
+    evaluation: dict = field(default_factory=dict)  # the model card's measurements (evaluation.json), if it has them
 
     @property
     def classifier(self) -> models.Classifier | None:
@@ -111,11 +114,12 @@ class Catalog:
                     entries.append(load_entry(source))
             except ValueError as err:
                 warnings.warn(f"skipping {source}: {err}", stacklevel=2)
-        classifiers: dict[tuple[str, int], models.Classifier | None] = {}  # each loaded once
-        for entry in entries:  # checkpoints/classifiers/<dataset>, or <dataset>-<size> for another image size
-            key = (entry.dataset, entry.config.image_size)
+        classifiers: dict[tuple, models.Classifier | None] = {}  # each loaded once
+        for entry in entries:  # the checkpoints/classifiers/ one of the entry's dataset, data version and image size
+            key = (entry.dataset, entry.config.image_size, tuple(sorted(entry.data_options.items())))
             if key not in classifiers:
-                classifiers[key] = metrics.classifier_for(*key, checkpoints=checkpoints) if checkpoints else None
+                known = checkpoints and entry.dataset in data.DATASETS
+                classifiers[key] = metrics.classifier_for(entry.dataset, entry.config.image_size, entry.data_options, checkpoints=checkpoints) if known else None
             entry.explorer.classifier = classifiers[key]
         for source, prior in priors:  # each prior samples the VQ-VAE it was trained on, if that is served
             owner = next((e for e in entries if isinstance(e.model, models.VQVAE) and fingerprint(e.model) == prior.config.vqvae_fingerprint), None)
@@ -140,7 +144,8 @@ class Catalog:
 def load_entry(source: str) -> Entry:
     explorer = Explorer.load(source)
     path = Path(source)
-    dataset = "?"
-    if (path / "training.json").exists():
-        dataset = json.loads((path / "training.json").read_text()).get("data", "?")
-    return Entry(key=path.name if path.exists() else source, explorer=explorer, dataset=dataset)
+    record = json.loads((path / "training.json").read_text()) if (path / "training.json").exists() else {}
+    dataset = record.get("data", "?")
+    options = data.recorded(dataset, record.get("data_options", {})) if dataset in data.DATASETS else {}
+    evaluation = json.loads((path / metrics.EVALUATION_NAME).read_text()) if (path / metrics.EVALUATION_NAME).exists() else {}
+    return Entry(key=path.name if path.exists() else source, explorer=explorer, dataset=dataset, data_options=options, evaluation=evaluation)
