@@ -28,7 +28,7 @@ import colorsys
 import math
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import multiprocessing
 import numpy as np
@@ -92,12 +92,14 @@ class Style:
     upper_lip: float  # share of an open mouth's gap above the lips' line (0.5: an O, which smiles only when the corners rise)
     frame_width: float  # glasses frame stroke at zoom 1, in canvas fractions
     facial_hair_shade: float  # facial hair colour = hair colour x this (1: the same; < 1 darker, visible on pale skin)
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # factor: (low, high) sampled, where not the Factor's
 
 
 STYLES = {
     1: Style(1.0, 0.55, {"smile": (0.2, 0.1), "mouth_open": (0.35, 0.05), "eye_openness": (0.3, 0.05), "skin_tone": (0.15, 0.05)}, 0.12, 0.15, 0.011, 0.25, 0.011, 1.0),
-    # not smiling <= 0.1, smiling >= 0.6: the corners of a smiling mouth sit >= 3 px higher at 64x64
-    2: Style(1.6, 0.47, {"smile": (0.35, 0.25), "mouth_open": (0.4, 0.25), "eye_openness": (0.4, 0.2), "skin_tone": (0.2, 0.1)}, 0.3, 0.3, 0.016, 0.45, 0.016, 0.7),
+    # not smiling -0.5..0.1 (neutral to a slight frown, as most of CelebA's non-smiling faces), smiling 0.6..1
+    2: Style(1.6, 0.47, {"smile": (0.35, 0.25), "mouth_open": (0.4, 0.25), "eye_openness": (0.4, 0.2), "skin_tone": (0.2, 0.1)}, 0.3, 0.3, 0.016, 0.45, 0.016, 0.7,
+             ranges={"smile": (-0.5, 1.0)}),
 }
 VERSION = max(STYLES)  # what new datasets are rendered with; bump (adding a Style) when the renderer changes
 
@@ -152,15 +154,17 @@ def sample_factors(n: int, seed: int, correlated: bool = False, version: int = V
     Gray_Hair with Eyeglasses, long hair without beards), so a naive mean-difference
     attribute vector entangles them and a balanced/conditional one can do better."""
     rng = np.random.default_rng(seed)
-    thresholds = style_of(version).thresholds
+    look = style_of(version)
+    thresholds = look.thresholds
     out = np.empty((n, len(FACTORS)), np.float32)
     for i, factor in enumerate(FACTORS):
+        low, high = look.ranges.get(factor.name, (factor.low, factor.high))
         if factor.name in thresholds:
-            out[:, i] = _uniform_with_gap(rng, n, factor.low, factor.high, *thresholds[factor.name])
+            out[:, i] = _uniform_with_gap(rng, n, low, high, *thresholds[factor.name])
         elif factor.size:
             out[:, i] = rng.choice(factor.size, size=n, p=_PRIORS.get(factor.name))
         else:
-            out[:, i] = rng.uniform(factor.low, factor.high, n)
+            out[:, i] = rng.uniform(low, high, n)
     if correlated:
         _correlate(rng, out, thresholds)
     return out

@@ -1,5 +1,8 @@
 """python -m metrics CHECKPOINT [--split test] [--write]: every metric that applies, as a table
-(--write also stores them in CHECKPOINT/evaluation.json; `python -m train card` puts them in the model card)."""
+(--write also stores them in CHECKPOINT/evaluation.json; `python -m train card` puts them in the model card).
+
+python -m metrics CHECKPOINT --grid Smiling --out smiling.png: a picture to judge an edit by eye -- test images without
+the attribute, their reconstructions, and the attribute added at strengths 1 and 2."""
 
 from __future__ import annotations
 
@@ -8,7 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-from .evaluate import EVALUATION_NAME, evaluate, summary
+from PIL import Image
+
+from .evaluate import EVALUATION_NAME, evaluate, grid, summary
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -16,7 +21,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("checkpoint", help="checkpoint directory (or Hub repo id) written by python -m train")
     parser.add_argument("--split", default="test", help="dataset split to measure on (default: test)")
     parser.add_argument("--write", action="store_true", help=f"also write CHECKPOINT/{EVALUATION_NAME}")
+    parser.add_argument("--grid", metavar="ATTRIBUTE", help="instead: write a picture of the ATTRIBUTE edit (--out)")
+    parser.add_argument("--out", default="edit.png", help="where --grid writes its PNG (default: edit.png)")
     args = parser.parse_args(argv)
+    if args.grid:
+        try:
+            picture = grid(args.checkpoint, args.grid, args.split)
+        except ValueError as err:
+            sys.exit(f"python -m metrics: {err}")
+        Image.fromarray(picture).save(args.out)
+        print(f"wrote {args.out}: rows are test images without {args.grid}, their reconstructions, then +{args.grid} at strengths 1 and 2")
+        return
     try:
         result = evaluate(args.checkpoint, args.split)
     except ValueError as err:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from data import tile, to_uint8
 from latent import DEFAULT_STRENGTH, Explorer
 from models import Classifier
 
@@ -87,6 +88,17 @@ def sample_edit_scorecard(
         edited = explorer.guided_edit(part, attribute, strength) if edit == "guided" else explorer.edit(part, attribute, strength)
         after.append(judge.predict(explorer.decode(edited)))
     return {**_score(judge, before[keep], torch.cat(after), attribute), "strength": strength, "edit": edit}
+
+
+def edit_grid(explorer: Explorer, ds, attribute: str, strengths=(1.0, 2.0), n: int = 8, scale: int = 3) -> np.ndarray:
+    """uint8 picture for a person to judge an edit: the first n test images without `attribute` (ground truth), their
+    reconstructions (a GAN: by inversion), then the reconstructions' latents plus strength x the attribute vector, one
+    row per strength; each image scaled up `scale` times (nearest) so a mouth is plain to see."""
+    x = ds.batch(np.flatnonzero(ds.attribute(attribute) == 0)[:n])
+    z = explorer.encode(x)
+    rows = [x, explorer.decode(z)] + [explorer.decode(explorer.edit(z, attribute, s)) for s in strengths]
+    images = torch.nn.functional.interpolate(torch.cat(rows), scale_factor=scale, mode="nearest")
+    return tile(to_uint8(images), columns=len(x))
 
 
 def _negatives(classifier: Classifier, ds, attribute: str, n: int) -> np.ndarray:

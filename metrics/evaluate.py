@@ -39,8 +39,8 @@ from models.base import resolve_file
 
 from .codebook import codebook_usage
 from .disentanglement import mig
-from .edits import condition_scorecard, edit_scorecard, sample_edit_scorecard
-from .monitor import Monitor, cells_for
+from .edits import condition_scorecard, edit_grid, edit_scorecard, sample_edit_scorecard
+from .monitor import Monitor, cell_coverage, cells_for
 from .reconstruction import details_kept, reconstruction
 from .samples import class_coverage, coverage, dataset_features, features, frechet_distance, sample_batches
 
@@ -135,6 +135,8 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
         )  # fmt: skip
     if ds.attribute_names and judge is not None and judge is not classifier:  # what the decoder keeps of each attribute
         result["details_kept"] = details_kept(model, ds, judge, y)
+        if y is None and cells_for(judge, ds) is not None:  # which attribute combinations its samples draw
+            result["sample_cells"] = {source: sample_cell_coverage(explorer, judge, ds, source) for source in ("prior", "fitted")}
     if ds.factor_sizes and min(ds.factor_sizes) > 0 and y is None:
         result["mig"] = mig(model, ds)
     if ds.labels is not None and classifier is not None and classifier.config.num_classes and not isinstance(model, models.VQVAE):  # its prior is measured apart
@@ -146,6 +148,25 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
         if model.config.num_classes:
             result["prior_samples"]["component_agreement"] = component_agreement(model, ds)
     return result
+
+
+def grid(checkpoint: str | os.PathLike, attribute: str, split: str = "test") -> np.ndarray:
+    """metrics.edits.edit_grid on the split of the dataset (and version) the checkpoint trained on; a GAN inverts
+    the test images with its dataset's classifier's features, as its card's inversion does."""
+    record = training_record(checkpoint)
+    options = data.recorded(record["data"], record.get("data_options", {}))
+    explorer = Explorer.load(checkpoint)
+    if attribute not in explorer.vectors:
+        raise ValueError(f"{checkpoint} has no {attribute!r} vector; it has: {', '.join(explorer.vectors) or 'none'}")
+    explorer.classifier = classifier_for(record["data"], explorer.model.config.image_size, options)
+    return edit_grid(explorer, data.load(record["data"], split=split, **options), attribute)
+
+
+def sample_cell_coverage(explorer: Explorer, judge: models.Classifier, ds, source: str, n: int = PRIOR_SAMPLES) -> dict:
+    """How n seeded samples from `source` ("prior": N(0, I); "fitted": the Gaussian fitted to the training codes) spread
+    over the data's attribute cells (metrics.monitor.cell_coverage), as the judge reads them."""
+    samples = torch.cat(list(sample_batches(explorer, n, seed=0, source=source, batch_size=250)))
+    return {"n": n, **cell_coverage(*cells_for(judge, ds), judge.predict(samples).numpy())}
 
 
 def prior_frechet_distance(explorer: Explorer, ds, classifier: models.Classifier, n: int = PRIOR_SAMPLES) -> float:
@@ -269,6 +290,9 @@ def summary(result: dict) -> list[tuple[str, str]]:
         shown = [a for a in DETAIL_ATTRIBUTES if a in kept] + [min(kept, key=kept.get)]
         rows.append(("reconstructions that keep an attribute (the judge agrees with the truth)",
                      ", ".join(f"{a} {kept[a]:.1%} (inputs {d['input'][a]:.1%})" for a in dict.fromkeys(shown)) + f"; the last is the lowest ({d['images']} images)"))  # fmt: skip
+    for source, c in result.get("sample_cells", {}).items():
+        rows.append((f"attribute cells covered by {'prior' if source == 'prior' else 'fitted-Gaussian'} samples",
+                     f"{c['coverage']:.1%} of {c['cells']} (KL(samples ‖ data) over the cells {c['cell_kl']:.3f}; {c['outside']:.1%} of {c['n']} samples outside every cell)"))  # fmt: skip
     if "inversion" in result:
         i = result["inversion"]
         rows.append(("inversion of test images (latent.invert)", f"PSNR {i['psnr']:.2f} dB on average, {i['psnr_min']:.2f} dB the worst ({i['images']} images)"))

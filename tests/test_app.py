@@ -551,3 +551,23 @@ def test_codebook_edits_are_checked(client, label, tmp_path):
     assert "outside the 4x4 code grid" in error_of(client, label("vqvae"), 4, 0, 1, api_name="/edit_code")
     reconstruct(client, label("vae"), digit_png(tmp_path))
     assert "has no codebook" in error_of(client, label("vae"), 0, 0, 1, api_name="/edit_code")
+
+
+def test_attribute_scorecard_says_what_the_card_measured():
+    """Beside the vector, the Attributes tab quotes the model card: flip rate, baseline, and the most-changed other attribute."""
+    import types
+
+    from ui.attributes import scorecard
+
+    card = {"n": 1000, "flip_rate": 0.934, "baseline": 0.01, "changed": {"Eyeglasses": 0.02, "Mouth_Slightly_Open": 0.071}, "strength": 1.0}
+    entry = types.SimpleNamespace(explorer=types.SimpleNamespace(metadata={}), evaluation={"edits": {"Smiling": card}, "guided_edits": {}})
+    text = scorecard(entry, "Smiling", "mean_difference")
+    assert "the stored vector at strength 1 gives 93% of test images without it the attribute (unedited: 1%; n = 1000)" in text
+    assert "changes most: Mouth_Slightly_Open, in 7%" in text and "not this method" not in text
+    assert "measured for the stored vector, not this method" in scorecard(entry, "Smiling", "svm")
+    assert "no measured scorecard for Wearing_Hat; it measures Smiling" in scorecard(entry, "Wearing_Hat", "mean_difference")
+    assert scorecard(types.SimpleNamespace(explorer=entry.explorer, evaluation={}), "Smiling", "mean_difference") == ""
+    switched = {**card, "strength": None}
+    del switched["strength"]
+    entry.evaluation["edits"]["Smiling"] = switched
+    assert "switching the Smiling condition on gives 93%" in scorecard(entry, "Smiling", "mean_difference")

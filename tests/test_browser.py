@@ -317,3 +317,43 @@ def test_gan_inverts_samples_with_truncation_and_infogan_codes_move_the_image(pa
     screenshot(page, screenshots, "sliders-infogan")
     assert error_toasts(page) == []
     assert page.errors == []
+
+
+@pytest.fixture(scope="module")
+def faces_vae_app(launch_app, tmp_path_factory):
+    """The explorer serving the shipped faces-vae (and the shipped classifiers) alone."""
+    root = Path(__file__).resolve().parents[1] / "checkpoints"
+    served = tmp_path_factory.mktemp("faces-vae-only")
+    for name in ("faces-vae", "classifiers"):
+        (served / name).symlink_to(root / name)
+    with launch_app(served) as app:
+        yield app
+
+
+def test_smiling_edit_on_faces_vae_changes_the_mouth(browser, faces_vae_app):
+    """The headline in a browser: the Attribute tab opens on Smiling with the model card's scorecard, and adding the
+    Smiling vector at strength 2 redraws the mouth, not the eyes or the hair."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    errors = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    try:
+        page.goto(faces_vae_app.url)
+        page.locator("button[role=tab]").first.wait_for()
+        open_tab(page, "attributes")
+        assert page.get_by_label("Attribute or class (classes are one-vs-rest)").input_value() == "Smiling"
+        page.locator("#attribute-scorecard").get_by_text("Measured on this model").wait_for()
+        edited = image(page, "Edited")
+        edited.wait_for()
+        before = edited.get_attribute("src")
+        drag(page, page.locator('input[type=range][aria-label^="range slider for Strength"]'), 5 / 6)  # -3..3: about 2
+        wait_for_new_image(page, "Edited", before)
+        current, smiling = (picture(page, label).astype(float) for label in ("Current", "Edited"))
+        change = np.abs(current - smiling).max(axis=2)
+        size = change.shape[0]
+        mouth = change[int(0.55 * size) : int(0.8 * size), int(0.3 * size) : int(0.7 * size)].mean()
+        eyes_and_hair = change[: int(0.45 * size)].mean()
+        assert mouth > 12 and mouth > 3 * eyes_and_hair, (mouth, eyes_and_hair)
+        assert error_toasts(page) == [] and errors == []
+    finally:
+        page.close()

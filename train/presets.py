@@ -25,7 +25,7 @@ PRESETS: dict[str, dict] = {
         "description": "VAE, latent 64, on 64x64 faces version 2 (the explorer's default model)",
         # likelihood std 0.05 (0.1 before): 4x the weight on each pixel's error against the KL, so the small details an
         # attribute lives in (glasses frames, mustaches, mouth corners) are worth their nats (README: faces-vae)
-        "model": "vae", **_FACES, "latent_dim": 64, "likelihood": "gaussian", "likelihood_std": 0.05, "epochs": 10,
+        "model": "vae", **_FACES, "latent_dim": 64, "likelihood": "gaussian", "likelihood_std": 0.05, "epochs": 12,
         "out": "checkpoints/faces-vae",
     },
     "faces-beta-vae": {
@@ -102,12 +102,12 @@ PRESETS: dict[str, dict] = {
         "out": "checkpoints/fashion-vqvae-prior",
     },
     "faces-dcgan": {
-        "description": "DCGAN (Radford et al. 2016) on 64x64 faces, noise 100, widths 16-128",
+        "description": "DCGAN (Radford et al. 2016) on 32x32 faces, noise 100",
         "model": "dcgan", **_GAN_FACES, "epochs": 10,
         "out": "checkpoints/faces-dcgan",
     },
     "faces-wgan-gp": {
-        "description": "WGAN-GP (Gulrajani et al. 2017) on 64x64 faces: gradient penalty 10, 5 critic steps per generator step",
+        "description": "WGAN-GP (Gulrajani et al. 2017) on 32x32 faces: gradient penalty 10, 5 critic steps per generator step",
         "model": "wgan-gp", **_GAN_FACES, "epochs": 24,
         "out": "checkpoints/faces-wgan-gp",
     },
