@@ -46,9 +46,9 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for name in args.models:
         explorer = Explorer.load(Path(args.checkpoints) / name)
-        size = explorer.model.config.image_size
-        explorer.classifier = metrics.classifier_for("faces", size)
-        ds = data.load("faces", split="test", size=size)
+        options = data.recorded("faces", metrics.training_record(Path(args.checkpoints) / name).get("data_options", {}))  # its faces version and size
+        explorer.classifier = metrics.classifier_for("faces", explorer.model.config.image_size, options)
+        ds = data.load("faces", split="test", **options)
         runs = {"invert (pixels + classifier features)": [], "invert (pixels only)": [], "guided edit (Smiling)": [], "vector edit (Smiling)": []}
         psnr = []
         for i in range(args.n):

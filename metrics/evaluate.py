@@ -135,7 +135,7 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
         )  # fmt: skip
     if ds.attribute_names and judge is not None and judge is not classifier:  # what the decoder keeps of each attribute
         result["details_kept"] = details_kept(model, ds, judge, y)
-        if y is None and cells_for(judge, ds) is not None:  # which attribute combinations its samples draw
+        if y is None and cells_for(judge, ds) is not None and not isinstance(model, models.VQVAE):  # which attribute combinations its samples draw (a VQ-VAE's prior is measured apart)
             result["sample_cells"] = {source: sample_cell_coverage(explorer, judge, ds, source) for source in ("prior", "fitted")}
     if ds.factor_sizes and min(ds.factor_sizes) > 0 and y is None:
         result["mig"] = mig(model, ds)

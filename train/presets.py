@@ -36,7 +36,7 @@ PRESETS: dict[str, dict] = {
     },
     "faces-ae": {
         "description": "plain autoencoder, latent 64, on faces: sharp reconstructions, no prior to sample from",
-        "model": "ae", **_FACES, "latent_dim": 64, "recon_loss": "mse", "epochs": 2,
+        "model": "ae", **_FACES, "data_options": {"version": 1}, "precision": "float32", "latent_dim": 64, "recon_loss": "mse", "epochs": 2,
         "out": "checkpoints/faces-ae",
     },
     "faces-dae": {
@@ -47,14 +47,14 @@ PRESETS: dict[str, dict] = {
     "faces-cvae": {
         "description": "conditional VAE on 5 face attributes (Smiling, Eyeglasses, Wearing_Hat, Blond_Hair, Mustache)",
         # a wider likelihood (a stronger pull of the KL) keeps z from copying what y already says, so the decoder uses y
-        "model": "cvae", **_FACES, "latent_dim": 32, "likelihood": "gaussian", "likelihood_std": 0.2, "epochs": 2,
+        "model": "cvae", **_FACES, "latent_dim": 32, "likelihood": "gaussian", "likelihood_std": 0.2, "epochs": 6,
         "condition": "Smiling,Eyeglasses,Wearing_Hat,Blond_Hair,Mustache",
         "out": "checkpoints/faces-cvae",
     },
     "faces-aae": {
         "description": "adversarial autoencoder (Makhzani et al. 2016), latent 64, Gaussian prior, on faces: an AE you can sample",
         # the discriminator and the encoder's adversarial phase at 2e-4 (0.1x): at 2e-3 the reconstructions fell apart
-        "model": "aae", **_FACES, "latent_dim": 64, "recon_loss": "mse", "prior": "gaussian", "regularisation_lr_scale": 0.1, "epochs": 2,
+        "model": "aae", **_FACES, "data_options": {"version": 1}, "precision": "float32", "latent_dim": 64, "recon_loss": "mse", "prior": "gaussian", "regularisation_lr_scale": 0.1, "epochs": 2,
         "out": "checkpoints/faces-aae",
     },
     "dsprites-beta-vae": {
@@ -107,8 +107,9 @@ PRESETS: dict[str, dict] = {
         "out": "checkpoints/faces-dcgan",
     },
     "faces-wgan-gp": {
-        "description": "WGAN-GP (Gulrajani et al. 2017) on 32x32 faces: gradient penalty 10, 5 critic steps per generator step",
-        "model": "wgan-gp", **_GAN_FACES, "epochs": 24,
+        "description": "WGAN-GP (Gulrajani et al. 2017) on 32x32 faces version 1: gradient penalty 10, 5 critic steps per generator step",
+        # not yet retrained on faces version 2 (README: known shortfalls); measured by the version 1 classifiers below
+        "model": "wgan-gp", **_GAN_FACES, "data_options": {"size": 32, "version": 1}, "precision": "float32", "epochs": 24,
         "out": "checkpoints/faces-wgan-gp",
     },
     "fashion-cgan": {
@@ -141,6 +142,16 @@ PRESETS: dict[str, dict] = {
         "description": "a second 32x32 faces classifier (another seed, narrower, trained on blurred and noised copies too): judges the face GANs' edits",
         "model": "classifier", **_FACES, "data_options": {"size": 32, "version": 2}, "base_width": 24, "latent_dim": 128, "condition": "attributes", "augment": 0.5, "epochs": 10, "seed": 1,
         "out": "checkpoints/classifiers/faces-v2-32-judge",
+    },
+    "faces-classifier-32-v1": {
+        "description": "the faces version 1 attribute classifier at 32x32: measures faces-wgan-gp (its monitor and card)",
+        "model": "classifier", **_FACES, "data_options": {"size": 32, "version": 1}, "precision": "float32", "latent_dim": 128, "condition": "attributes", "epochs": 10,
+        "out": "checkpoints/classifiers/faces-32",
+    },
+    "faces-judge-32-v1": {
+        "description": "a second faces version 1 classifier at 32x32 (seed 1, narrower): judges faces-wgan-gp's edits",
+        "model": "classifier", **_FACES, "data_options": {"size": 32, "version": 1}, "precision": "float32", "base_width": 24, "latent_dim": 128, "condition": "attributes", "epochs": 10, "seed": 1,
+        "out": "checkpoints/classifiers/faces-32-judge",
     },
     "fashion-classifier": {
         "description": "Fashion-MNIST class classifier: measures which classes a model's samples cover (metrics/)",
