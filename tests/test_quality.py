@@ -75,7 +75,7 @@ def test_faces_vae_reconstructs_test_faces_at_28_db(faces_test):
 
 @pytest.mark.parametrize("judge", [False, True], ids=["classifier", "judge"])
 def test_face_classifiers_are_accurate_on_every_attribute(judge):
-    for size_of in ("faces-vae", "faces-wgan-gp"):  # 64x64 and 32x32
+    for size_of in ("faces-vae", "faces-dcgan"):  # faces version 2 at 64x64 and 32x32
         classifier, faces = measuring(size_of, judge=judge), held_out(size_of)
         accuracy = metrics.accuracy(classifier, faces, faces.targets(classifier.names))
         assert set(accuracy) == {*data.faces.ATTRIBUTE_NAMES, "all"}
@@ -186,11 +186,21 @@ def gan_quality(name: str, measured_as: str | None = None, model=None) -> dict:
     return metrics.gan_quality(model or models.load(ROOT / "checkpoints" / name), held_out(measured_as), measuring(measured_as))
 
 
-def test_faces_wgan_gp_covers_the_attribute_cells_and_its_samples_beat_the_vaes():
-    """At 32x32 (the GAN's size; faces-vae's 64x64 samples are scaled down), by the 32x32 faces classifier's features."""
-    gan = gan_quality("faces-wgan-gp")
+@pytest.mark.parametrize("name", ["faces-dcgan", "faces-wgan-gp"])
+def test_face_gans_cover_the_attribute_cells(name):
+    """At 32x32, by the 32x32 classifier of each GAN's faces version: >= 95% of the attribute combinations holding
+    >= 0.5% of the data are drawn, as the card says."""
+    gan = gan_quality(name)
     assert gan["coverage"] >= 0.95, gan
-    vae = gan_quality("faces-vae", "faces-wgan-gp", model=Resized(Explorer.load(ROOT / "checkpoints/faces-vae").model, 32))
+    assert gan["coverage"] == pytest.approx(shipped(name)["gan"]["coverage"]) and gan["frechet_distance"] == pytest.approx(shipped(name)["gan"]["frechet_distance"], rel=0.01)
+
+
+def test_faces_dcgan_samples_beat_the_vaes_prior_samples():
+    """faces-vae's 64x64 prior samples, scaled to 32x32, against faces-dcgan's, on the same faces version 2 test faces
+    and 32x32 classifier features: the GAN's look far more like faces (the VAE's prior has holes: sample it from the
+    fitted Gaussian)."""
+    gan = gan_quality("faces-dcgan")
+    vae = gan_quality("faces-vae", "faces-dcgan", model=Resized(Explorer.load(ROOT / "checkpoints/faces-vae").model, 32))
     assert gan["frechet_distance"] < vae["frechet_distance"], (gan, vae)
 
 
@@ -217,21 +227,22 @@ def test_faces_wgan_gp_inverts_held_out_faces_at_24_db():
     assert result["psnr"] == pytest.approx(shipped["psnr"], abs=0.1), (result, shipped)
 
 
-def test_gan_smiling_edits_in_the_card_are_what_a_fresh_measurement_gives():
-    """The Smiling edit of faces-wgan-gp's non-smiling samples, judged by a second classifier: by the stored
+@pytest.mark.parametrize("name, guided_floor, gain", [("faces-dcgan", 0.5, 0.15), ("faces-wgan-gp", 0.6, 0.2)])
+def test_gan_smiling_edits_in_the_card_are_what_a_fresh_measurement_gives(name, guided_floor, gain):
+    """The Smiling edit of a face GAN's non-smiling samples, judged by the judge of its faces version: by the stored
     InterFaceGAN vector, and by the classifier-guided edit. Both are measured and shipped in the card; the bar
     (flip >= 80%, every other attribute <= 15%) is not met yet -- see the README's known shortfalls. The floors
     keep what the guided edit adds over the single direction."""
-    explorer = Explorer.load(ROOT / "checkpoints/faces-wgan-gp")
-    explorer.classifier, judge = measuring("faces-wgan-gp"), measuring("faces-wgan-gp", judge=True)
-    shipped = json.loads((ROOT / "checkpoints/faces-wgan-gp" / metrics.EVALUATION_NAME).read_text())
+    explorer = Explorer.load(ROOT / "checkpoints" / name)
+    explorer.classifier, judge = measuring(name), measuring(name, judge=True)
+    card = shipped(name)
     vector = metrics.sample_edit_scorecard(explorer, judge, "Smiling")
     guided = metrics.sample_edit_scorecard(explorer, judge, "Smiling", n=300, edit="guided")
-    for fresh, card in ((vector, shipped["edits"]["Smiling"]), (guided, shipped["guided_edits"]["Smiling"])):
-        assert fresh["n"] == card["n"] and fresh["baseline"] == 0.0  # the judge's non-smiling samples
-        assert fresh["flip_rate"] == pytest.approx(card["flip_rate"], abs=0.01), (fresh, card)
-        assert fresh["changed"] == pytest.approx(card["changed"], abs=0.01)
-    assert guided["flip_rate"] >= 0.6 and guided["flip_rate"] > vector["flip_rate"] + 0.2, (guided, vector)
+    for fresh, stored in ((vector, card["edits"]["Smiling"]), (guided, card["guided_edits"]["Smiling"])):
+        assert fresh["n"] == stored["n"] and fresh["baseline"] == 0.0  # the judge's non-smiling samples
+        assert fresh["flip_rate"] == pytest.approx(stored["flip_rate"], abs=0.01), (fresh, stored)
+        assert fresh["changed"] == pytest.approx(stored["changed"], abs=0.01)
+    assert guided["flip_rate"] >= guided_floor and guided["flip_rate"] > vector["flip_rate"] + gain, (guided, vector)
     assert max(guided["changed"].values()) <= 0.2, guided
 
 
