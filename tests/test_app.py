@@ -562,7 +562,7 @@ def test_attribute_scorecard_says_what_the_card_measured():
     card = {"n": 1000, "flip_rate": 0.934, "baseline": 0.01, "changed": {"Eyeglasses": 0.02, "Mouth_Slightly_Open": 0.071}, "strength": 1.0}
     entry = types.SimpleNamespace(explorer=types.SimpleNamespace(metadata={}), evaluation={"edits": {"Smiling": card}, "guided_edits": {}})
     text = scorecard(entry, "Smiling", "mean_difference")
-    assert "the stored vector at strength 1 gives 93% of test images without it the attribute (unedited: 1%; n = 1000)" in text
+    assert "the stored Smiling vector at strength 1 adds Smiling to 93% of test images without it (unedited: 1%; n = 1000)" in text
     assert "changes most: Mouth_Slightly_Open, in 7%" in text and "not this method" not in text
     assert "measured for the stored vector, not this method" in scorecard(entry, "Smiling", "svm")
     assert "no measured scorecard for Wearing_Hat; it measures Smiling" in scorecard(entry, "Wearing_Hat", "mean_difference")
@@ -570,4 +570,4 @@ def test_attribute_scorecard_says_what_the_card_measured():
     switched = {**card, "strength": None}
     del switched["strength"]
     entry.evaluation["edits"]["Smiling"] = switched
-    assert "switching the Smiling condition on gives 93%" in scorecard(entry, "Smiling", "mean_difference")
+    assert "switching the Smiling condition on adds Smiling to 93%" in scorecard(entry, "Smiling", "mean_difference")

@@ -341,8 +341,9 @@ def test_smiling_edit_on_faces_vae_changes_the_mouth(browser, faces_vae_app):
         page.goto(faces_vae_app.url)
         page.locator("button[role=tab]").first.wait_for()
         open_tab(page, "attributes")
+        page.locator("#attribute-scorecard").get_by_text("Measured on this model").wait_for()  # the model's controls have arrived
         assert page.get_by_label("Attribute or class (classes are one-vs-rest)").input_value() == "Smiling"
-        page.locator("#attribute-scorecard").get_by_text("Measured on this model").wait_for()
+        assert "Smiling" in page.locator("#attribute-scorecard").inner_text()
         edited = image(page, "Edited")
         edited.wait_for()
         before = edited.get_attribute("src")

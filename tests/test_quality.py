@@ -145,10 +145,10 @@ def test_vqvae_uses_at_least_90_percent_of_its_codebook_on_the_test_set(name):
     assert usage["codes_used"] >= 0.9, usage
 
 
-def test_faces_vqvae_reconstructs_better_than_faces_vae(faces_test):
-    vq = metrics.reconstruction(models.load(ROOT / "checkpoints/faces-vqvae"), held_out("faces-vqvae"))["psnr"]
-    vae = metrics.reconstruction(models.load(ROOT / "checkpoints/faces-vae"), faces_test)["psnr"]
-    assert vq > vae, (vq, vae)
+def test_faces_vqvae_reconstructs_test_faces_at_28_db():
+    """On its own faces version (1: not yet retrained on version 2), as its card says."""
+    result = metrics.reconstruction(models.load(ROOT / "checkpoints/faces-vqvae"), held_out("faces-vqvae"))
+    assert result["psnr"] >= 28.0 and result["psnr"] == pytest.approx(shipped("faces-vqvae")["reconstruction"]["psnr"], abs=0.01), result
 
 
 def vq_explorer(name: str) -> Explorer:

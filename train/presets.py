@@ -81,7 +81,7 @@ PRESETS: dict[str, dict] = {
     },
     "faces-vqvae": {
         "description": "VQ-VAE (van den Oord et al. 2017), 16x16 grid of 512 codes, EMA codebook, on faces",
-        "model": "vqvae", **_FACES, "base_width": 32, "latent_dim": 8, "num_codes": 512, "downsamples": 2, "epochs": 6, "save_dtype": "float32", "precision": "float32",
+        "model": "vqvae", **_FACES, "data_options": {"version": 1}, "base_width": 32, "latent_dim": 8, "num_codes": 512, "downsamples": 2, "epochs": 6, "save_dtype": "float32", "precision": "float32",
         "out": "checkpoints/faces-vqvae",
     },
     "fashion-vqvae": {
@@ -91,7 +91,7 @@ PRESETS: dict[str, dict] = {
     },
     "faces-vqvae-prior": {
         "description": "gated PixelCNN prior (van den Oord et al. 2016) over faces-vqvae's 16x16 grid of codes: how faces-vqvae samples",
-        "model": "pixelcnn", "data": "faces", "data_options": {"version": 2}, "precision": "bfloat16", "vqvae": "checkpoints/faces-vqvae", "width": 48, "layers": 8,
+        "model": "pixelcnn", "data": "faces", "data_options": {"version": 1}, "vqvae": "checkpoints/faces-vqvae", "width": 48, "layers": 8,
         "batch_size": 64, "lr": 2e-3, "lr_schedule": "cosine", "epochs": 3,
         "out": "checkpoints/faces-vqvae-prior",
     },

@@ -216,13 +216,14 @@ def scorecard(entry, name, method) -> str:
         return f"*The model card has no measured scorecard for {_display(entry.explorer, name)}; it measures {', '.join(cards)}.*" if cards else ""
     card = cards[name]
     worst = max(card["changed"], key=card["changed"].get)
+    shown = _display(entry.explorer, name)
     if "strength" not in card:
-        how = f"switching the {name} condition on"
+        how = f"switching the {shown} condition on"
     else:
-        how = f"{'the classifier-guided edit' if key == 'guided_edits' else 'the stored vector'} at strength {card['strength']:g}"
+        how = f"{f'the classifier-guided {shown} edit' if key == 'guided_edits' else f'the stored {shown} vector'} at strength {card['strength']:g}"
     on = "of its own samples without it" if "edit" in card else "of test images without it"
     caveat = "" if method in ("mean_difference", "guided") else " (measured for the stored vector, not this method)"
-    return (f"**Measured on this model** (its card){caveat}: {how} gives {card['flip_rate']:.0%} {on} the attribute "
+    return (f"**Measured on this model** (its card){caveat}: {how} adds {shown} to {card['flip_rate']:.0%} {on} "
             f"(unedited: {card['baseline']:.0%}; n = {card['n']}); the other attribute it changes most: {worst}, in {card['changed'][worst]:.0%}.")  # fmt: skip
 
 
