@@ -287,9 +287,10 @@ def summary(result: dict) -> list[tuple[str, str]]:
     if "details_kept" in result:
         d = result["details_kept"]
         kept = d["reconstruction"]
-        shown = [a for a in DETAIL_ATTRIBUTES if a in kept] + [min(kept, key=kept.get)]
+        lowest = min(kept, key=kept.get)
         rows.append(("reconstructions that keep an attribute (the judge agrees with the truth)",
-                     ", ".join(f"{a} {kept[a]:.1%} (inputs {d['input'][a]:.1%})" for a in dict.fromkeys(shown)) + f"; the last is the lowest ({d['images']} images)"))  # fmt: skip
+                     ", ".join(f"{a} {kept[a]:.1%} (inputs {d['input'][a]:.1%})" for a in DETAIL_ATTRIBUTES if a in kept)
+                     + f"; the lowest of all {len(kept)}: {lowest} {kept[lowest]:.1%} ({d['images']} images)"))  # fmt: skip
     for source, c in result.get("sample_cells", {}).items():
         rows.append((f"attribute cells covered by {'prior' if source == 'prior' else 'fitted-Gaussian'} samples",
                      f"{c['coverage']:.1%} of {c['cells']} (KL(samples ‖ data) over the cells {c['cell_kl']:.3f}; {c['outside']:.1%} of {c['n']} samples outside every cell)"))  # fmt: skip
