@@ -5,7 +5,7 @@
 Each preset runs through the real CLI (`python -m train --preset NAME --max-steps STEPS`) into a
 temporary directory, alone on the machine; the loop's own images/s (training.json, warm-up step
 excluded by averaging over STEPS) times the preset's images gives the projected training time,
-which every preset keeps under 20 minutes on a 2-core CPU (30 for a GAN; its monitor's time comes on top).
+which every preset keeps under 20 minutes on a 2-core CPU (30 for a GAN, its monitor's time on top; 60 for a faces version 2 preset).
 """
 
 from __future__ import annotations

@@ -65,7 +65,9 @@ def test_every_preset_is_shipped_and_small():
         models.load(out)
     shipped = [f for f in (ROOT / "checkpoints").rglob("*") if f.is_file() and "progress" not in f.parts and f.name != "resume.pt"]  # as .gitignore
     total = sum(f.stat().st_size for f in shipped)
-    assert total <= 40e6, f"checkpoints/ holds {total / 1e6:.1f} MB; the budget is 40 MB"
+    # 44 MB while the face checkpoints move to faces version 2 one at a time: the version 1 classifiers (2.6 MB) stay
+    # until the last version 1 checkpoint has moved
+    assert total <= 44e6, f"checkpoints/ holds {total / 1e6:.1f} MB; the budget is 44 MB"
 
 
 def test_faces_vae_reconstructs_test_faces_at_28_db(faces_test):

@@ -143,6 +143,11 @@ PRESETS: dict[str, dict] = {
         "model": "classifier", **_FACES, "data_options": {"size": 32, "version": 2}, "base_width": 24, "latent_dim": 128, "condition": "attributes", "augment": 0.5, "epochs": 10, "seed": 1,
         "out": "checkpoints/classifiers/faces-v2-32-judge",
     },
+    "faces-classifier-v1": {
+        "description": "the faces version 1 attribute classifier: measures the version 1 checkpoints (faces-ae, faces-aae, faces-vqvae and its prior)",
+        "model": "classifier", **_FACES, "data_options": {"version": 1}, "precision": "float32", "latent_dim": 128, "condition": "attributes", "epochs": 3,
+        "out": "checkpoints/classifiers/faces",
+    },
     "faces-classifier-32-v1": {
         "description": "the faces version 1 attribute classifier at 32x32: measures faces-wgan-gp (its monitor and card)",
         "model": "classifier", **_FACES, "data_options": {"size": 32, "version": 1}, "precision": "float32", "latent_dim": 128, "condition": "attributes", "epochs": 10,
