@@ -93,7 +93,7 @@ def test_faces_vae_reconstructions_keep_the_small_details(faces_test, faces_judg
     for attribute in metrics.DETAIL_ATTRIBUTES:
         assert kept["reconstruction"][attribute] >= 0.93, (attribute, kept)
     assert kept["reconstruction"]["Mouth_Slightly_Open"] >= 0.95, kept
-    assert kept == pytest.approx(shipped("faces-vae")["details_kept"], abs=0.003)
+    assert kept["reconstruction"] == pytest.approx(shipped("faces-vae")["details_kept"]["reconstruction"], abs=0.003)
 
 
 @pytest.mark.parametrize("attribute, floor", [("Smiling", 0.9), ("Eyeglasses", 0.85)])
