@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for name in args.models:
         explorer = Explorer.load(Path(args.checkpoints) / name)
-        options = data.recorded("faces", metrics.training_record(Path(args.checkpoints) / name).get("data_options", {}))  # its faces version and size
+        _, options = metrics.trained_on(Path(args.checkpoints) / name)  # its faces version and size
         explorer.classifier = metrics.classifier_for("faces", explorer.model.config.image_size, options)
         ds = data.load("faces", split="test", **options)
         runs = {"invert (pixels + classifier features)": [], "invert (pixels only)": [], "guided edit (Smiling)": [], "vector edit (Smiling)": []}

@@ -55,17 +55,17 @@ def load(name: str, split: str = "train", **opts) -> ImageDataset:
     return _loader(name)(split=split, **opts)
 
 
-def pinned(name: str, opts: dict) -> dict:
-    """opts with the renderer version of a generated dataset (faces) made explicit, defaulting to the newest: what a
-    training run records, so a newer renderer never changes what its checkpoint is measured on."""
+def pinned(name: str, opts: dict, version: int | None = None) -> dict:
+    """opts with the renderer version of a generated dataset (faces) made explicit where they give none: `version`, or
+    the newest. What a training run records, so a newer renderer never changes what its checkpoint is measured on."""
     accepted = options(name)
-    return {**opts, "version": opts.get("version", accepted["version"])} if "version" in accepted else dict(opts)
+    return {**opts, "version": opts.get("version", version or accepted["version"])} if "version" in accepted else dict(opts)
 
 
 def recorded(name: str, opts: dict) -> dict:
     """The options a checkpoint's training.json records, as data.load takes them: a run of a versioned dataset that
     recorded no version trained before the renderer was versioned, on its version 1."""
-    return {**opts, "version": opts.get("version", 1)} if "version" in options(name) else dict(opts)
+    return pinned(name, opts, version=1)
 
 
 def _loader(name: str):

@@ -55,6 +55,15 @@ EVALUATION_NAME = "evaluation.json"
 RECONSTRUCTION_IMAGES = 20_000  # at most this many test images are reconstructed
 
 
+def trained_on(checkpoint: str | os.PathLike) -> tuple[str, dict]:
+    """(dataset, options as data.load takes them, its data version included) of the checkpoint's training.json."""
+    return _data_of(training_record(checkpoint))
+
+
+def _data_of(record: dict) -> tuple[str, dict]:
+    return record["data"], data.recorded(record["data"], record.get("data_options", {}))
+
+
 def training_record(checkpoint: str | os.PathLike) -> dict:
     """The checkpoint's training.json: which dataset (and options) it was trained on."""
     try:
@@ -77,18 +86,17 @@ def classifier_for(dataset: str, image_size: int, data_options: dict | None = No
         record = json.loads((candidate / "training.json").read_text())
         if record.get("data") != dataset or data.recorded(dataset, record.get("data_options", {})).get("version") != version:
             continue
-        classifier = models.load(candidate)
-        if classifier.config.image_size == image_size:
-            return classifier
+        if models.base.read_config_json(str(candidate / models.base.CONFIG_NAME)).get("image_size") == image_size:  # before loading weights
+            return models.load(candidate)
     return None
 
 
 def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
     """{"dataset", "split", and one entry per metric that applies} for a checkpoint directory or repo id."""
     record = training_record(checkpoint)
-    options = data.recorded(record["data"], record.get("data_options", {}))
-    ds = data.load(record["data"], split=split, **options)
-    result: dict = {"dataset": record["data"], "split": split, "images": len(ds)}
+    dataset, options = _data_of(record)
+    ds = data.load(dataset, split=split, **options)
+    result: dict = {"dataset": dataset, "split": split, "images": len(ds)}
     model_type = models.model_type_of(checkpoint)
     if model_type == "classifier":  # no latents, no stats
         classifier = models.load(checkpoint)
@@ -98,17 +106,17 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
         prior = models.load(checkpoint)
         explorer = Explorer.load(prior.config.vqvae, prior=prior)
         y = ds.targets() if prior.config.num_classes else None
-        result["prior"] = prior_quality(explorer, ds, y, classifier_for(record["data"], explorer.model.config.image_size, options))
+        result["prior"] = prior_quality(explorer, ds, y, classifier_for(dataset, explorer.model.config.image_size, options))
         return result
     explorer = Explorer.load(checkpoint)
     model = explorer.model
     if isinstance(model, models.GAN):
         # the shipped classifier of the dataset, or the one the run's monitor used
         own = record.get("train_config", {}).get("monitor_classifier")
-        classifier = models.load(own) if own else classifier_for(record["data"], model.config.image_size, options)
+        classifier = models.load(own) if own else classifier_for(dataset, model.config.image_size, options)
         if classifier is not None:
             result["gan"] = gan_quality(model, ds, classifier)
-        judge = classifier_for(record["data"], model.config.image_size, options, judge=True)
+        judge = classifier_for(dataset, model.config.image_size, options, judge=True)
         if classifier is not None and classifier.config.num_attributes and judge is not None:
             explorer.classifier = classifier
             result["inversion"] = inversion_quality(explorer, ds)
@@ -125,9 +133,9 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
     result["reconstruction"] = reconstruction(model, *measured)
     if isinstance(model, models.VQVAE):
         result["codebook"] = codebook_usage(model, measured[0])
-    classifier = classifier_for(record["data"], model.config.image_size, options)
+    classifier = classifier_for(dataset, model.config.image_size, options)
     # edits are judged by the dataset's judge where one ships (robust to a decoder's blur), else by its classifier
-    judge = classifier_for(record["data"], model.config.image_size, options, judge=True) or classifier
+    judge = classifier_for(dataset, model.config.image_size, options, judge=True) or classifier
     if ds.attribute_names and judge is not None and (names or y is None):  # vectors, or an attribute condition switched on
         result["edits"] = (
             {a: condition_scorecard(explorer, judge, ds, a) for a in SCORECARD_ATTRIBUTES if a in names}
@@ -153,13 +161,12 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
 def grid(checkpoint: str | os.PathLike, attribute: str, split: str = "test") -> np.ndarray:
     """metrics.edits.edit_grid on the split of the dataset (and version) the checkpoint trained on; a GAN inverts
     the test images with its dataset's classifier's features, as its card's inversion does."""
-    record = training_record(checkpoint)
-    options = data.recorded(record["data"], record.get("data_options", {}))
+    dataset, options = trained_on(checkpoint)
     explorer = Explorer.load(checkpoint)
     if attribute not in explorer.vectors:
         raise ValueError(f"{checkpoint} has no {attribute!r} vector; it has: {', '.join(explorer.vectors) or 'none'}")
-    explorer.classifier = classifier_for(record["data"], explorer.model.config.image_size, options)
-    return edit_grid(explorer, data.load(record["data"], split=split, **options), attribute)
+    explorer.classifier = classifier_for(dataset, explorer.model.config.image_size, options)
+    return edit_grid(explorer, data.load(dataset, split=split, **options), attribute)
 
 
 def sample_cell_coverage(explorer: Explorer, judge: models.Classifier, ds, source: str, n: int = PRIOR_SAMPLES) -> dict:

@@ -48,7 +48,8 @@ def browser():
     def unavailable(reason: str):
         if required:
             pytest.fail(f"{reason} (LATENT_LAB_REQUIRE_BROWSER=1 requires the browser tests to run)")
-        pytest.skip(reason)
+        else:  # locally only: CI sets LATENT_LAB_REQUIRE_BROWSER=1 and installs Chromium
+            pytest.skip(reason)
 
     if not Path(CHROMIUM).exists():
         unavailable(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the browser tests")

@@ -29,15 +29,15 @@ def all_threads():
 
 def held_out(name: str) -> data.ImageDataset:
     """The test split of the dataset, data version and size that shipped checkpoint `name` trained on."""
-    record = metrics.training_record(ROOT / "checkpoints" / name)
-    return data.load(record["data"], split="test", **data.recorded(record["data"], record.get("data_options", {})))
+    dataset, options = metrics.trained_on(ROOT / "checkpoints" / name)
+    return data.load(dataset, split="test", **options)
 
 
 def measuring(name: str, judge: bool = False) -> models.Classifier:
     """The shipped classifier (or judge) of checkpoint `name`'s dataset, data version and image size."""
-    record = metrics.training_record(ROOT / "checkpoints" / name)
+    dataset, options = metrics.trained_on(ROOT / "checkpoints" / name)
     size = models.load(ROOT / "checkpoints" / name).config.image_size
-    classifier = metrics.classifier_for(record["data"], size, record.get("data_options", {}), judge=judge)
+    classifier = metrics.classifier_for(dataset, size, options, judge=judge)
     assert classifier is not None, f"no shipped {'judge' if judge else 'classifier'} for {name}'s data"
     return classifier
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-import data
 import metrics
 import models
 from latent import Explorer
@@ -28,7 +27,7 @@ class Entry:
     key: str  # directory name or repo id
     explorer: Explorer
     dataset: str
-    data_options: dict = field(default_factory=dict)  # as training.json records them (a generated dataset's version)
+    data_options: dict = field(default_factory=dict)  # as training.json records them (metrics.classifier_for reads the data version)
     evaluation: dict = field(default_factory=dict)  # the model card's measurements (evaluation.json), if it has them
 
     @property
@@ -118,8 +117,7 @@ class Catalog:
         for entry in entries:  # the checkpoints/classifiers/ one of the entry's dataset, data version and image size
             key = (entry.dataset, entry.config.image_size, tuple(sorted(entry.data_options.items())))
             if key not in classifiers:
-                known = checkpoints and entry.dataset in data.DATASETS
-                classifiers[key] = metrics.classifier_for(entry.dataset, entry.config.image_size, entry.data_options, checkpoints=checkpoints) if known else None
+                classifiers[key] = metrics.classifier_for(entry.dataset, entry.config.image_size, entry.data_options, checkpoints=checkpoints) if checkpoints else None
             entry.explorer.classifier = classifiers[key]
         for source, prior in priors:  # each prior samples the VQ-VAE it was trained on, if that is served
             owner = next((e for e in entries if isinstance(e.model, models.VQVAE) and fingerprint(e.model) == prior.config.vqvae_fingerprint), None)
@@ -146,6 +144,6 @@ def load_entry(source: str) -> Entry:
     path = Path(source)
     record = json.loads((path / "training.json").read_text()) if (path / "training.json").exists() else {}
     dataset = record.get("data", "?")
-    options = data.recorded(dataset, record.get("data_options", {})) if dataset in data.DATASETS else {}
+    options = record.get("data_options", {})
     evaluation = json.loads((path / metrics.EVALUATION_NAME).read_text()) if (path / metrics.EVALUATION_NAME).exists() else {}
     return Entry(key=path.name if path.exists() else source, explorer=explorer, dataset=dataset, data_options=options, evaluation=evaluation)
