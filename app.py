@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import os
 
+import torch
+
 import ui
 from ui.catalog import Catalog
 
@@ -23,16 +25,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)), help="port (default 7860)")
     parser.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
     parser.add_argument("--checkpoints", default="checkpoints", help="directory of checkpoint directories to serve (default checkpoints/)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: requests then run side by side, one core each, and a busy core does not stall a request split over two)")
     parser.add_argument("--model", action="append", default=[], metavar="DIR_OR_HUB_REPO_ID", help="serve this checkpoint too (repeatable)")
     args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
+    torch.set_num_threads(args.threads)
     try:
         catalog = Catalog.discover(args.checkpoints, args.model)
     except ValueError as err:
         parser.exit(1, f"error: {err}\n")
     demo = ui.build(catalog)
-    demo.queue(default_concurrency_limit=4).launch(
-        server_name=args.host, server_port=args.port, share=args.share, theme=ui.theme(), css=ui.CSS, ssr_mode=False
-    )
+    ui.launch(demo, server_name=args.host, server_port=args.port, share=args.share)
 
 
 if __name__ == "__main__":

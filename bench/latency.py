@@ -1,13 +1,15 @@
-"""Slider-decode latency: round trips of the explorer's /decode endpoint through a real gradio_client,
-next to a trivial Gradio echo endpoint measured in the same run, so the table separates the model's
-cost from Gradio's own (queue, SSE stream, JSON, file transfer).
+"""Slider-decode latency on the server path: round trips of the explorer's /decode endpoint through a real
+gradio_client, next to a trivial Gradio echo endpoint measured in the same run, so the table separates the model's
+cost from Gradio's own (queue, SSE stream, JSON, file transfer); then `--clients` clients dragging at once for
+`--seconds` (each its own gradio_client session, one request after another).
 
     python bench/latency.py [--checkpoints checkpoints] [--model NAME] [-n 100] [--warmup 10]
-                            [--out bench/results/latency.json]
+                            [--clients 16] [--seconds 60] [--out bench/results/latency.json]
 
 Both apps are launched in this process on free local ports. Each /decode request moves the most
-informative slider to a new value across its range, as a drag does; the session's current latent
-is set once beforehand by /reconstruct of a synthetic picture.
+informative slider to a new value across its range, as a drag does; each session's current latent
+is set once beforehand by /reconstruct of a synthetic picture. (In a browser, a model with an exported
+decoder decodes drags in the page: bench/browser_latency.py.)
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import socket
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -35,8 +38,11 @@ def free_port() -> int:
 
 
 def launch(demo):
+    """demo served on a free local port, launched as `python app.py` launches the explorer (ui.launch)."""
+    import ui
+
     port = free_port()
-    demo.queue(default_concurrency_limit=4).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, ssr_mode=False, quiet=True)
+    ui.launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     return f"http://127.0.0.1:{port}/"
 
 
@@ -72,16 +78,44 @@ def timed_calls(call, n: int, warmup: int) -> list[float]:
     return times
 
 
+def dragging_crowd(session, decode, clients: int, seconds: float) -> dict:
+    """`clients` sessions each calling decode back to back for `seconds`: latency summary, throughput, errors."""
+    sessions = [session() for _ in range(clients)]
+    times: list[float] = []
+    errors: list[str] = []
+    deadline = time.perf_counter() + seconds
+
+    def drag(k: int):
+        i = k
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            try:
+                decode(i, sessions[k])
+                times.append(time.perf_counter() - start)
+            except Exception as err:  # every failure is counted and named, none stops the run
+                errors.append(f"{type(err).__name__}: {err}")
+            i += clients
+
+    threads = [threading.Thread(target=drag, args=(k,)) for k in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {**summary(times), "requests_per_second": round(len(times) / seconds, 1), "errors": len(errors), "first_errors": errors[:3]}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoints", default="checkpoints", help="directory of checkpoint directories to serve (default checkpoints/)")
     parser.add_argument("--model", default="", help="checkpoint directory name, or text of a model label (default: the first model)")
     parser.add_argument("-n", "--requests", type=int, default=100, help="timed requests per endpoint (default 100)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed requests per endpoint first (default 10)")
+    parser.add_argument("--clients", type=int, default=16, help="clients dragging at once in the concurrency run (default 16; 0: skip it)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of the concurrency run (default 60)")
     parser.add_argument("--out", default="bench/results/latency.json", help="JSON results file (default bench/results/latency.json)")
     args = parser.parse_args(argv)
-    if args.requests < 1 or args.warmup < 0:
-        parser.error(f"-n must be >= 1 and --warmup >= 0, got {args.requests} and {args.warmup}")
+    if args.requests < 1 or args.warmup < 0 or args.clients < 0 or args.seconds <= 0:
+        parser.error(f"need -n >= 1, --warmup >= 0, --clients >= 0 and --seconds > 0, got {args.requests}, {args.warmup}, {args.clients} and {args.seconds}")
 
     import gradio as gr
     import numpy as np
@@ -111,22 +145,28 @@ def main(argv: list[str] | None = None) -> dict:
     size = entry.config.image_size
     picture = Path(tempfile.mkdtemp(prefix="latent-lab-bench-")) / "gradient.png"
     Image.fromarray(np.tile(np.linspace(0, 255, size, dtype=np.uint8), (size, 1))).save(picture)
-    client = Client(app_url, verbose=False)
     class_choice = entry.default_condition[0]
-    client.predict(label, handle_file(str(picture)), 0.0, class_choice, [], api_name="/reconstruct")
+
+    def session() -> Client:
+        """A client whose session's current latent is the synthetic picture's."""
+        client = Client(app_url, verbose=False)
+        client.predict(label, handle_file(str(picture)), 0.0, class_choice, [], api_name="/reconstruct")
+        return client
+
+    client = session()
 
     # the slider values a drag would send: the first slider swept across its range, the others where they are
-    z = entry.explorer.encode(load_image(str(picture), entry)[0], entry.condition(class_choice, 1))[0]
+    z = entry.explorer.encode(load_image(str(picture), entry)[0], entry.condition(class_choice, [], 1))[0]
     specs = sliders.layout(entry, z, "kl")
     first = next(i for i, spec in enumerate(specs) if spec is not None)
     base = [0.0 if spec is None else spec.value for spec in specs]
     sweep = torch.linspace(specs[first].min, specs[first].max, 37).tolist()
 
-    def decode(i: int):
+    def decode(i: int, client=client):
         values = list(base)
         values[first] = sweep[i % len(sweep)]
         image, _ = client.predict(label, "kl", class_choice, [], *values, api_name="/decode")
-        assert image, "/decode returned no image"
+        assert image and Path(image).stat().st_size > 0, "/decode returned no image"
 
     # the trivial endpoint: the same client library, queue and server stack, no work
     with gr.Blocks() as echo_app:
@@ -140,6 +180,7 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         decode_times = timed_calls(decode, args.requests, args.warmup)
         echo_times = timed_calls(echo, args.requests, args.warmup)
+        crowd = dragging_crowd(session, decode, args.clients, args.seconds) if args.clients else None
     finally:
         app.close()
         echo_app.close()
@@ -154,6 +195,9 @@ def main(argv: list[str] | None = None) -> dict:
     for name, row in rows.items():
         print(f"{name:<{width}}  {row['p50_ms']:>8.1f}  {row['p95_ms']:>8.1f}  {row['mean_ms']:>8.1f}  {row['max_ms']:>8.1f}")
     print(f"{'ratio decode / echo':<{width}}  {ratio['p50']:>7.2f}x  {ratio['p95']:>7.2f}x")
+    if crowd:
+        print(f"{args.clients} clients dragging for {args.seconds:g} s: p50 {crowd['p50_ms']:.1f} ms, p95 {crowd['p95_ms']:.1f} ms, "
+              f"max {crowd['max_ms']:.1f} ms, {crowd['requests_per_second']:.1f} requests/s, {crowd['errors']} errors")  # fmt: skip
 
     result = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
@@ -164,6 +208,7 @@ def main(argv: list[str] | None = None) -> dict:
         "warmup": args.warmup,
         "results": rows,
         "ratio_decode_over_echo": ratio,
+        "concurrent": crowd and {"clients": args.clients, "seconds": args.seconds, **crowd},
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from .interpolate import INTERPOLATIONS, interpolate, lerp, slerp
 from .invert import Inversion, invert
 from .latent_map import PALETTE, PixelMap, latent_map, render_scatter
 from .pca import PCABasis, fit_pca, from_pca, sample_aggregate, stats_pca, to_pca
-from .sliders import GRID_SPACINGS, SLIDER_MODES, ManifoldGrid, SliderSpec, apply_sliders, manifold_grid, slider_specs
+from .sliders import GRID_SPACINGS, SLIDER_MODES, ManifoldGrid, SliderSpec, apply_sliders, manifold_grid, slider_axes, slider_specs
 from .sampled import labelled_directions, sampled_statistics
 from .stats import ACTIVE_KL, STATS_NAME, latent_statistics, load_stats, mean_difference, pca, save_stats
 
@@ -27,7 +27,7 @@ __all__ = [
     "ACTIVE_KL", "STATS_NAME", "latent_statistics", "sampled_statistics", "labelled_directions", "load_stats", "mean_difference", "pca", "save_stats",
     "INTERPOLATIONS", "interpolate", "lerp", "slerp", "Inversion", "invert",
     "PCABasis", "fit_pca", "stats_pca", "to_pca", "from_pca", "sample_aggregate",
-    "SLIDER_MODES", "GRID_SPACINGS", "SliderSpec", "slider_specs", "apply_sliders", "ManifoldGrid", "manifold_grid",
+    "SLIDER_MODES", "GRID_SPACINGS", "SliderSpec", "slider_specs", "apply_sliders", "slider_axes", "ManifoldGrid", "manifold_grid",
     "ATTRIBUTE_METHODS", "DEFAULT_STRENGTH", "attribute_vector", "stratified_difference", "svm_normal", "project_out",
     "scale_to_mean_difference", "roc_auc", "edit", "guided_edit", "custom_vector",
     "PALETTE", "PixelMap", "latent_map", "render_scatter",

@@ -25,7 +25,7 @@ from .checks import latent_batch, latent_vector
 from .interpolate import interpolate
 from .invert import Inversion, invert
 from .pca import sample_aggregate
-from .sliders import SliderSpec, apply_sliders, slider_specs
+from .sliders import SliderSpec, apply_sliders, slider_axes, slider_specs
 from .stats import STATS_NAME, load_stats
 
 SAMPLE_SOURCES = ("prior", "fitted")  # see Explorer.sample_latent
@@ -200,6 +200,10 @@ class Explorer:
     def apply_sliders(self, z: torch.Tensor, values: Mapping[int, float], mode: str = "kl") -> torch.Tensor:
         """Latent [D]: z with slider values {SliderSpec.index: value} applied (see latent.apply_sliders)."""
         return apply_sliders(z, values, self.stats, mode)
+
+    def slider_axes(self, z: torch.Tensor, indices: list[int], mode: str = "kl") -> tuple[torch.Tensor, torch.Tensor]:
+        """(at [S], directions [S, D]): apply_sliders(z, {i: v}) == z + (v - at) @ directions (see latent.slider_axes)."""
+        return slider_axes(z, indices, self.stats, mode)
 
     def attribute_vector(
         self,

@@ -93,24 +93,38 @@ def apply_sliders(z: torch.Tensor, values: Mapping[int, float], stats: dict[str,
     mode "kl": sets z[index] = value. mode "pca": moves z along each named component until its coordinate equals
     the value, leaving the coordinates along every other direction unchanged.
     """
-    if mode not in SLIDER_MODES:
-        raise ValueError(f"unknown slider mode {mode!r}; accepted: {', '.join(SLIDER_MODES)}")
-    dim = latent_size(stats)
-    z = latent_vector(z, dim).clone()
-    basis = stats_pca(stats)
-    count = dim if mode == "kl" else len(basis.variance)
-    bad = [i for i in values if not (isinstance(i, int) and 0 <= i < count)]
-    if bad:
-        raise ValueError(f"slider indices {bad} out of range; mode {mode!r} has indices 0..{count - 1}")
+    z = latent_vector(z, latent_size(stats)).clone()
+    index = list(values)
+    _check_indices(index, stats, mode)
     if not values:
         return z
-    index = list(values)
     target = torch.tensor([float(values[i]) for i in index], dtype=z.dtype)  # [S]
     if mode == "kl":
         z[index] = target
         return z
-    shift = target - to_pca(z, basis)[index]  # [S] coordinate changes
-    return z + shift @ basis.components[index]
+    at, directions = slider_axes(z, index, stats, mode)
+    return z + (target - at) @ directions
+
+
+def slider_axes(z: torch.Tensor, indices: list[int], stats: dict[str, torch.Tensor], mode: str = "kl") -> tuple[torch.Tensor, torch.Tensor]:
+    """(at [S], directions [S, D]) of the sliders `indices` at base latent z [D]: apply_sliders(z, {i: v}) equals
+    z + (v - at) @ directions (exactly in mode "kl", to rounding in "pca"). This affine map is all a page needs to
+    turn slider values into a latent without the statistics."""
+    z = latent_vector(z, latent_size(stats))
+    _check_indices(indices, stats, mode)
+    if mode == "kl":
+        return z[indices].clone(), torch.eye(len(z), dtype=z.dtype)[indices]
+    basis = stats_pca(stats)
+    return to_pca(z, basis)[indices], basis.components[indices]
+
+
+def _check_indices(indices: list[int], stats: dict[str, torch.Tensor], mode: str) -> None:
+    if mode not in SLIDER_MODES:
+        raise ValueError(f"unknown slider mode {mode!r}; accepted: {', '.join(SLIDER_MODES)}")
+    count = latent_size(stats) if mode == "kl" else len(stats_pca(stats).variance)
+    bad = [i for i in indices if not (isinstance(i, int) and 0 <= i < count)]
+    if bad:
+        raise ValueError(f"slider indices {bad} out of range; mode {mode!r} has indices 0..{count - 1}")
 
 
 class ManifoldGrid(NamedTuple):

@@ -71,9 +71,11 @@ class VectorQuantizer(nn.Module):
         self.register_buffer("unused_steps", torch.zeros(k))  # training steps since code i was last chosen
 
     def nearest(self, flat: torch.Tensor) -> torch.Tensor:
-        """Index [M] of the nearest code of each vector of flat [M, D] (squared Euclidean distance)."""
-        e = self.codebook.float()
-        distance = flat.float().pow(2).sum(1, keepdim=True) - 2 * flat.float() @ e.T + e.pow(2).sum(1)  # [M, K]
+        """Index [M] of the nearest code of each vector of flat [M, D] (squared Euclidean distance). Always in float32,
+        also under bfloat16 autocast: training must pick the code that inference picks."""
+        with torch.autocast(flat.device.type, enabled=False):
+            e = self.codebook.float()
+            distance = flat.float().pow(2).sum(1, keepdim=True) - 2 * flat.float() @ e.T + e.pow(2).sum(1)  # [M, K]
         return distance.argmin(1)
 
     def forward(self, z_e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:

@@ -123,10 +123,7 @@ def serve(checkpoints_dir):
     catalog = Catalog.discover(checkpoints_dir)
     demo = ui.build(catalog)
     port = free_port()
-    demo.queue(default_concurrency_limit=4).launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, ssr_mode=False, quiet=True,
-        theme=ui.theme(), css=ui.CSS,
-    )  # fmt: skip
+    ui.launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     labels = {entry.key: label for label, entry in catalog.entries.items()}
     try:
         yield types.SimpleNamespace(url=f"http://127.0.0.1:{port}/", demo=demo, catalog=catalog, checkpoints=Path(checkpoints_dir), labels=labels, doomed=DOOMED)

@@ -110,6 +110,23 @@ def test_pca_round_trip_and_pca_sliders():
     assert latent.apply_sliders(z[0], {2: 5.0}, stats).tolist()[2] == 5.0
 
 
+@pytest.mark.parametrize("mode", ["kl", "pca"])
+def test_slider_axes_are_the_affine_map_apply_sliders_computes(mode):
+    """What the page decodes from (ui/static/local_decode.js): z + (v - at) @ directions == apply_sliders(z, v)."""
+    stats, means = gaussian_stats()
+    z = means[3]
+    indices = [2, 0, 3]
+    values = {2: 1.5, 0: -0.25, 3: 0.75}
+    at, directions = latent.slider_axes(z, indices, stats, mode)
+    assert at.shape == (3,) and directions.shape == (3, 4)
+    target = torch.tensor([values[i] for i in indices])
+    expected = latent.apply_sliders(z, values, stats, mode)
+    assert torch.allclose(z + (target - at) @ directions, expected, atol=1e-6)
+    assert not torch.allclose(expected, z)  # the values moved the latent: the check above is not vacuous
+    with pytest.raises(ValueError, match=r"slider indices \[9\] out of range"):
+        latent.slider_axes(z, [9], stats, mode)
+
+
 def test_aggregate_sampler_matches_the_data():
     stats, means = gaussian_stats(n=2000)
     samples = latent.sample_aggregate(stats, 4000, torch.Generator().manual_seed(0))

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 import data
 import metrics
 import models
+from models import export
 from latent import latent_statistics, sampled_statistics, save_stats
 from metrics.monitor import Monitor, cells_for, collapse_warning, plot_curves
 
@@ -254,11 +255,23 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
         }  # fmt: skip
         _write_text(out / "training.json", json.dumps(summary, indent=2, default=str))
         write_card(out, best)
+        export_for_page(best, out)
         (out / RESUME).unlink(missing_ok=True)
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()
     return out
+
+
+def export_for_page(model, out: Path) -> None:
+    """decoder.onnx beside the weights, so the page decodes this model's slider drags (models.export); where the
+    decoder cannot run in a page, or onnx is not installed, the sliders decode on the server."""
+    if export.exportable(model) is not None:
+        return
+    try:
+        export.export_decoder(model, out)
+    except ImportError as err:
+        print(f"{out}: {export.DECODER_NAME} not written ({err}; pip install -r requirements-dev.txt): its sliders decode on the server")
 
 
 def gan_monitor(cfg: TrainConfig, ds, val_idx, train_idx, y_all, model) -> Monitor:

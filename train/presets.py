@@ -14,9 +14,6 @@ _HALF = {"save_dtype": "float16"}
 _FACES = {"data": "faces", "data_options": {"version": 2}, "precision": "bfloat16", "base_width": 16, "max_width": 128, "batch_size": 64, "lr": 2e-3, "lr_schedule": "cosine", **_HALF}
 _FASHION = {"data": "fashion-mnist", "base_width": 32, "max_width": 128, "batch_size": 64, "lr": 2e-3, "lr_schedule": "cosine", **_HALF}
 
-# The checkpoints not yet retrained on faces version 2: version 1 faces, float32 (as they were trained)
-_V1 = {"data_options": {"version": 1}, "precision": "float32"}
-_V1_32 = {"data_options": {"size": 32, "version": 1}, "precision": "float32"}
 
 # GANs train at the papers' learning rates (the model's default) and are kept by the monitor's Frechet distance
 
@@ -40,7 +37,7 @@ PRESETS: dict[str, dict] = {
     },
     "faces-ae": {
         "description": "plain autoencoder, latent 64, on faces: sharp reconstructions, no prior to sample from",
-        "model": "ae", **_FACES, **_V1, "latent_dim": 64, "recon_loss": "mse", "epochs": 2,
+        "model": "ae", **_FACES, "latent_dim": 64, "recon_loss": "mse", "epochs": 2,
         "out": "checkpoints/faces-ae",
     },
     "faces-dae": {
@@ -58,7 +55,7 @@ PRESETS: dict[str, dict] = {
     "faces-aae": {
         "description": "adversarial autoencoder (Makhzani et al. 2016), latent 64, Gaussian prior, on faces: an AE you can sample",
         # the discriminator and the encoder's adversarial phase at 2e-4 (0.1x): at 2e-3 the reconstructions fell apart
-        "model": "aae", **_FACES, **_V1, "latent_dim": 64, "recon_loss": "mse", "prior": "gaussian", "regularisation_lr_scale": 0.1, "epochs": 2,
+        "model": "aae", **_FACES, "latent_dim": 64, "recon_loss": "mse", "prior": "gaussian", "regularisation_lr_scale": 0.1, "epochs": 2,
         "out": "checkpoints/faces-aae",
     },
     "dsprites-beta-vae": {
@@ -85,7 +82,7 @@ PRESETS: dict[str, dict] = {
     },
     "faces-vqvae": {
         "description": "VQ-VAE (van den Oord et al. 2017), 16x16 grid of 512 codes, EMA codebook, on faces",
-        "model": "vqvae", **_FACES, **_V1, "base_width": 32, "latent_dim": 8, "num_codes": 512, "downsamples": 2, "epochs": 6, "save_dtype": "float32",
+        "model": "vqvae", **_FACES, "base_width": 32, "latent_dim": 8, "num_codes": 512, "downsamples": 2, "epochs": 6, "save_dtype": "float32",
         "out": "checkpoints/faces-vqvae",
     },
     "fashion-vqvae": {
@@ -95,7 +92,7 @@ PRESETS: dict[str, dict] = {
     },
     "faces-vqvae-prior": {
         "description": "gated PixelCNN prior (van den Oord et al. 2016) over faces-vqvae's 16x16 grid of codes: how faces-vqvae samples",
-        "model": "pixelcnn", "data": "faces", "data_options": {"version": 1}, "vqvae": "checkpoints/faces-vqvae", "width": 48, "layers": 8,
+        "model": "pixelcnn", "data": "faces", "data_options": {"version": 2}, "vqvae": "checkpoints/faces-vqvae", "width": 48, "layers": 8,
         "batch_size": 64, "lr": 2e-3, "lr_schedule": "cosine", "epochs": 3,
         "out": "checkpoints/faces-vqvae-prior",
     },
@@ -111,9 +108,8 @@ PRESETS: dict[str, dict] = {
         "out": "checkpoints/faces-dcgan",
     },
     "faces-wgan-gp": {
-        "description": "WGAN-GP (Gulrajani et al. 2017) on 32x32 faces version 1: gradient penalty 10, 5 critic steps per generator step",
-        # not yet retrained on faces version 2 (README: known shortfalls); measured by the version 1 classifiers below
-        "model": "wgan-gp", **_GAN_FACES, **_V1_32, "epochs": 24,
+        "description": "WGAN-GP (Gulrajani et al. 2017) on 32x32 faces: gradient penalty 10, 5 critic steps per generator step",
+        "model": "wgan-gp", **_GAN_FACES, "epochs": 24,
         "out": "checkpoints/faces-wgan-gp",
     },
     "fashion-cgan": {
@@ -146,21 +142,6 @@ PRESETS: dict[str, dict] = {
         "description": "a second 32x32 faces classifier (another seed, narrower, trained on blurred and noised copies too): judges the face GANs' edits",
         "model": "classifier", **_FACES, "data_options": {"size": 32, "version": 2}, "base_width": 24, "latent_dim": 128, "condition": "attributes", "augment": 0.5, "epochs": 10, "seed": 1,
         "out": "checkpoints/classifiers/faces-v2-32-judge",
-    },
-    "faces-classifier-v1": {
-        "description": "the faces version 1 attribute classifier: measures the version 1 checkpoints (faces-ae, faces-aae, faces-vqvae and its prior)",
-        "model": "classifier", **_FACES, **_V1, "latent_dim": 128, "condition": "attributes", "epochs": 3,
-        "out": "checkpoints/classifiers/faces",
-    },
-    "faces-classifier-32-v1": {
-        "description": "the faces version 1 attribute classifier at 32x32: measures faces-wgan-gp (its monitor and card)",
-        "model": "classifier", **_FACES, **_V1_32, "latent_dim": 128, "condition": "attributes", "epochs": 10,
-        "out": "checkpoints/classifiers/faces-32",
-    },
-    "faces-judge-32-v1": {
-        "description": "a second faces version 1 classifier at 32x32 (seed 1, narrower): judges faces-wgan-gp's edits",
-        "model": "classifier", **_FACES, **_V1_32, "base_width": 24, "latent_dim": 128, "condition": "attributes", "epochs": 10, "seed": 1,
-        "out": "checkpoints/classifiers/faces-32-judge",
     },
     "fashion-classifier": {
         "description": "Fashion-MNIST class classifier: measures which classes a model's samples cover (metrics/)",

@@ -14,12 +14,13 @@ from typing import Callable
 import gradio as gr
 
 from .catalog import Catalog, Entry
-from .common import union_choices
+from .common import STATIC, static_url, union_choices
 
 TITLE = "Latent Lab"
 CSS = """
 .gradio-container {max-width: 1200px !important; width: 100%; margin: auto}
 #title h1 {margin-bottom: 0}
+#slider-decoded img {image-rendering: pixelated}
 """
 
 
@@ -53,10 +54,18 @@ def theme() -> gr.Theme:
     return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate")
 
 
+def launch(demo: gr.Blocks, **options):
+    """Queue and launch demo as `python app.py` does (the tests and benches too); options go to Blocks.launch.
+    Gradio's run history is off: it rewrote the page's localStorage on every call, slider ticks included."""
+    head = f'<script src="{static_url(STATIC / "local_decode.js")}"></script>'
+    return demo.queue(default_concurrency_limit=4).launch(theme=theme(), css=CSS, head=head, ssr_mode=False, run_history=False, **options)
+
+
 def build(catalog: Catalog) -> gr.Blocks:
     from . import attributes, codebook, compare, interpolate, latent_map, reconstruct, sample, sliders
 
     first = catalog.entries[catalog.labels[0]]
+    gr.set_static_paths([STATIC, *(e.decoder for e in catalog.entries.values() if e.decoder is not None)])
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\nLook inside generative models: reconstruct, sample, interpolate, drag latent sliders, add attribute vectors.", elem_id="title")
         with gr.Row():

@@ -13,6 +13,7 @@ import torch
 import metrics
 import models
 from latent import Explorer
+from models import export
 from models.pixelcnn import fingerprint
 
 DEFAULT_MODEL = "faces-vae"  # the shipped checkpoint the explorer opens on
@@ -29,6 +30,7 @@ class Entry:
     dataset: str
     data_options: dict = field(default_factory=dict)  # as training.json records them (metrics.classifier_for reads the data version)
     evaluation: dict = field(default_factory=dict)  # the model card's measurements (evaluation.json), if it has them
+    decoder: Path | None = None  # decoder.onnx exported from these very weights (models.export), for the page to decode drags
 
     @property
     def classifier(self) -> models.Classifier | None:
@@ -146,4 +148,5 @@ def load_entry(source: str) -> Entry:
     dataset = record.get("data", "?")
     options = record.get("data_options", {})
     evaluation = json.loads((path / metrics.EVALUATION_NAME).read_text()) if (path / metrics.EVALUATION_NAME).exists() else {}
-    return Entry(key=path.name if path.exists() else source, explorer=explorer, dataset=dataset, data_options=options, evaluation=evaluation)
+    decoder = export.decoder_file(path) if path.is_dir() else None
+    return Entry(key=path.name if path.exists() else source, explorer=explorer, dataset=dataset, data_options=options, evaluation=evaluation, decoder=decoder)

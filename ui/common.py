@@ -17,6 +17,7 @@ from PIL import Image
 from data import tile, to_tensor, to_uint8
 from data.images import fit_image, open_image
 
+STATIC = Path(__file__).parent / "static"  # files the page loads (local_decode.js, the vendored ONNX Runtime Web)
 DISPLAY = 256  # shortest side, in pixels, that pictures are upscaled to (nearest neighbour: pixels stay honest)
 
 
@@ -37,6 +38,12 @@ class ImageInput(gr.Image):
 
 def image_input(label: str, **kwargs) -> ImageInput:
     return ImageInput(label=label, type="filepath", image_mode=None, sources=["upload", "webcam", "clipboard"], height=DISPLAY + 40, **kwargs)
+
+
+def static_url(path: Path) -> str:
+    """The URL, relative to the page (so it holds behind a Space's proxy), of a file the app serves as static: under
+    STATIC or an exported decoder (ui.build registers both with gr.set_static_paths)."""
+    return f"gradio_api/file={Path(path).resolve()}"
 
 
 def image_output(label: str, **kwargs) -> gr.Image:

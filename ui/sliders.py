@@ -5,6 +5,7 @@ its codes: the categorical code as a selector and a slider per continuous code."
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from functools import partial
@@ -18,7 +19,7 @@ from latent import ACTIVE_KL, manifold_grid
 from models import InfoGAN
 from latent.sliders import ACTIVE_VARIANCE_FRACTION
 
-from .common import image_output, latent_to_state, state_to_latent, to_pil
+from .common import image_output, latent_to_state, state_to_latent, static_url, to_pil
 
 MAX_ACTIVE = 16  # sliders shown for used dimensions; Gradio components exist up front, so the pool is fixed
 MAX_INACTIVE = 16  # sliders in the collapsed "inactive" accordion
@@ -32,13 +33,26 @@ STEPS = 200  # slider resolution: steps across a slider's range
 # range lets an API client that never saw a refresh send any latent value to /decode
 API_RANGE = 1e4
 
-_manifolds: dict[tuple, Image.Image] = {}  # (model key, condition) -> decoded grid; decoding 225 images per drag tick is waste
+# the per-tick listener's first input: whether the page decodes this drag itself (ui/static/local_decode.js)
+LIVE_JS = "(live, ...rest) => [!!(window.latentLab && window.latentLab.active()), ...rest]"
+
+_manifolds: dict[tuple, Image.Image] = {}
+_slots: dict[tuple[str, str], list[int | None]] = {}  # (model key, mode) -> slots(): the pool's latent indices  # (model key, condition) -> decoded grid; decoding 225 images per drag tick is waste
 
 
 def layout(entry, z: torch.Tensor, mode: str) -> list:
     """The slider pool's specs: MAX_ACTIVE active ones, then MAX_INACTIVE inactive ones, None for unused slots.
     The order depends on the stats only, so /decode can rebuild it to know which slider moves which index."""
     return _pool(entry.explorer.sliders(z, mode))
+
+
+def slots(entry, mode: str) -> list[int | None]:
+    """Which latent index (or principal direction) each pool slider moves, None for unused slots. The order depends on
+    the stats only, so it is worked out once per model and mode: a drag tick does not rebuild the specs."""
+    key = (entry.key, mode)
+    if key not in _slots:
+        _slots[key] = [None if spec is None else spec.index for spec in layout(entry, torch.zeros(entry.explorer.latent_dim), mode)]
+    return _slots[key]
 
 
 def _pool(specs: list) -> list:
@@ -55,8 +69,16 @@ def decode(label, mode, state, class_choice, attribute_choice, *values, shared):
     if len(values) != MAX_ACTIVE + MAX_INACTIVE:
         raise gr.Error(f"expected {MAX_ACTIVE + MAX_INACTIVE} slider values (hidden ones are ignored), got {len(values)}")
     z = state_to_latent(state, entry)
-    moved = {spec.index: float(v) for spec, v in zip(layout(entry, z, mode), values) if spec is not None and v is not None}
+    moved = {index: float(v) for index, v in zip(slots(entry, mode), values) if index is not None and v is not None}
     return _render(entry, entry.explorer.apply_sliders(z, moved, mode), class_choice, attribute_choice)
+
+
+def decode_live(live, label, mode, state, class_choice, attribute_choice, *values, shared):
+    """decode for a drag tick; nothing when the page decodes the drag itself (it has the model's exported decoder),
+    which then sends the final values to decode on release."""
+    if live is True:
+        return [gr.skip(), gr.skip()]
+    return decode(label, mode, state, class_choice, attribute_choice, *values, shared=shared)
 
 
 def refresh(label, mode, state, class_choice, attribute_choice, *, shared):
@@ -65,14 +87,28 @@ def refresh(label, mode, state, class_choice, attribute_choice, *, shared):
     entry = shared.entry(label)
     mode = _check_mode(mode)
     if not state or len(state) != entry.explorer.latent_dim:
-        return [*_cleared(entry)[:-1], "No current image for this model yet: reconstruct one, pick one on the latent map, or press Randomise."]
+        return [*_cleared(entry)[:-2], "No current image for this model yet: reconstruct one, pick one on the latent map, or press Randomise.", ""]
     z = state_to_latent(state, entry)
     every = entry.explorer.sliders(z, mode)
     specs = _pool(every)
     sliders = [gr.update(visible=False) if s is None else _slider_update(s) for s in specs]
     inactive = sum(s is not None for s in specs[MAX_ACTIVE:])
     accordion = gr.update(visible=inactive > 0, label=_inactive_label(mode, inactive))
-    return [*sliders, accordion, *_code_updates(entry, z), *_render(entry, z, class_choice, attribute_choice), _note(entry, mode, specs, len(every))]
+    views = _render(entry, z, class_choice, attribute_choice)
+    return [*sliders, accordion, *_code_updates(entry, z), *views, _note(entry, mode, specs, len(every)), local_spec(entry, z, mode, specs)]
+
+
+def local_spec(entry, z: torch.Tensor, mode: str, specs: list) -> str:
+    """What the page needs to decode drags itself (JSON; "" when the model has no exported decoder, or a conditional
+    model's condition applies): the decoder's URL, the image shape, the latent, and per pool slot None or the
+    slider's affine map: latent = z + sum over slots of (value - at) * direction (latent.slider_axes)."""
+    if entry.decoder is None or entry.condition(*entry.default_condition, 1) is not None:
+        return ""
+    at, directions = entry.explorer.slider_axes(z, [s.index for s in specs if s is not None], mode)
+    axes = iter(zip(at.tolist(), directions.tolist()))
+    slots = [None if s is None else dict(zip(("at", "direction"), next(axes))) for s in specs]
+    cfg = entry.config
+    return json.dumps({"decoder": static_url(entry.decoder), "shape": [cfg.channels, cfg.image_size, cfg.image_size], "latent": z.tolist(), "slots": slots})
 
 
 def set_codes(label, state, category, *values, shared):
@@ -115,7 +151,7 @@ def randomise(label, class_choice=None, attribute_choice=None, *, shared) -> lis
 
 def _cleared(entry) -> list:
     hidden = [gr.update(visible=False)] * (MAX_ACTIVE + MAX_INACTIVE + 1)  # the pool and the accordion
-    return [*hidden, *_code_updates(entry, None), None, gr.update(value=None, visible=entry.explorer.latent_dim == 2), ""]
+    return [*hidden, *_code_updates(entry, None), None, gr.update(value=None, visible=entry.explorer.latent_dim == 2), "", ""]
 
 
 def _check_mode(mode):
@@ -159,8 +195,9 @@ def _note(entry, mode, specs, total: int) -> str:
 
 
 def _render(entry, z: torch.Tensor, class_choice, attribute_choice) -> list:
-    """[decoded image, manifold (None unless the latent is 2-D)] of latent z [D]."""
-    image = to_pil(entry.explorer.decode(z[None], entry.condition(class_choice, attribute_choice, 1)))
+    """[decoded image, manifold (None unless the latent is 2-D)] of latent z [D]. The image at the model's own size
+    (the page scales it up, pixelated: a drag tick encodes 16x fewer PNG pixels than at the display size)."""
+    image = to_pil(entry.explorer.decode(z[None], entry.condition(class_choice, attribute_choice, 1)), display=1)
     return [image, _manifold(entry, z, class_choice, attribute_choice) if entry.explorer.latent_dim == 2 else None]
 
 
@@ -183,14 +220,14 @@ def _manifold(entry, z: torch.Tensor, class_choice, attribute_choice) -> Image.I
     return picture
 
 
-def _slider_columns(count: int) -> list[gr.Slider]:
-    """count hidden sliders laid out in two columns (half the height of one), filled row by row."""
+def _slider_columns(count: int, first: int = 0) -> list[gr.Slider]:
+    """count hidden sliders, pool slots first.., laid out in two columns (half the height of one), filled row by row."""
     with gr.Row():
         columns = [gr.Column(min_width=240), gr.Column(min_width=240)]
     sliders = []
     for i in range(count):
         with columns[i % 2]:
-            sliders.append(gr.Slider(-API_RANGE, API_RANGE, value=0, visible=False))
+            sliders.append(gr.Slider(-API_RANGE, API_RANGE, value=0, visible=False, elem_id=f"latent-slider-{first + i}"))  # local_decode.js reads slot i
     return sliders
 
 
@@ -205,7 +242,7 @@ def build(shared) -> None:
                 note = gr.Markdown()
                 pool = _slider_columns(MAX_ACTIVE)
                 with gr.Accordion("inactive dimensions", open=False, visible=False) as accordion:
-                    pool += _slider_columns(MAX_INACTIVE)
+                    pool += _slider_columns(MAX_INACTIVE, first=MAX_ACTIVE)
                 with gr.Group(visible=False) as codes:  # InfoGAN: its codes, set directly
                     categories = max((e.config.categories for e in shared.catalog.entries.values() if isinstance(e.model, InfoGAN)), default=0)
                     category = gr.Dropdown([str(i) for i in range(categories)], label="InfoGAN categorical code")
@@ -214,18 +251,24 @@ def build(shared) -> None:
                         for i in range(MAX_CODES)
                     ]  # fmt: skip
             with gr.Column(scale=1):
-                decoded = image_output("Decoded")
+                decoded = image_output("Decoded", elem_id="slider-decoded")
                 manifold = image_output("Manifold (red ring: current point)", visible=False)
+                # for the page's own decoder (ui/static/local_decode.js): the spec it decodes from, and the flag it sets
+                spec = gr.Textbox(visible="hidden", elem_id="local-decode-spec")
+                live = gr.Checkbox(False, visible="hidden")
         base = [shared.model, mode, shared.latent, *shared.conditions]
         views = [decoded, manifold]
         run_refresh = partial(refresh, shared=shared)
-        refresh_outputs = [*pool, accordion, codes, category, *code_sliders, *views, note]
-        run_decode = partial(decode, shared=shared)
-        # live: every drag tick decodes and stale ticks are dropped; a conditional model also redraws when the user
-        # picks another condition. One listener, so one /decode endpoint.
+        refresh_outputs = [*pool, accordion, codes, category, *code_sliders, *views, note, spec]
+        # live: every drag tick decodes (stale ticks are dropped) -- in the page when it has the model's decoder, else
+        # on the server. Release, and a new condition for a conditional model, decode on the server: /decode.
         gr.on(
-            [slider.input for slider in pool] + [control.input for control in shared.conditions],
-            run_decode, [*base, *pool], views, api_name="decode", trigger_mode="always_last", show_progress="hidden",
+            [slider.input for slider in pool], partial(decode_live, shared=shared), [live, *base, *pool], views,
+            api_name=False, js=LIVE_JS, trigger_mode="always_last", show_progress="hidden",
+        )
+        gr.on(
+            [slider.release for slider in pool] + [control.input for control in shared.conditions],
+            partial(decode, shared=shared), [*base, *pool], views, api_name="decode", trigger_mode="always_last", show_progress="hidden",
         )
         for trigger in (mode.change, reset.click, shared.latent.change):
             trigger(run_refresh, base, refresh_outputs, api_name=False, show_progress="hidden")
