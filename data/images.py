@@ -46,11 +46,11 @@ def check_size(size) -> None:
         raise ValueError(f"size must be a positive whole number of pixels per side (e.g. 64), got {size!r}")
 
 
-def open_image(source: str | os.PathLike | bytes | BinaryIO) -> Image.Image:
+def open_image(source: str | os.PathLike | bytes | BinaryIO, max_pixels: int | None = None) -> Image.Image:
     """Decode an untrusted image (a path, its bytes, or a binary file object) into a
     fully loaded RGB or L Pillow image.
 
-    The header's pixel count is checked against `Image.MAX_IMAGE_PIXELS` before any
+    The header's pixel count is checked against `max_pixels` (default `Image.MAX_IMAGE_PIXELS`) before any
     pixel is decoded (a tiny file can expand to gigabytes: a decompression bomb), and
     `verify()` checks the file's structure and checksums first. Alpha is composited on
     white, 16-bit values are scaled (not clipped) to 8 bits, palette/CMYK/... become RGB.
@@ -62,7 +62,7 @@ def open_image(source: str | os.PathLike | bytes | BinaryIO) -> Image.Image:
         with Image.open(io.BytesIO(data), formats=FORMATS) as probe:
             width, height = probe.size
             probe.verify()  # leaves `probe` unusable, hence the second open below
-    limit = Image.MAX_IMAGE_PIXELS  # read at call time: tests and deployments lower it
+    limit = max_pixels or Image.MAX_IMAGE_PIXELS  # read at call time: tests and deployments lower it
     if limit and width * height > limit:
         raise ValueError(
             f"{label} is {width}×{height} = {width * height:,} pixels, more than the {limit:,} allowed "

@@ -20,6 +20,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
-from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
+import huggingface_hub.constants
+from huggingface_hub import HfApi, PyTorchModelHubMixin, hf_hub_download
 from torch import nn
 
 CONFIG_NAME = "config.json"
@@ -521,6 +523,7 @@ class HubModel(
 
         if isinstance(config, dict):
             config = cls.config_class.from_dict(config)
+        check_size(cls, config, model_id)
         model = cls(config)
         hub = dict(force_download=force_download, token=token, cache_dir=cache_dir, local_files_only=local_files_only, revision=revision)
         weights_file = resolve_file(model_id, WEIGHTS_NAME, **hub)
@@ -531,6 +534,18 @@ class HubModel(
         check_state_dict(model, state, weights_file)
         model.load_state_dict(state, strict=True)
         return model.to(map_location).eval()
+
+
+MAX_PARAMETERS = 100_000_000  # 400 MB of float32 weights; the largest shipped model has about 1 M
+
+
+def check_size(cls: type[nn.Module], config: Config, source: str) -> None:
+    """ValueError if the model config describes has more than MAX_PARAMETERS weights: counted on the meta device,
+    so a config.json that asks for billions is refused without allocating them."""
+    with torch.device("meta"):
+        count = sum(p.numel() for p in cls(config).parameters())
+    if count > MAX_PARAMETERS:
+        raise ValueError(f"{source}: its config describes a model of {count:,} parameters; Latent Lab loads up to {MAX_PARAMETERS:,}")
 
 
 def check_state_dict(model: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
@@ -557,8 +572,14 @@ def check_state_dict(model: nn.Module, state: dict[str, torch.Tensor], source: s
         )
 
 
+HUB_TIMEOUT = 2.0  # seconds to wait for the Hub before a repo id counts as unreachable (huggingface_hub's default: 10)
+_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")  # owner/name, as the Hub spells repo ids
+
+
 def resolve_file(path_or_repo_id: str | os.PathLike, filename: str, **hub_kwargs) -> str:
-    """Local path of `filename` in a checkpoint directory, or in a Hub repo (downloaded / from the HF cache)."""
+    """Local path of `filename` in a checkpoint directory, or in a Hub repo (downloaded / from the HF cache).
+    Only a string shaped like a repo id (owner/name) that is not an existing path goes to the Hub, within
+    HUB_TIMEOUT seconds; anything else that does not exist is a missing directory."""
     path = str(path_or_repo_id)
     if os.path.isdir(path):
         file = os.path.join(path, filename)
@@ -567,12 +588,17 @@ def resolve_file(path_or_repo_id: str | os.PathLike, filename: str, **hub_kwargs
         return file
     if os.path.exists(path):
         raise ValueError(f"{path} is a file; pass the checkpoint directory that holds {CONFIG_NAME} and {WEIGHTS_NAME}")
+    if isinstance(path_or_repo_id, os.PathLike) or not _REPO_ID.fullmatch(path):
+        raise ValueError(f"{path}: no such directory (and not a Hub repo id, which reads owner/name)")
     try:
-        return hf_hub_download(repo_id=path, filename=filename, **hub_kwargs)
-    except Exception as e:  # HFValidationError, LocalEntryNotFoundError, RepositoryNotFoundError, HTTP errors, ...
+        if not (hub_kwargs.get("local_files_only") or huggingface_hub.constants.HF_HUB_OFFLINE):
+            # one quick request first: hf_hub_download retries an unreachable Hub for about 20 s
+            HfApi().model_info(path, revision=hub_kwargs.get("revision"), token=hub_kwargs.get("token"), timeout=HUB_TIMEOUT)
+        return hf_hub_download(repo_id=path, filename=filename, etag_timeout=HUB_TIMEOUT, **hub_kwargs)
+    except Exception as e:  # HFValidationError, LocalEntryNotFoundError, RepositoryNotFoundError, HTTP errors, timeouts, ...
         raise ValueError(
-            f"{path!r} is neither a local checkpoint directory nor a Hub model repo with {filename} "
-            f"(or it is not in the local cache when offline): {type(e).__name__}: {e}"
+            f"{path!r} is neither a local checkpoint directory (no such directory) nor a Hub model repo with {filename} "
+            f"(or it is not in the local cache when offline): {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
         ) from None
 
 

@@ -9,18 +9,22 @@ error reporting") and the server must answer the next request.
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 import struct
+import tempfile
 import zlib
 from pathlib import Path
 
+import httpx
 import numpy as np
-import PIL.Image
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
+
+import ui.common
 
 GENERIC = "has not enabled verbose error reporting"  # what a client sees for an exception that is not a gr.Error
 POOL = 32  # slider values /decode takes: ui.sliders.MAX_ACTIVE + MAX_INACTIVE
@@ -189,11 +193,20 @@ def test_upload_errors_name_the_file_not_the_servers_temp_path(client, label, tm
 
 def test_image_over_the_pixel_limit_is_refused_before_decoding(app, client, label, tmp_path, monkeypatch):
     """A real image just over a (lowered) limit: the server runs in this process, so the limit is ours to set."""
-    monkeypatch.setattr(PIL.Image, "MAX_IMAGE_PIXELS", 64 * 64)
+    monkeypatch.setattr(ui.common, "MAX_UPLOAD_PIXELS", 64 * 64)
     path = write(tmp_path / "large.png", Image.fromarray(np.zeros((80, 80), np.uint8)))  # 6,400 pixels: a small file, a big image
     message = error_of(client, label("vae"), handle_file(path), 0.0, None, [], api_name="/reconstruct")
     assert "decompression bomb" in message and "80×80" in message
     monkeypatch.undo()
+    assert_serving(app, tmp_path)
+
+
+def test_a_file_over_the_byte_limit_is_refused_before_it_is_stored(app, client, label, tmp_path, monkeypatch):
+    """Gradio's max_file_size (ui.launch) refuses an upload over MAX_UPLOAD_BYTES with HTTP 413: nothing is decoded."""
+    path = tmp_path / "big.png"
+    path.write_bytes(b"\x89PNG" + b"\0" * (ui.common.MAX_UPLOAD_BYTES + 1))
+    response = httpx.post(f"{app.url}gradio_api/upload", files={"files": ("big.png", path.read_bytes(), "image/png")}, timeout=60)
+    assert response.status_code == 413 and "20" in response.text
     assert_serving(app, tmp_path)
 
 
@@ -571,3 +584,73 @@ def test_attribute_scorecard_says_what_the_card_measured():
     del switched["strength"]
     entry.evaluation["edits"]["Smiling"] = switched
     assert "switching the Smiling condition on adds Smiling to 93%" in scorecard(entry, "Smiling", "mean_difference")
+
+
+# --- Bad numbers, sent as raw JSON (gradio_client refuses to send NaN): each is refused by name, never crashes
+
+
+def raw_call(app, api_name: str, data: list) -> tuple[str, dict | list | None]:
+    """(event, data) of one call through Gradio's HTTP API: "complete" with the outputs, or "error" with the
+    message (null for an exception that is not a gr.Error)."""
+    body = json.dumps({"data": data})  # json writes NaN and Infinity, which Python's json (the server's) reads
+    event_id = httpx.post(f"{app.url}gradio_api/call{api_name}", content=body, headers={"content-type": "application/json"}, timeout=30).json()["event_id"]
+    stream = httpx.get(f"{app.url}gradio_api/call{api_name}/{event_id}", timeout=120).text
+    event = re.search(r"^event: (\w+)$", stream, re.M).group(1)
+    return event, json.loads(re.search(r"^data: (.*)$", stream, re.M).group(1))
+
+
+BAD_NUMBERS = [float("nan"), float("inf"), float("-inf"), 1e300, -1e300, "abc", [1.0]]
+
+
+def test_every_number_of_every_endpoint_is_checked_by_name(app, client, label):
+    """Every slider and number field of every named endpoint, given NaN, infinity, a huge or a wrong-typed value:
+    a gr.Error that names the control and its accepted range -- never an unhandled exception, never a picture
+    decoded from NaN."""
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    reached = set()
+    for api_name, endpoint in endpoints.items():
+        parameters = endpoint["parameters"]
+        defaults = [label("vae") if p["component"] == "Dropdown" and "label" in p["parameter_name"] else p.get("parameter_default") for p in parameters]
+        numbers = [i for i, p in enumerate(parameters) if p["component"] in ("Slider", "Number")]
+        for i in numbers[:6]:  # /decode's 32 pool sliders are one kind: its first ones stand for the rest
+            parameter = parameters[i]
+            for bad in BAD_NUMBERS:
+                data = list(defaults)
+                data[i] = bad
+                event, result = raw_call(app, api_name, data)
+                context = f"{api_name} {parameter['parameter_name']}={bad!r}"
+                if bad == 1e300 and parameter["component"] == "Number" and parameter.get("parameter_default") is None:
+                    assert event == "error" and result["error"], context  # a codebook row: unbounded here, refused by the handler
+                    continue
+                assert event == "error" and result["error"] and "expected a number from" in result["error"], (context, result)
+                reached.add(api_name)
+    assert reached == {"/reconstruct", "/sample", "/interpolate", "/decode", "/set_codes", "/edit_attribute", "/decode_map_point", "/edit_code", "/compare"}
+    assert_serving(app, Path(tempfile.mkdtemp()))
+
+
+def test_slow_work_runs_one_job_at_a_time_and_fast_work_never_waits():
+    """ui.common.slow_work: two inversions take turns (SLOW_WORKERS = 1); a slider decode passes at once."""
+    import threading
+    import time
+
+    from ui.common import slow_work
+
+    spans, fast = [], []
+
+    def job():
+        with slow_work():
+            start = time.perf_counter()
+            time.sleep(0.2)
+            spans.append((start, time.perf_counter()))
+
+    threads = [threading.Thread(target=job) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.05)
+    start = time.perf_counter()
+    with slow_work(False):
+        fast.append(time.perf_counter() - start)
+    for thread in threads:
+        thread.join()
+    (a0, a1), (b0, b1) = sorted(spans)
+    assert b0 >= a1 and fast[0] < 0.01

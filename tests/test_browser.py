@@ -23,6 +23,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ui.common import UPLOAD_LIMITS
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 README_SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
@@ -177,7 +179,7 @@ def test_upload_drag_sliders_and_edit_attributes(page, screenshots, tmp_path):
     reconstruction.wait_for()  # the first model opens on its first example
     before = reconstruction.get_attribute("src")
     page.locator("input[type=file]").first.set_input_files(str(upload))
-    uploaded = image(page, "Input image (upload, webcam or paste)")
+    uploaded = image(page, f"Input image (upload, webcam or paste); {UPLOAD_LIMITS}")
     uploaded.wait_for()  # the upload box shows the picture
     page.get_by_text("centre-cropped 40×30 → 30×30").wait_for()
     wait_for_new_image(page, "Reconstruction", before)

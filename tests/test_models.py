@@ -6,6 +6,8 @@ import dataclasses
 import json
 import math
 import shutil
+import socket
+import time
 
 import huggingface_hub.constants
 import pytest
@@ -318,8 +320,40 @@ def test_load_hub_repo_id_from_local_cache(saved, tmp_path, monkeypatch):
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     _assert_identical(original, models.load("latent-lab/tiny-vae"), "vae")
-    with pytest.raises(ValueError, match="'latent-lab/absent' is neither a local checkpoint directory nor a Hub model repo"):
+    with pytest.raises(ValueError, match=r"'latent-lab/absent' is neither a local checkpoint directory \(no such directory\) nor a Hub model repo"):
         models.load("latent-lab/absent", local_files_only=True)
+
+
+def test_a_missing_path_is_never_looked_up_on_the_hub(tmp_path):
+    for missing in (str(tmp_path / "absent"), "./runs/absent", "a/b/c", "~/x", "not a repo"):
+        with pytest.raises(ValueError, match="no such directory"):
+            models.load(missing)
+
+
+def test_an_unreachable_hub_fails_within_seconds(monkeypatch):
+    """A Hub that accepts the connection and never answers (a dead proxy): the load gives up after HUB_TIMEOUT
+    seconds with one clear error, instead of huggingface_hub's retries."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    start = time.perf_counter()
+    try:
+        with pytest.raises(ValueError, match="neither a local checkpoint directory .* nor a Hub model repo"):
+            models.load("latent-lab/unreachable")
+    finally:
+        server.close()
+    assert time.perf_counter() - start < 3
+
+
+def test_a_config_too_large_is_refused_before_allocating(saved, tmp_path):
+    shutil.copytree(saved, tmp_path / "huge")
+    config = json.loads((tmp_path / "huge" / "config.json").read_text())
+    config |= {"base_width": 65536, "max_width": 65536}
+    (tmp_path / "huge" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"describes a model of [\d,]+ parameters; Latent Lab loads up to 100,000,000"):
+        models.load(tmp_path / "huge")
 
 
 # ----------------------------------------------------------------------------- AE: linear AE learns PCA

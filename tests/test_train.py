@@ -141,6 +141,66 @@ def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path, monkeypat
     assert torch.isfinite(torch.cat([v.flatten() for v in load_file(out / "model.safetensors").values()])).all()
 
 
+CLI_TINY = ["vae", "--data", "digits", "--data-size", "16", "--mlp", "--hidden-dims", "64", "--latent-dim", "4", "--batch-size", "32",
+            "--threads", "1", "--sample-every", "0", "--stats-images", "300"]  # fmt: skip
+
+
+def one_line_error(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+def test_an_out_that_is_a_file_or_cannot_be_written_is_a_one_line_error(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    assert "is a file; name a directory" in one_line_error(cli(*CLI_TINY, "--epochs", "1", "--out", str(tmp_path / "file")))
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    read_only.chmod(0o500)
+    if os.access(read_only, os.W_OK):  # root ignores permissions: /proc refuses new directories to anyone
+        read_only = Path("/proc/latent-lab")
+    assert "cannot write the run" in one_line_error(cli(*CLI_TINY, "--epochs", "1", "--out", str(read_only / "run")))
+
+
+def test_a_full_disk_stops_with_one_line_and_the_last_checkpoint_loads_and_resumes(tmp_path, monkeypatch, capsys):
+    """The disk fills up while epoch 2's checkpoint is written: one line, exit 1, epoch 1's checkpoint intact; --resume
+    then finishes the run with the same weights as a run that never failed."""
+    from train import cli as train_cli
+    from train import loop
+
+    reference = train("vae", TINY, tiny_run(tmp_path / "reference", epochs=2))
+    saved = loop._save_model_atomic
+    calls = []
+
+    def fills_up(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device", str(tmp_path / "run" / "model.safetensors.tmp"))
+        return saved(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "_save_model_atomic", fills_up)
+    args = [*CLI_TINY, "--epochs", "2", "--log-every", "1", "--out", str(tmp_path / "run")]
+    with pytest.raises(SystemExit) as exit_:
+        train_cli.main(args)
+    stderr = capsys.readouterr().err  # tqdm's bars, then the error
+    error = stderr.strip().splitlines()[-1]
+    assert exit_.value.code == 1 and "Traceback" not in stderr and "No space left on device" in error and "kept whole" in error
+    models.load(tmp_path / "run")  # epoch 1's checkpoint
+    monkeypatch.setattr(loop, "_save_model_atomic", saved)
+    train_cli.main([*args, "--resume"])
+    a, b = load_file(reference / "model.safetensors"), load_file(tmp_path / "run" / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_damaged_resume_file_is_a_one_line_error(tmp_path):
+    out = tmp_path / "run"
+    train("vae", TINY, tiny_run(out, epochs=1))
+    (out / "resume.pt").write_bytes(b"not a resume file")
+    message = one_line_error(cli(*CLI_TINY, "--epochs", "2", "--resume", "--out", str(out)))
+    assert "resume.pt is damaged or from another run" in message
+    models.load(out)
+
+
 def test_conditional_model_takes_labels_or_attributes(tmp_path):
     out = train("cvae", TINY, tiny_run(tmp_path / "labels", epochs=1))
     assert models.load(out).config.num_classes == 10

@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> None:
         out = train(model_type, model_fields, cfg, command=command)
     except (ValueError, NonFiniteLoss) as err:
         parser.exit(1, f"{parser.prog}: error: {err}\n")
+    except OSError as err:  # a read-only or full disk, an --out that is a file: the last checkpoint written is whole
+        where = f" ({err.filename})" if err.filename else ""
+        parser.exit(1, f"{parser.prog}: error: cannot write the run{where}: {err.strerror or err}; any checkpoint already saved in {cfg.out} is kept whole\n")
     if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process speaks
         explore = {
             "classifier": f"; python -m metrics {out} measures it",

@@ -75,6 +75,10 @@ def train(model_type: str, model_fields: dict, cfg: TrainConfig, command: str = 
         dist.init_process_group("nccl" if use_cuda else "gloo")
     lead = rank == 0
     out = Path(cfg.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; name a directory for the checkpoint")
+    if lead:
+        out.mkdir(parents=True, exist_ok=True)  # an --out that cannot be written fails now, not after the first epoch
 
     # --- data: a fixed validation slice of the training split; a generated dataset's version is pinned in the record
     data_options = data.pinned(cfg.data, cfg.data_options)
@@ -630,11 +634,15 @@ def _save_resume(out: Path, model, optimizers, progress: Progress, rank: int, wo
 
 
 def _load_resume(path: Path, model, optimizers, rank: int) -> Progress:
-    state = torch.load(path, map_location="cpu", weights_only=True)  # a file this loop wrote
-    model.load_state_dict(state["model"], strict=True)
-    for phase, optimizer in optimizers.items():
-        optimizer.load_state_dict(state["optimizers"][phase])
-    torch.set_rng_state(state["rng"][min(rank, len(state["rng"]) - 1)])
-    progress = Progress(**state["progress"])
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)  # a file this loop wrote
+        model.load_state_dict(state["model"], strict=True)
+        for phase, optimizer in optimizers.items():
+            optimizer.load_state_dict(state["optimizers"][phase])
+        torch.set_rng_state(state["rng"][min(rank, len(state["rng"]) - 1)])
+        progress = Progress(**state["progress"])
+    except Exception as err:  # unpickling, a missing key, a mismatched shape: the file is not this run's
+        raise ValueError(f"{path} is damaged or from another run ({type(err).__name__}); delete it to train from the start "
+                         f"(the best checkpoint beside it is kept and still loads)") from None  # fmt: skip
     print(f"resuming from step {progress.step} (epoch {progress.epoch + 1}, batch {progress.batch})")
     return progress

@@ -14,9 +14,13 @@ from typing import Callable
 import gradio as gr
 
 from .catalog import Catalog, Entry
-from .common import STATIC, static_url, union_choices
+from .common import MAX_UPLOAD_BYTES, STATIC, static_url, union_choices
 
 TITLE = "Latent Lab"
+# a public Space runs for days: every picture served is a file in Gradio's cache, so every 5 minutes those older than
+# 10 are deleted; and the oldest sessions' state (their current latent) goes past SESSIONS
+CACHE_SWEEP = (300, 600)
+SESSIONS = 1000
 CSS = """
 .gradio-container {max-width: 1200px !important; width: 100%; margin: auto}
 #title h1 {margin-bottom: 0}
@@ -56,9 +60,13 @@ def theme() -> gr.Theme:
 
 def launch(demo: gr.Blocks, **options):
     """Queue and launch demo as `python app.py` does (the tests and benches too); options go to Blocks.launch.
-    Gradio's run history is off: it rewrote the page's localStorage on every call, slider ticks included."""
+    Gradio's run history is off: it rewrote the page's localStorage on every call, slider ticks included.
+    Uploads are capped at MAX_UPLOAD_BYTES before they are stored, and at most SESSIONS sessions keep state."""
     head = f'<script src="{static_url(STATIC / "local_decode.js")}"></script>'
-    return demo.queue(default_concurrency_limit=4).launch(theme=theme(), css=CSS, head=head, ssr_mode=False, run_history=False, **options)
+    return demo.queue(default_concurrency_limit=4).launch(
+        theme=theme(), css=CSS, head=head, ssr_mode=False, run_history=False, max_file_size=MAX_UPLOAD_BYTES,
+        state_session_capacity=SESSIONS, **options
+    )
 
 
 def build(catalog: Catalog) -> gr.Blocks:
@@ -66,7 +74,7 @@ def build(catalog: Catalog) -> gr.Blocks:
 
     first = catalog.entries[catalog.labels[0]]
     gr.set_static_paths([STATIC, *(e.decoder for e in catalog.entries.values() if e.decoder is not None)])
-    with gr.Blocks(title=TITLE) as demo:
+    with gr.Blocks(title=TITLE, delete_cache=CACHE_SWEEP) as demo:
         gr.Markdown(f"# {TITLE}\nLook inside generative models: reconstruct, sample, interpolate, drag latent sliders, add attribute vectors.", elem_id="title")
         with gr.Row():
             model = gr.Dropdown(catalog.labels, value=first.label, label="Model", scale=3)

@@ -17,7 +17,7 @@ import torch
 from latent import ATTRIBUTE_METHODS, DEFAULT_STRENGTH, attribute_vector, custom_vector, edit, roc_auc
 from latent.attributes import GUIDED_STEP, GUIDED_STEPS
 
-from .common import example_images, image_output, state_to_latent, to_pil, union_choices
+from .common import Slider, example_images, image_output, state_to_latent, to_pil, union_choices
 
 METHODS = [
     ("stored vector: mean difference (White 2016); a GAN's: InterFaceGAN on labelled samples", "mean_difference"),
@@ -287,7 +287,7 @@ def build(shared) -> None:
                     set_a = gr.Dropdown(every_pick, multiselect=True, label="Set A: examples with the feature")
                     set_b = gr.Dropdown(every_pick, multiselect=True, label="Set B: examples without it")
                     gallery = gr.Gallery(label="The examples (captions give their index)", columns=6, height=240, allow_preview=False)
-                strength = gr.Slider(-3, 3, value=DEFAULT_STRENGTH, step=0.05, label=f"Strength (vectors: 1 = the average gap between the groups; guided: {GUIDED_STEPS} steps of {GUIDED_STEP:g} x strength)")
+                strength = Slider(-3, 3, value=DEFAULT_STRENGTH, step=0.05, label=f"Strength (vectors: 1 = the average gap between the groups; guided: {GUIDED_STEPS} steps of {GUIDED_STEP:g} x strength)")
             with gr.Column(scale=2):
                 with gr.Row():
                     original = image_output("Current")

@@ -14,7 +14,7 @@ from latent.codebook import code_colours, code_patches, codebook_projection, rep
 from models import VQVAE
 from models.vqvae import perplexity
 
-from .common import image_output, state_to_latent, to_pil
+from .common import Number, Slider, image_output, state_to_latent, to_pil
 
 MAP_SIZE = 384  # pixels on a side of the drawn code grid
 NOT_VQ = "This model's latent is a continuous vector. The Codebook tab explores the discrete codes of the VQ-VAE models ({names})."
@@ -176,9 +176,9 @@ def build(shared) -> None:
                         grid_map = gr.Image(label="Code map (click a cell)", type="pil", format="png", interactive=False, height=MAP_SIZE + 40)
                         decoded = image_output("Decoded")
                     with gr.Row():
-                        row = gr.Number(label="Row", precision=0, minimum=0)
-                        col = gr.Number(label="Column", precision=0, minimum=0)
-                        code = gr.Slider(0, most_codes - 1, value=0, step=1, label="Code")
+                        row = Number(label="Row", precision=0, minimum=0)
+                        col = Number(label="Column", precision=0, minimum=0)
+                        code = Slider(0, most_codes - 1, value=0, step=1, label="Code")
                     with gr.Row():
                         put = gr.Button("Put code in cell", variant="primary")
                         reset = gr.Button("Undo all edits")

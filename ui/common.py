@@ -7,6 +7,9 @@ tensors become PNG-backed PIL images, upscaled so 28- or 64-pixel pictures are v
 
 from __future__ import annotations
 
+import contextlib
+import math
+import threading
 from pathlib import Path
 
 import gradio as gr
@@ -18,6 +21,8 @@ from data import tile, to_tensor, to_uint8
 from data.images import fit_image, open_image
 
 STATIC = Path(__file__).parent / "static"  # files the page loads (local_decode.js, the vendored ONNX Runtime Web)
+MAX_UPLOAD_BYTES = 20_000_000  # uploads: Gradio refuses a larger file before it is stored (ui.launch)
+MAX_UPLOAD_PIXELS = 4096 * 4096  # ... and a larger picture is refused before any pixel is decoded (about 50 MB as RGB)
 DISPLAY = 256  # shortest side, in pixels, that pictures are upscaled to (nearest neighbour: pixels stay honest)
 
 
@@ -36,7 +41,43 @@ class ImageInput(gr.Image):
         return super().preprocess(payload)  # data: URLs (webcam, clipboard) are written to a file by Gradio
 
 
+SEED_MAX = 2**31 - 1  # seeds: 0..SEED_MAX, what every random generator here takes
+
+
+def checked_number(name: str, value, minimum: float | None, maximum: float | None):
+    """value, if a finite number within [minimum, maximum]; else a gr.Error that names the control and its range.
+    (Gradio's own check lets NaN through to the handler, and fails with a TypeError on a string.)"""
+    low, high = ("-inf" if minimum is None else f"{minimum:g}"), ("inf" if maximum is None else f"{maximum:g}")
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise gr.Error(f"{name}: expected a number from {low} to {high}, got {value!r}")
+    return value
+
+
+class Slider(gr.Slider):
+    """gr.Slider whose value reaches a handler only as a finite number within the slider's range (this session's:
+    Gradio keeps a copy per session, with the ranges an update set)."""
+
+    def preprocess(self, payload):
+        return super().preprocess(checked_number(self.label or self.elem_id or "slider", payload, self.minimum, self.maximum))
+
+
+class Number(gr.Number):
+    """gr.Number whose value reaches a handler only as a finite number within its range, or None where the field
+    starts empty (a codebook cell's row and column); a field that starts with a value (a seed) must keep one."""
+
+    def preprocess(self, payload):
+        if payload is None and self.value is None:
+            return None
+        return super().preprocess(checked_number(self.label or "number", payload, self.minimum, self.maximum))
+
+
+UPLOAD_LIMITS = f"up to {MAX_UPLOAD_BYTES // 1_000_000} MB and {MAX_UPLOAD_PIXELS / 1e6:.1f} megapixels"
+
+
 def image_input(label: str, **kwargs) -> ImageInput:
+    """An upload box whose label says the limits (MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS)."""
+    label = f"{label}; {UPLOAD_LIMITS}"
     return ImageInput(label=label, type="filepath", image_mode=None, sources=["upload", "webcam", "clipboard"], height=DISPLAY + 40, **kwargs)
 
 
@@ -56,7 +97,7 @@ def load_image(source: str | Image.Image | None, entry) -> tuple[torch.Tensor, s
         raise gr.Error("upload an image first (or pick an example)")
     cfg = entry.config
     try:
-        image = source if isinstance(source, Image.Image) else open_image(source)
+        image = source if isinstance(source, Image.Image) else open_image(source, MAX_UPLOAD_PIXELS)
         array, note = fit_image(image, cfg.image_size, cfg.channels)
     except ValueError as err:  # name the file as the person knows it, not by the server's temp path
         message = str(err).replace(str(source), Path(str(source)).name) if isinstance(source, str) else str(err)
@@ -83,6 +124,22 @@ def example_images(entry, display: int = 96) -> list[Image.Image]:
 
 def example_tensor(entry, index: int) -> torch.Tensor:
     return to_tensor(np.asarray(entry.examples[index]))
+
+
+SLOW_WORKERS = 1  # slow jobs (seconds each) that run at once; the other core stays free for millisecond requests
+_slow = threading.BoundedSemaphore(SLOW_WORKERS)
+
+
+@contextlib.contextmanager
+def slow_work(slow: bool = True):
+    """Around work that takes seconds -- a GAN's inversion, sampling through a PixelCNN, Compare -- when `slow`: at
+    most SLOW_WORKERS such jobs run at once (the others wait their turn), so slider drags and reconstructions, which
+    take milliseconds, never queue behind them for a core."""
+    if not slow:
+        yield
+        return
+    with _slow:
+        yield
 
 
 def inversion_progress(progress, every: float = 0.05):

@@ -8,7 +8,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from .common import image_input, load_image, to_pil
+from .common import SEED_MAX, Number, image_input, load_image, slow_work, to_pil
 
 SOURCES = ("image", "seed")
 
@@ -18,6 +18,11 @@ def compare(labels, source, upload, example, seed, *, shared):
         raise gr.Error("choose at least one model to compare")
     if source not in SOURCES:
         raise gr.Error(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+    with slow_work():
+        return _compare(labels, source, upload, example, seed, shared)
+
+
+def _compare(labels, source, upload, example, seed, shared):
     results = []
     for label in labels:
         entry = shared.entry(label)
@@ -57,7 +62,7 @@ def build(shared) -> None:
                 upload = image_input("Image (fitted to each model's size and channels)")
                 names = [f"#{i}" for i in range(0 if first.examples is None else len(first.examples))]
                 example = gr.Dropdown(names, value=names[0] if names else None, label=f"…or an example of {first.key}")
-                seed = gr.Number(value=0, precision=0, label="Seed")
+                seed = Number(value=0, precision=0, minimum=0, maximum=SEED_MAX, label="Seed")
                 button = gr.Button("Compare", variant="primary")
             with gr.Column():
                 gallery = gr.Gallery(label="Side by side", columns=4, height="auto", format="png")

@@ -14,7 +14,7 @@ import torch
 from latent import INTERPOLATIONS
 from models import VQVAE
 
-from .common import example_tensor, image_input, image_output, inversion_progress, load_image, to_pil, union_choices
+from .common import SEED_MAX, Number, Slider, example_tensor, image_input, image_output, inversion_progress, load_image, slow_work, to_pil, union_choices
 
 SOURCES = ("images", "seeds")
 
@@ -34,7 +34,8 @@ def interpolate(label, source, upload_a, upload_b, example_a, example_b, seed_a,
         what = f"seeds {int(seed_a)} and {int(seed_b)}"
     else:
         pair = torch.cat([_endpoint(entry, upload, example) for upload, example in ((upload_a, example_a), (upload_b, example_b))])
-        ends = entry.explorer.encode(pair, None if y is None else y.expand(2, *y.shape[1:]), inversion_progress(progress))
+        with slow_work(entry.explorer.is_generator):
+            ends = entry.explorer.encode(pair, None if y is None else y.expand(2, *y.shape[1:]), inversion_progress(progress))
         what = "the two images' inverted latents" if entry.explorer.is_generator else "the two images' posterior means"
     path = entry.explorer.interpolate(ends[0], ends[1], steps, method)
     frames = entry.explorer.decode(path, None if y is None else y.expand(steps, *y.shape[1:]))
@@ -82,11 +83,11 @@ def build(shared) -> None:
                         upload_b = image_input("Image B")
                         example_b = gr.Dropdown(every, label="…or example B")
                 with gr.Row(visible=False) as seeds:
-                    seed_a = gr.Number(value=0, precision=0, label="Seed A")
-                    seed_b = gr.Number(value=1, precision=0, label="Seed B")
+                    seed_a = Number(value=0, precision=0, minimum=0, maximum=SEED_MAX, label="Seed A")
+                    seed_b = Number(value=1, precision=0, minimum=0, maximum=SEED_MAX, label="Seed B")
                 with gr.Row():
                     method = gr.Radio(list(INTERPOLATIONS), value="slerp", label="Path (slerp: White 2016)")
-                    steps = gr.Slider(2, 32, value=10, step=1, label="Steps")
+                    steps = Slider(2, 32, value=10, step=1, label="Steps")
                 button = gr.Button("Interpolate", variant="primary")
             with gr.Column():
                 strip = image_output("Path")

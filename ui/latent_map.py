@@ -11,11 +11,12 @@ import torch
 
 from latent import PALETTE, from_pca, latent_map, render_scatter, to_pca
 
-from .common import image_output, latent_to_state, to_pil, union_choices
+from .common import Number, image_output, latent_to_state, to_pil, union_choices
 
 MAP_SIZE = 480  # pixels; drawn at this size and shown unscaled, so a click's pixel is a pixel of render_scatter's map
 NONE = "none"
 CLASS = "class"
+MAP_LIMIT = 1e3  # map coordinates accepted: the maps span a few units; far beyond, a decoder only saturates
 
 
 def colour_choices(explorer) -> list[tuple[str, str]]:
@@ -127,8 +128,8 @@ def build(shared) -> None:
             with gr.Column(scale=2):
                 decoded = image_output("Decoded at the clicked point")
                 with gr.Row():
-                    x = gr.Number(label="map x", value=0.0)
-                    y = gr.Number(label="map y", value=0.0)
+                    x = Number(label="map x", value=0.0, minimum=-MAP_LIMIT, maximum=MAP_LIMIT)
+                    y = Number(label="map y", value=0.0, minimum=-MAP_LIMIT, maximum=MAP_LIMIT)
                 decode_button = gr.Button("Decode this point")
                 note = gr.Markdown()
         # a person's choice (or an API call) draws, and says why a model has no map; a model change redraws through model_updates

@@ -12,7 +12,7 @@ import torch
 from latent.invert import STARTS, STEPS
 from models import DAE
 
-from .common import example_images, example_tensor, image_input, image_output, inversion_progress, latent_to_state, load_image, to_pil
+from .common import Slider, example_images, example_tensor, image_input, image_output, inversion_progress, latent_to_state, load_image, slow_work, to_pil
 
 
 def reconstruct(label, path, noise, class_choice, attribute_choice, progress=gr.Progress(), *, shared):
@@ -31,7 +31,8 @@ def _reconstruct(entry, x, note, noise, class_choice, attribute_choice, progress
     if entry.explorer.is_generator:
         error_terms = "pixel + classifier-feature error" if entry.classifier is not None else "pixel error"
         note += f"; a GAN has no encoder, so its latent was found by inversion: the best of {STARTS} random starts, each {STEPS} Adam steps on {error_terms} with a prior term on ||z||"
-    z = entry.explorer.encode(x, y, inversion_progress(progress))
+    with slow_work(entry.explorer.is_generator):
+        z = entry.explorer.encode(x, y, inversion_progress(progress))
     x_hat = entry.explorer.decode(z, y)
     error = (x_hat - clean).abs().mean(1, keepdim=True)  # [1, 1, S, S]: mean absolute error over channels
     scale = error.max().clamp_min(1e-6)
@@ -53,7 +54,7 @@ def build(shared) -> None:
         with gr.Row():
             with gr.Column():
                 upload = image_input("Input image (upload, webcam or paste)")
-                noise = gr.Slider(0, 1, value=0.3, step=0.05, label="Noise before encoding (denoising models)", visible=False)
+                noise = Slider(0, 1, value=0.3, step=0.05, label="Noise before encoding (denoising models)", visible=False)
                 button = gr.Button("Reconstruct", variant="primary")
                 examples = gr.Gallery(label="…or pick an example (held-out images)", columns=6, height=220, allow_preview=False)
             with gr.Column():

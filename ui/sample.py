@@ -14,7 +14,7 @@ import gradio as gr
 from latent import SAMPLE_SOURCES
 from models import AAE, VQVAE
 
-from .common import image_output, to_pil
+from .common import SEED_MAX, Number, Slider, image_output, slow_work, to_pil
 
 MAX_SAMPLES = 64
 MAX_TEMPERATURE = 2.0  # the slider's end, and what the handler accepts
@@ -84,11 +84,13 @@ def sample(label, n, temperature, seed, source, class_choice, attribute_choice, 
                            f"(checkpoints/classifiers/{entry.dataset}); {entry.key} does not have them: set the threshold to 0")  # fmt: skip
         if source != "prior":
             raise gr.Error(f"rejection sampling redraws from the PixelCNN prior: choose the source 'prior' (not {source!r}) or set the threshold to 0")
-        images, acceptance, never = entry.explorer.sample_confident(y, entry.classifier, reject, seed=int(seed), temperature=float(temperature))
+        with slow_work():
+            images, acceptance, never = entry.explorer.sample_confident(y, entry.classifier, reject, seed=int(seed), temperature=float(temperature))
         note += (f" Rejection sampling kept {acceptance:.0%} of the draws: those the {entry.dataset} classifier gives the chosen class "
                  f"a probability of at least {reject:g}" + (f"; {never} never passed and are shown anyway." if never else "."))  # fmt: skip
     else:
-        images = entry.explorer.sample(n, seed=int(seed), temperature=float(temperature), y=y, source=source, truncation=truncation)
+        with slow_work(source == "prior" and entry.explorer.prior is not None):  # through a PixelCNN: one pass per grid cell
+            images = entry.explorer.sample(n, seed=int(seed), temperature=float(temperature), y=y, source=source, truncation=truncation)
     return to_pil(images, columns=math.ceil(math.sqrt(n))), note
 
 
@@ -96,15 +98,15 @@ def build(shared) -> None:
     with gr.Tab("Sample", id="sample"):
         with gr.Row():
             with gr.Column(scale=1):
-                n = gr.Slider(1, MAX_SAMPLES, value=16, step=1, label="Number of samples")
+                n = Slider(1, MAX_SAMPLES, value=16, step=1, label="Number of samples")
                 first_vq = isinstance(shared.first.model, VQVAE)
-                temperature = gr.Slider(0.1, MAX_TEMPERATURE, value=1.0, step=0.05, label=TEMPERATURE_LABELS[first_vq])
+                temperature = Slider(0.1, MAX_TEMPERATURE, value=1.0, step=0.05, label=TEMPERATURE_LABELS[first_vq])
                 source = gr.Radio(VQ_SOURCES if first_vq else SOURCES, value=shared.first.explorer.default_source, label="Draw latents from", info=SOURCE_INFO[first_vq])
-                reject = gr.Slider(0, 0.99, value=0, step=0.01, label="Rejection sampling: keep samples the classifier gives the class at least this probability (0: off)",
+                reject = Slider(0, 0.99, value=0, step=0.01, label="Rejection sampling: keep samples the classifier gives the class at least this probability (0: off)",
                                    visible=can_reject(shared.first))  # fmt: skip
-                truncation = gr.Slider(0, 3, value=0, step=0.1, label="Truncation: redraw noise values beyond ±this (0: off; GANs)", visible=shared.first.explorer.is_generator)
+                truncation = Slider(0, 3, value=0, step=0.1, label="Truncation: redraw noise values beyond ±this (0: off; GANs)", visible=shared.first.explorer.is_generator)
                 with gr.Row():
-                    seed = gr.Number(value=0, precision=0, label="Seed")
+                    seed = Number(value=0, precision=0, minimum=0, maximum=SEED_MAX, label="Seed")
                     new_seed = gr.Button("New seed")
                 button = gr.Button("Sample", variant="primary")
             with gr.Column(scale=2):

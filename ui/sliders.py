@@ -19,7 +19,7 @@ from latent import ACTIVE_KL, manifold_grid
 from models import InfoGAN
 from latent.sliders import ACTIVE_VARIANCE_FRACTION
 
-from .common import image_output, latent_to_state, state_to_latent, static_url, to_pil
+from .common import Slider, image_output, latent_to_state, state_to_latent, static_url, to_pil
 
 MAX_ACTIVE = 16  # sliders shown for used dimensions; Gradio components exist up front, so the pool is fixed
 MAX_INACTIVE = 16  # sliders in the collapsed "inactive" accordion
@@ -227,7 +227,7 @@ def _slider_columns(count: int, first: int = 0) -> list[gr.Slider]:
     sliders = []
     for i in range(count):
         with columns[i % 2]:
-            sliders.append(gr.Slider(-API_RANGE, API_RANGE, value=0, visible=False, elem_id=f"latent-slider-{first + i}"))  # local_decode.js reads slot i
+            sliders.append(Slider(-API_RANGE, API_RANGE, value=0, visible=False, elem_id=f"latent-slider-{first + i}"))  # local_decode.js reads slot i
     return sliders
 
 
@@ -247,7 +247,7 @@ def build(shared) -> None:
                     categories = max((e.config.categories for e in shared.catalog.entries.values() if isinstance(e.model, InfoGAN)), default=0)
                     category = gr.Dropdown([str(i) for i in range(categories)], label="InfoGAN categorical code")
                     code_sliders = [
-                        gr.Slider(-CODE_LIMIT, CODE_LIMIT, value=0, step=0.01, label=f"InfoGAN continuous code c{i + 1} (trained on [-1, 1]; beyond it extrapolates)", visible=False)
+                        Slider(-CODE_LIMIT, CODE_LIMIT, value=0, step=0.01, label=f"InfoGAN continuous code c{i + 1} (trained on [-1, 1]; beyond it extrapolates)", visible=False)
                         for i in range(MAX_CODES)
                     ]  # fmt: skip
             with gr.Column(scale=1):
