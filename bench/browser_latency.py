@@ -16,7 +16,6 @@ Each drag moves the mouse across the model's most informative slider and back in
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from latency import free_port, summary  # noqa: E402
+from latency import free_port, summary, write_result  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
@@ -189,11 +188,7 @@ def main(argv: list[str] | None = None) -> dict:
         "results": rows,
         "server_p50_over_minimal_p50": ratio,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
-    return result
+    return write_result(result, args.out)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,15 @@ def summary(seconds: list[float]) -> dict:
     }
 
 
+def write_result(result: dict, path: str) -> dict:
+    """Write a bench's result as JSON (creating the folder) and say where."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+    return result
+
+
 def timed_calls(call, n: int, warmup: int) -> list[float]:
     for i in range(warmup):
         call(i)
@@ -210,11 +219,7 @@ def main(argv: list[str] | None = None) -> dict:
         "ratio_decode_over_echo": ratio,
         "concurrent": crowd and {"clients": args.clients, "seconds": args.seconds, **crowd},
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
-    return result
+    return write_result(result, args.out)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """python -m metrics CHECKPOINT [--split test] [--write]: every metric that applies, as a table
 (--write also stores them in CHECKPOINT/evaluation.json; `python -m train card` puts them in the model card).
 
-python -m metrics CHECKPOINT --grid Smiling --out smiling.png: a picture to judge an edit by eye -- test images without
-the attribute, their reconstructions, and the attribute added at strengths 1 and 2."""
+python -m metrics CHECKPOINT --grid Smiling [--edit guided] --out smiling.png: a picture to judge an edit by eye -- test
+images without the attribute, their reconstructions, and the attribute added at strengths 1 and 2 (by the stored
+vector, or classifier-guided)."""
 
 from __future__ import annotations
 
@@ -22,15 +23,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--split", default="test", help="dataset split to measure on (default: test)")
     parser.add_argument("--write", action="store_true", help=f"also write CHECKPOINT/{EVALUATION_NAME}")
     parser.add_argument("--grid", metavar="ATTRIBUTE", help="instead: write a picture of the ATTRIBUTE edit (--out)")
+    parser.add_argument("--edit", default="vector", choices=("vector", "guided"), help="--grid's edit: the stored vector (default) or classifier-guided")
     parser.add_argument("--out", default="edit.png", help="where --grid writes its PNG (default: edit.png)")
     args = parser.parse_args(argv)
     if args.grid:
         try:
-            picture = grid(args.checkpoint, args.grid, args.split)
+            picture = grid(args.checkpoint, args.grid, args.split, args.edit)
         except ValueError as err:
             sys.exit(f"python -m metrics: {err}")
         Image.fromarray(picture).save(args.out)
-        print(f"wrote {args.out}: rows are test images without {args.grid}, their reconstructions, then +{args.grid} at strengths 1 and 2")
+        print(f"wrote {args.out}: rows are test images without {args.grid}, their reconstructions, then +{args.grid} ({args.edit}) at strengths 1 and 2")
         return
     try:
         result = evaluate(args.checkpoint, args.split)

@@ -90,13 +90,17 @@ def sample_edit_scorecard(
     return {**_score(judge, before[keep], torch.cat(after), attribute), "strength": strength, "edit": edit}
 
 
-def edit_grid(explorer: Explorer, ds, attribute: str, strengths=(1.0, 2.0), n: int = 8, scale: int = 3) -> np.ndarray:
+def edit_grid(explorer: Explorer, ds, attribute: str, strengths=(1.0, 2.0), n: int = 8, scale: int = 3, edit: str = "vector") -> np.ndarray:
     """uint8 picture for a person to judge an edit: the first n test images without `attribute` (ground truth), their
-    reconstructions (a GAN: by inversion), then the reconstructions' latents plus strength x the attribute vector, one
-    row per strength; each image scaled up `scale` times (nearest) so a mouth is plain to see."""
+    reconstructions (a GAN: by inversion), then the reconstructions' latents edited at each strength, one row per
+    strength ("vector": plus strength x the attribute vector; "guided": explorer.guided_edit with its classifier);
+    each image scaled up `scale` times (nearest) so a mouth is plain to see."""
+    if edit not in EDITS:
+        raise ValueError(f"unknown edit {edit!r}; accepted: {', '.join(EDITS)}")
     x = ds.batch(np.flatnonzero(ds.attribute(attribute) == 0)[:n])
     z = explorer.encode(x)
-    rows = [x, explorer.decode(z)] + [explorer.decode(explorer.edit(z, attribute, s)) for s in strengths]
+    change = explorer.guided_edit if edit == "guided" else explorer.edit
+    rows = [x, explorer.decode(z)] + [explorer.decode(change(z, attribute, s)) for s in strengths]
     images = torch.nn.functional.interpolate(torch.cat(rows), scale_factor=scale, mode="nearest")
     return tile(to_uint8(images), columns=len(x))
 

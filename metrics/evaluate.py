@@ -158,7 +158,7 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
     return result
 
 
-def grid(checkpoint: str | os.PathLike, attribute: str, split: str = "test") -> np.ndarray:
+def grid(checkpoint: str | os.PathLike, attribute: str, split: str = "test", edit: str = "vector") -> np.ndarray:
     """metrics.edits.edit_grid on the split of the dataset (and version) the checkpoint trained on; a GAN inverts
     the test images with its dataset's classifier's features, as its card's inversion does."""
     dataset, options = trained_on(checkpoint)
@@ -166,7 +166,7 @@ def grid(checkpoint: str | os.PathLike, attribute: str, split: str = "test") -> 
     if attribute not in explorer.vectors:
         raise ValueError(f"{checkpoint} has no {attribute!r} vector; it has: {', '.join(explorer.vectors) or 'none'}")
     explorer.classifier = classifier_for(dataset, explorer.model.config.image_size, options)
-    return edit_grid(explorer, data.load(dataset, split=split, **options), attribute)
+    return edit_grid(explorer, data.load(dataset, split=split, **options), attribute, edit=edit)
 
 
 def sample_cell_coverage(explorer: Explorer, judge: models.Classifier, ds, source: str, n: int = PRIOR_SAMPLES) -> dict:

@@ -654,3 +654,35 @@ def test_slow_work_runs_one_job_at_a_time_and_fast_work_never_waits():
         thread.join()
     (a0, a1), (b0, b1) = sorted(spans)
     assert b0 >= a1 and fast[0] < 0.01
+
+
+def test_the_catalog_serves_the_good_checkpoints_and_names_each_bad_one_in_a_line(checkpoints, tmp_path):
+    """Malformed checkpoints beside a good one: each is skipped with a one-line warning naming it, none is fatal,
+    and none allocates what its config asks for beyond the bound (a billion-parameter config is refused unbuilt)."""
+    import warnings
+
+    from ui.catalog import Catalog
+
+    root = tmp_path / "served"
+    shutil.copytree(checkpoints / "vae", root / "good")
+
+    def broken(name, damage):
+        shutil.copytree(checkpoints / "vae", root / name)
+        damage(root / name)
+
+    broken("bad-json", lambda d: (d / "config.json").write_text("{not json"))
+    broken("unknown-type", lambda d: (d / "config.json").write_text(json.dumps({"model_type": "diffusion"})))
+    broken("truncated-weights", lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:100]))
+    broken("no-weights", lambda d: (d / "model.safetensors").unlink())
+    broken("damaged-stats", lambda d: (d / "stats.safetensors").write_bytes(b"\0" * 64))
+    broken("huge", lambda d: (d / "config.json").write_text(json.dumps({**json.loads((d / "config.json").read_text()), "hidden_dims": [1_000_000, 1_000_000]})))
+    broken("wrong-shapes", lambda d: (d / "config.json").write_text(json.dumps({**json.loads((d / "config.json").read_text()), "latent_dim": 5})))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        catalog = Catalog.discover(root)
+    assert [entry.key for entry in catalog.entries.values()] == ["good"]
+    skipped = [str(w.message) for w in caught if str(w.message).startswith("skipping")]
+    bad = {"bad-json", "unknown-type", "truncated-weights", "no-weights", "damaged-stats", "huge", "wrong-shapes"}
+    assert len(skipped) == len(bad) and all("\n" not in message for message in skipped), skipped
+    assert {name for name in bad if any(f"/{name}" in message for message in skipped)} == bad
+    assert any("Latent Lab loads up to" in message for message in skipped if "/huge" in message)

