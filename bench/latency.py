@@ -119,12 +119,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--model", default="", help="checkpoint directory name, or text of a model label (default: the first model)")
     parser.add_argument("-n", "--requests", type=int, default=100, help="timed requests per endpoint (default 100)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed requests per endpoint first (default 10)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads, as python app.py --threads (default 1)")
     parser.add_argument("--clients", type=int, default=16, help="clients dragging at once in the concurrency run (default 16; 0: skip it)")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the concurrency run (default 60)")
     parser.add_argument("--out", default="bench/results/latency.json", help="JSON results file (default bench/results/latency.json)")
     args = parser.parse_args(argv)
-    if args.requests < 1 or args.warmup < 0 or args.clients < 0 or args.seconds <= 0:
-        parser.error(f"need -n >= 1, --warmup >= 0, --clients >= 0 and --seconds > 0, got {args.requests}, {args.warmup}, {args.clients} and {args.seconds}")
+    if args.requests < 1 or args.warmup < 0 or args.clients < 0 or args.seconds <= 0 or args.threads < 1:
+        parser.error(f"need -n >= 1, --warmup >= 0, --clients >= 0, --seconds > 0 and --threads >= 1, got {args.requests}, {args.warmup}, "
+                     f"{args.clients}, {args.seconds} and {args.threads}")  # fmt: skip
 
     import gradio as gr
     import numpy as np
@@ -136,6 +138,8 @@ def main(argv: list[str] | None = None) -> dict:
     from ui import sliders
     from ui.catalog import Catalog
     from ui.common import load_image
+
+    torch.set_num_threads(args.threads)
 
     try:
         catalog = Catalog.discover(args.checkpoints)

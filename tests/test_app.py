@@ -310,8 +310,8 @@ def test_sample_temperature_changes_the_images(client, label):
 
 
 def test_sample_values_out_of_range_are_refused(client, label):
-    assert "greater than maximum" in error_of(client, label("vae"), 100, 1.0, 0, "prior", None, [], api_name="/sample")
-    assert "greater than maximum" in error_of(client, label("vae"), 4, 5.0, 0, "prior", None, [], api_name="/sample")
+    assert "Number of samples: expected a number from 1 to 64, got 100" in error_of(client, label("vae"), 100, 1.0, 0, "prior", None, [], api_name="/sample")
+    assert "expected a number from 0.1 to" in error_of(client, label("vae"), 4, 5.0, 0, "prior", None, [], api_name="/sample")
 
 
 def test_conditional_sampling_with_a_class(client, label):
@@ -485,7 +485,7 @@ def test_decode_map_point_makes_the_current_image(client, label):
     assert "(0.500, -0.500)" in note and pixels(picture).shape[:2] == (480, 480)
     decoded, _ = decode(client, label("vae"), [1.0])  # the sliders now act on the picked point
     assert pixels(decoded).shape[:2] == (16, 16)  # /decode: the model's own size (the page scales it up)
-    assert "give both map coordinates" in error_of(client, label("vae"), None, 0.0, "none", None, [], api_name="/decode_map_point")
+    assert "map x: expected a number from -1000 to 1000, got None" in error_of(client, label("vae"), None, 0.0, "none", None, [], api_name="/decode_map_point")
 
 
 # --- Compare

@@ -75,8 +75,6 @@ def decode_map_point(label, x, y, colour_by, class_choice, attribute_choice, *, 
     explorer = entry.explorer
     if unavailable(explorer):
         raise gr.Error(unavailable(explorer))
-    if x is None or y is None:
-        raise gr.Error("give both map coordinates x and y (click the map, or type them)")
     _, basis = projection(explorer)
     z = from_pca(torch.tensor([float(x), float(y)], dtype=basis.mean.dtype), basis)  # [D] on the plane through the mean
     image = to_pil(explorer.decode(z[None], entry.condition(class_choice, attribute_choice, 1)))
