@@ -24,7 +24,7 @@ SESSIONS = 1000
 CSS = """
 .gradio-container {max-width: 1200px !important; width: 100%; margin: auto}
 #title h1 {margin-bottom: 0}
-#slider-decoded img {image-rendering: pixelated}
+#slider-decoded img {width: 256px; height: 256px; object-fit: contain; image-rendering: pixelated}
 """
 
 
