@@ -1,7 +1,8 @@
 """Slider-decode latency on the server path: round trips of the explorer's /decode endpoint through a real
 gradio_client, next to a trivial Gradio echo endpoint measured in the same run, so the table separates the model's
 cost from Gradio's own (queue, SSE stream, JSON, file transfer); then `--clients` clients dragging at once for
-`--seconds` (each its own gradio_client session, one request after another).
+`--seconds` (each its own gradio_client session, one request after another) against `python app.py` run as a process
+of its own.
 
     python bench/latency.py [--checkpoints checkpoints] [--model NAME] [-n 100] [--warmup 10]
                             [--clients 16] [--seconds 60] [--out bench/results/latency.json]
@@ -15,15 +16,19 @@ decoder decodes drags in the page: bench/browser_latency.py.)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -85,6 +90,29 @@ def timed_calls(call, n: int, warmup: int) -> list[float]:
         call(i)
         times.append(time.perf_counter() - start)
     return times
+
+
+@contextlib.contextmanager
+def app_process(checkpoints: str, threads: int):
+    """`python app.py --checkpoints ... --threads ...` on a free local port until the block ends; yields its URL."""
+    port = free_port()
+    command = [sys.executable, "app.py", "--checkpoints", str(checkpoints), "--port", str(port), "--threads", str(threads)]
+    server = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.perf_counter() + 300
+        while True:
+            try:
+                if urllib.request.urlopen(url, timeout=2).status == 200:
+                    break
+            except OSError:
+                if server.poll() is not None or time.perf_counter() > deadline:
+                    raise RuntimeError(f"{' '.join(command)} did not start serving") from None
+                time.sleep(1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def dragging_crowd(session, decode, clients: int, seconds: float) -> dict:
@@ -160,9 +188,9 @@ def main(argv: list[str] | None = None) -> dict:
     Image.fromarray(np.tile(np.linspace(0, 255, size, dtype=np.uint8), (size, 1))).save(picture)
     class_choice = entry.default_condition[0]
 
-    def session() -> Client:
+    def session(url: str = app_url) -> Client:
         """A client whose session's current latent is the synthetic picture's."""
-        client = Client(app_url, verbose=False)
+        client = Client(url, verbose=False)
         client.predict(label, handle_file(str(picture)), 0.0, class_choice, [], api_name="/reconstruct")
         return client
 
@@ -193,7 +221,11 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         decode_times = timed_calls(decode, args.requests, args.warmup)
         echo_times = timed_calls(echo, args.requests, args.warmup)
-        crowd = dragging_crowd(session, decode, args.clients, args.seconds) if args.clients else None
+        if args.clients:  # the server in a process of its own, as python app.py runs: the clients' threads hold this one's GIL
+            with app_process(args.checkpoints, args.threads) as url:
+                crowd = dragging_crowd(partial(session, url), decode, args.clients, args.seconds)
+        else:
+            crowd = None
     finally:
         app.close()
         echo_app.close()

@@ -34,7 +34,7 @@ STEPS = 200  # slider resolution: steps across a slider's range
 API_RANGE = 1e4
 
 # the per-tick listener's first input: whether the page decodes this drag itself (ui/static/local_decode.js)
-LIVE_JS = "(live, ...rest) => [!!(window.latentLab && window.latentLab.active()), ...rest]"
+LIVE_JS = "(live, ...rest) => [!!(window.latentLab && window.latentLab.decodesTicks()), ...rest]"
 
 _manifolds: dict[tuple, Image.Image] = {}
 _slots: dict[tuple[str, str], list[int | None]] = {}  # (model key, mode) -> slots(): the pool's latent indices  # (model key, condition) -> decoded grid; decoding 225 images per drag tick is waste

@@ -61,7 +61,7 @@
       });
   }
 
-  // the page decodes this model's drags itself (the server's per-tick listener then does nothing)
+  // the page can decode this model's drags: a spec with a decoder, loaded
   function active() {
     const spec = currentSpec();
     return !!(spec && state.session && state.sessionUrl === spec.decoder);
@@ -143,18 +143,43 @@
     }
   }
 
+  // While the pointer holds a slider, the page decodes each tick and the tick stops here: Gradio's own per-tick work
+  // (gathering 37 inputs, a server call) cost about 40 ms of the page's main thread here, which capped the frame
+  // rate. On release one input event goes through, so Gradio takes the final value, and its release event decodes
+  // it on the server. Keyboard moves (no pointer held) go to the server as before.
+  const held = { range: null };
+  function sliderOf(target) {
+    return target instanceof HTMLInputElement && target.type === "range" && target.closest("[id^=latent-slider-]") ? target : null;
+  }
+  // the page decodes this drag's ticks itself (the server's per-tick listener then does nothing: ui/sliders.py)
+  function decodesTicks() {
+    return held.range !== null && active();
+  }
+  document.addEventListener("pointerdown", (event) => (held.range = sliderOf(event.target)), true);
   document.addEventListener(
     "input",
     (event) => {
-      const target = event.target;
-      if (!(target instanceof HTMLInputElement) || target.type !== "range" || !target.closest("[id^=latent-slider-]")) return;
-      if (active()) decode();
+      if (event.latentLabFinal || !sliderOf(event.target) || held.range !== event.target || !active()) return;
+      decode();
+      event.stopImmediatePropagation();
     },
     true,
   );
-  // a new spec (model, latent or slider mode) starts loading its decoder before the first drag
+  document.addEventListener(
+    "pointerup",
+    () => {
+      const range = held.range;
+      if (range && active()) {
+        const final = new Event("input", { bubbles: true });
+        final.latentLabFinal = true; // Gradio's copy of the value catches up before its release event reads it
+        range.dispatchEvent(final);
+      }
+      held.range = null;
+    },
+    true,
+  );
   // (a textbox's value changes without a DOM mutation to observe: poll it, it costs a string compare)
   setInterval(currentSpec, 300);
 
-  window.latentLab = { active, stats, ready: () => state.loading || Promise.resolve() };
+  window.latentLab = { active, decodesTicks, stats, ready: () => state.loading || Promise.resolve() };
 })();
