@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> dict:
             lambda: c.predict(vae, "kl", None, [], *[rng.uniform(-2, 2)] + [0.0] * 31, api_name="/decode"),
             lambda: c.predict(vae, rng.choice([4, 16]), 1.0, rng.randrange(1000), "fitted", None, [], 0, 0, api_name="/sample"),
             lambda: c.predict(vae, "attribute", "Smiling", "mean_difference", [], [], [], rng.uniform(0, 2), None, [], api_name="/edit_attribute"),
-            lambda: c.predict(vae, "seeds", None, None, "#0", "#1", rng.randrange(100), rng.randrange(100), 8, "slerp", None, [], api_name="/interpolate"),
+            lambda: c.predict(vae, "seeds", None, None, "#0", "#1", rng.randrange(100), rng.randrange(100), "slerp", 8, None, [], api_name="/interpolate"),
             lambda: (reconstruct(c, gan, face), reconstruct(c, vae, face)),  # an inversion, then back to the VAE
         ]
         reconstruct(c, vae, face)
