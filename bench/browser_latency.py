@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from latency import free_port, summary, write_result  # noqa: E402
+from latency import free_port, print_table, summary, write_result  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
@@ -181,10 +181,7 @@ def main(argv: list[str] | None = None) -> dict:
     ratio = round(rows["server (no WebAssembly)"]["p50_ms"] / floor, 2)
 
     print(f"model: {entry.label}; {args.drags} drags of {args.seconds:g} s per app, a move every {MOVE_MS} ms; {os.cpu_count()} CPUs")
-    width = max(len(name) for name in rows)
-    print(f"{'app':<{width}}  {'p50 ms':>7}  {'p95 ms':>7}  {'max ms':>7}  {'frames/s':>8}  {'page decodes':>12}")
-    for name, row in rows.items():
-        print(f"{name:<{width}}  {row['p50_ms']:>7.1f}  {row['p95_ms']:>7.1f}  {row['max_ms']:>7.1f}  {row['frames_per_second']:>8.1f}  {row['page_decodes']:>12}")
+    print_table("app", rows, [("p50 ms", "p50_ms", ".1f"), ("p95 ms", "p95_ms", ".1f"), ("max ms", "max_ms", ".1f"), ("frames/s", "frames_per_second", ".1f"), ("decodes", "page_decodes", "")])
     print(f"server path p50 / minimal app p50: {ratio:.2f}x")
 
     result = {

@@ -72,6 +72,16 @@ def summary(seconds: list[float]) -> dict:
     }
 
 
+def print_table(first: str, rows: dict[str, dict], columns: list[tuple[str, str, str]]) -> int:
+    """rows {name: row} as a text table: the names under `first`, then per (header, key, format) column row[key];
+    returns the width of the name column."""
+    width = max(len(first), *(len(name) for name in rows))
+    print(f"{first:<{width}}" + "".join(f"  {header:>8}" for header, _, _ in columns))
+    for name, row in rows.items():
+        print(f"{name:<{width}}" + "".join(f"  {row[key]:>8{spec}}" for _, key, spec in columns))
+    return width
+
+
 def write_result(result: dict, path: str) -> dict:
     """Write a bench's result as JSON (creating the folder) and say where."""
     out = Path(path)
@@ -235,10 +245,7 @@ def main(argv: list[str] | None = None) -> dict:
     ratio = {"p50": round(d["p50_ms"] / e["p50_ms"], 2), "p95": round(d["p95_ms"] / e["p95_ms"], 2)}
 
     print(f"model: {label}  ({args.requests} requests each after {args.warmup} warm-up, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()})")
-    width = max(len(name) for name in rows)
-    print(f"{'endpoint':<{width}}  {'p50 ms':>8}  {'p95 ms':>8}  {'mean ms':>8}  {'max ms':>8}")
-    for name, row in rows.items():
-        print(f"{name:<{width}}  {row['p50_ms']:>8.1f}  {row['p95_ms']:>8.1f}  {row['mean_ms']:>8.1f}  {row['max_ms']:>8.1f}")
+    width = print_table("endpoint", rows, [("p50 ms", "p50_ms", ".1f"), ("p95 ms", "p95_ms", ".1f"), ("mean ms", "mean_ms", ".1f"), ("max ms", "max_ms", ".1f")])
     print(f"{'ratio decode / echo':<{width}}  {ratio['p50']:>7.2f}x  {ratio['p95']:>7.2f}x")
     if crowd:
         print(f"{args.clients} clients dragging for {args.seconds:g} s: p50 {crowd['p50_ms']:.1f} ms, p95 {crowd['p95_ms']:.1f} ms, "

@@ -102,7 +102,7 @@ def apply_sliders(z: torch.Tensor, values: Mapping[int, float], stats: dict[str,
     if mode == "kl":
         z[index] = target
         return z
-    at, directions = slider_axes(z, index, stats, mode)
+    at, directions = _axes(z, index, stats, mode)
     return z + (target - at) @ directions
 
 
@@ -112,6 +112,11 @@ def slider_axes(z: torch.Tensor, indices: list[int], stats: dict[str, torch.Tens
     turn slider values into a latent without the statistics."""
     z = latent_vector(z, latent_size(stats))
     _check_indices(indices, stats, mode)
+    return _axes(z, indices, stats, mode)
+
+
+def _axes(z: torch.Tensor, indices: list[int], stats: dict[str, torch.Tensor], mode: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """slider_axes of a checked latent and checked indices."""
     if mode == "kl":
         return z[indices].clone(), torch.eye(len(z), dtype=z.dtype)[indices]
     basis = stats_pca(stats)

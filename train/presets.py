@@ -14,7 +14,6 @@ _HALF = {"save_dtype": "float16"}
 _FACES = {"data": "faces", "data_options": {"version": 2}, "precision": "bfloat16", "base_width": 16, "max_width": 128, "batch_size": 64, "lr": 2e-3, "lr_schedule": "cosine", **_HALF}
 _FASHION = {"data": "fashion-mnist", "base_width": 32, "max_width": 128, "batch_size": 64, "lr": 2e-3, "lr_schedule": "cosine", **_HALF}
 
-
 # GANs train at the papers' learning rates (the model's default) and are kept by the monitor's Frechet distance
 
 _GAN = {"batch_size": 64, "monitor_every": 1000, "sample_every": 2000, **_HALF}

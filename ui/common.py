@@ -130,16 +130,11 @@ SLOW_WORKERS = 1  # slow jobs (seconds each) that run at once; the other core st
 _slow = threading.BoundedSemaphore(SLOW_WORKERS)
 
 
-@contextlib.contextmanager
 def slow_work(slow: bool = True):
-    """Around work that takes seconds -- a GAN's inversion, sampling through a PixelCNN, Compare -- when `slow`: at
-    most SLOW_WORKERS such jobs run at once (the others wait their turn), so slider drags and reconstructions, which
-    take milliseconds, never queue behind them for a core."""
-    if not slow:
-        yield
-        return
-    with _slow:
-        yield
+    """A context around work that takes seconds -- a GAN's inversion, sampling through a PixelCNN, Compare -- when
+    `slow`: at most SLOW_WORKERS such jobs run at once (the others wait their turn), so slider drags and
+    reconstructions, which take milliseconds, never queue behind them for a core."""
+    return _slow if slow else contextlib.nullcontext()
 
 
 def inversion_progress(progress, every: float = 0.05):

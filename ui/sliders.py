@@ -99,10 +99,10 @@ def refresh(label, mode, state, class_choice, attribute_choice, *, shared):
 
 
 def local_spec(entry, z: torch.Tensor, mode: str, specs: list) -> str:
-    """What the page needs to decode drags itself (JSON; "" when the model has no exported decoder, or a conditional
-    model's condition applies): the decoder's URL, the image shape, the latent, and per pool slot None or the
+    """What the page needs to decode drags itself (JSON; "" when the model has no exported decoder, as a conditional
+    model has none: models.export): the decoder's URL, the image shape, the latent, and per pool slot None or the
     slider's affine map: latent = z + sum over slots of (value - at) * direction (latent.slider_axes)."""
-    if entry.decoder is None or entry.condition(*entry.default_condition, 1) is not None:
+    if entry.decoder is None:
         return ""
     at, directions = entry.explorer.slider_axes(z, [s.index for s in specs if s is not None], mode)
     axes = iter(zip(at.tolist(), directions.tolist()))
