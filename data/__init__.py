@@ -27,6 +27,9 @@ DATASETS = {
     "folder": folder.load,
 }
 
+# The Hub's ids of the public datasets a loader reads (a model card's `datasets`); the others are generated here
+HUB_DATASETS = {"fashion-mnist": "zalando-datasets/fashion_mnist", "mnist": "ylecun/mnist"}
+
 
 def options(name: str) -> dict[str, object]:
     """The options a dataset accepts, with their defaults (`inspect.Parameter.empty` if required)."""
@@ -74,4 +77,4 @@ def _loader(name: str):
     return DATASETS[name]
 
 
-__all__ = ["DATASETS", "ImageDataset", "load", "options", "pinned", "recorded", "option_types", "cache_dir", "tile", "to_tensor", "to_uint8"]
+__all__ = ["DATASETS", "HUB_DATASETS", "ImageDataset", "load", "options", "pinned", "recorded", "option_types", "cache_dir", "tile", "to_tensor", "to_uint8"]

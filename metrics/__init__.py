@@ -10,7 +10,7 @@ from .codebook import code_counts, code_usage, codebook_usage
 from .disentanglement import mig, mig_from_codes
 from .edits import condition_scorecard, edit_scorecard, sample_edit_scorecard
 from .evaluate import (
-    CLASSIFIERS, DETAIL_ATTRIBUTES, EVALUATION_NAME, SCORECARD_ATTRIBUTES, accuracy, classifier_for, component_agreement, evaluate, gan_quality, inversion_quality,
+    CLASSIFIERS, DETAIL_ATTRIBUTES, EVALUATION_NAME, SCORECARD_ATTRIBUTES, accuracy, classifier_for, component_agreement, evaluate, gan_quality, headline, inversion_quality,
     prior_frechet_distance, sample_cell_coverage, summary, trained_on, training_record,
 )  # fmt: skip
 from .reconstruction import details_kept, psnr, reconstruction

@@ -350,3 +350,28 @@ def summary(result: dict) -> list[tuple[str, str]]:
         if "condition_accuracy" in c:
             rows.append(("samples classified as their condition", f"{c['condition_accuracy']:.1%}"))
     return rows
+
+
+def headline(result: dict) -> list[tuple[str, str, float]]:
+    """(metric type, display name, value) of the main numbers of an evaluate() result: a model card's model-index,
+    which the Hub shows as the model's evaluation results."""
+    rows = []
+    rec = result.get("reconstruction", {})
+    if rec:
+        rows.append(("psnr", "PSNR (dB)", rec["psnr"]))
+    if "elbo" in rec:
+        rows.append(("elbo", "ELBO (nats)", rec["elbo"]))
+    rows += [("accuracy", f"accuracy: {name}", value) for name, value in result.get("accuracy", {}).items()]
+    for key in ("edits", "guided_edits"):
+        rows += [("flip_rate", f"{attribute} {'guided ' if key == 'guided_edits' else ''}edit flip rate", card["flip_rate"]) for attribute, card in result.get(key, {}).items()]
+    for source in ("gan", "prior_samples", "prior"):
+        if "frechet_distance" in result.get(source, {}):
+            rows.append(("frechet_distance", "domain Frechet distance of samples", result[source]["frechet_distance"]))
+    if "prior" in result:
+        rows.append(("bits_per_code", "bits per code", result["prior"]["bits_per_code"]))
+    if "codebook" in result:
+        rows.append(("perplexity", "codebook perplexity", result["codebook"]["perplexity"]))
+    if "mig" in result:
+        rows.append(("mig", "MIG", result["mig"]["mig"]))
+    return [(kind, name, float(value)) for kind, name, value in rows]
+

@@ -4,6 +4,7 @@
     >>> model = models.MODELS["vae"](models.config_class("vae")(image_size=28, latent_dim=8))
     >>> model.save("runs/vae")                      # config.json + model.safetensors + README.md
     >>> model = models.load("runs/vae")             # or a Hub repo id: models.load("owner/name")
+    >>> models.push_checkpoint("runs/vae", "owner/name")  # every file of a trained run (model.push_to_hub: the same)
     >>> x_hat = model.reconstruct(x)                # x: float32 [N, C, S, S] in [0, 1]
     >>> images = model.decode(model.sample_latent(16, generator=torch.Generator().manual_seed(0)))
 """
@@ -25,6 +26,8 @@ from .base import (
     LatentModel,
     ModelConfig,
     Posterior,
+    checkpoint_dir,
+    push_checkpoint,
     read_config_json,
     resolve_file,
 )
@@ -89,7 +92,7 @@ def model_type_of(path_or_repo_id: str | os.PathLike, **hub_kwargs) -> str:
 
 
 __all__ = [
-    "MODELS", "load", "model_type_of", "config_class", "model_class",
+    "MODELS", "load", "model_type_of", "checkpoint_dir", "push_checkpoint", "config_class", "model_class",
     "Config", "ModelConfig", "Posterior", "HubModel", "Autoencoder", "LatentModel", "Encodable",
     "AE", "AEConfig", "AAE", "AAEConfig", "Classifier", "ClassifierConfig", "DAE", "DAEConfig", "CAE", "CAEConfig", "VAE", "VAEConfig", "CVAE", "CVAEConfig", "VQVAE", "VQVAEConfig", "PixelCNN", "PixelCNNConfig",
     "GAN", "GANConfig", "DCGAN", "DCGANConfig", "WGANGP", "WGANGPConfig", "CGAN", "CGANConfig", "InfoGAN", "InfoGANConfig",

@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import torch
 import torch.nn.functional as F
 import huggingface_hub.constants
-from huggingface_hub import HfApi, PyTorchModelHubMixin, hf_hub_download
+from huggingface_hub import HfApi, PyTorchModelHubMixin, hf_hub_download, snapshot_download
 from torch import nn
 
 CONFIG_NAME = "config.json"
@@ -103,12 +103,15 @@ class ModelConfig(Config):
     max_width: int = option(256, "cap on conv channels")
     activation: str = option("silu", "nonlinearity between layers", choices=tuple(ACTIVATIONS))
     norm: str = option("group", "conv normalisation; GroupNorm is per image (no batch statistics)", choices=("group", "none"))
+    res_blocks: int = option(0, "residual blocks (two 3x3 convs and a skip, He et al. 2016) at each resolution of the conv encoder and decoder")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         for name in ("image_size", "channels", "latent_dim", "base_width", "max_width"):
             if getattr(self, name) < 1:
                 raise ValueError(f"field {name!r} must be >= 1, got {getattr(self, name)}")
+        if self.res_blocks < 0:
+            raise ValueError(f"field 'res_blocks' must be >= 0, got {self.res_blocks}")
         if any(h < 1 for h in self.hidden_dims):
             raise ValueError(f"field 'hidden_dims' must hold widths >= 1, got {self.hidden_dims}")
 
@@ -273,6 +276,24 @@ def _norm(config: ModelConfig, width: int, linear: bool) -> nn.Module:
     return nn.GroupNorm(math.gcd(8, width), width)
 
 
+class ResBlock(nn.Module):
+    """x + conv(act(norm(conv(act(norm(x)))))): depth at one resolution without a longer gradient path (He et al. 2016)."""
+
+    def __init__(self, config: ModelConfig, width: int, linear: bool):
+        super().__init__()
+        self.body = nn.Sequential(
+            _norm(config, width, linear), _act(config, linear), nn.Conv2d(width, width, 3, padding=1),
+            _norm(config, width, linear), _act(config, linear), nn.Conv2d(width, width, 3, padding=1),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+def _res_blocks(config: ModelConfig, width: int, linear: bool) -> list[nn.Module]:
+    return [ResBlock(config, width, linear) for _ in range(config.res_blocks)]
+
+
 class Encoder(nn.Module):
     """x [N, C, S, S] (+ condition c [N, K]) -> h [N, out_dim]. The condition joins at the head."""
 
@@ -317,10 +338,11 @@ def build_encoder(config: ModelConfig, out_dim: int, cond_dim: int = 0, linear: 
             layers += [nn.Linear(a, b), _act(config, linear)]
         return Encoder(nn.Sequential(*layers), dims[-1], out_dim, cond_dim)
     sizes, widths = feature_sizes(config.image_size), conv_widths(config)
-    layers = [nn.Conv2d(config.channels, widths[0], 3, padding=1)]
+    layers = [nn.Conv2d(config.channels, widths[0], 3, padding=1), *_res_blocks(config, widths[0], linear)]
     for i in range(len(sizes) - 1):
         # stride-2 3x3 conv with padding 1 maps side s to ceil(s / 2), matching feature_sizes()
         layers += [_norm(config, widths[i], linear), _act(config, linear), nn.Conv2d(widths[i], widths[i + 1], 3, 2, 1)]
+        layers += _res_blocks(config, widths[i + 1], linear)
     layers += [_norm(config, widths[-1], linear), _act(config, linear)]
     return Encoder(nn.Sequential(*layers), widths[-1] * sizes[-1] ** 2, out_dim, cond_dim)
 
@@ -337,7 +359,7 @@ def build_decoder(config: ModelConfig, cond_dim: int = 0, linear: bool = False) 
         # fc maps z to the last hidden width (or straight to pixels when hidden_dims is empty)
         return Decoder(nn.Sequential(*layers), in_dim, (dims[0],))
     sizes, widths = feature_sizes(config.image_size), conv_widths(config)
-    layers = []
+    layers = _res_blocks(config, widths[-1], linear)
     for i in reversed(range(len(sizes) - 1)):
         # transposed 3x3 stride-2 conv gives 2s - 1 + output_padding; pick output_padding to hit sizes[i] exactly
         output_padding = sizes[i] - (2 * sizes[i + 1] - 1)
@@ -345,6 +367,7 @@ def build_decoder(config: ModelConfig, cond_dim: int = 0, linear: bool = False) 
             _norm(config, widths[i + 1], linear),
             _act(config, linear),
             nn.ConvTranspose2d(widths[i + 1], widths[i], 3, 2, 1, output_padding=output_padding),
+            *_res_blocks(config, widths[i], linear),
         ]
     layers += [_norm(config, widths[0], linear), _act(config, linear), nn.Conv2d(widths[0], config.channels, 3, padding=1)]
     return Decoder(nn.Sequential(*layers), in_dim, (widths[-1], sizes[-1], sizes[-1]))
@@ -386,9 +409,13 @@ CARD_TEMPLATE = """---
 
 {{ body | default("A Latent Lab checkpoint.", true) }}
 
-Load it with Latent Lab: `models.load(path_or_repo_id)`.
+Load it with [Latent Lab]({{ repo_url }}) (the code): `models.load(path_or_repo_id)`, or explore it in the browser
+with `python app.py --model path_or_repo_id`.
 {% if paper_url %}Paper: {{ paper_url }}{% endif %}
 """
+# Where the code lives: the Space that serves the explorer holds the whole repository. A fork that deploys elsewhere
+# sets LATENT_LAB_CODE_URL when it trains or re-cards, so its cards link to its own code.
+CODE_URL = os.environ.get("LATENT_LAB_CODE_URL", "https://huggingface.co/spaces/latent-lab/latent-lab")
 
 
 class HubModel(
@@ -397,6 +424,7 @@ class HubModel(
     library_name="latent-lab",
     license="mit",
     tags=["latent-lab"],
+    repo_url=CODE_URL,
     model_card_template=CARD_TEMPLATE,
 ):
     """nn.Module + checkpoint directory save/load. Subclasses set `config_class` and take `config` only."""
@@ -455,15 +483,27 @@ class HubModel(
 
     # --- save
 
-    def save(self, directory: str | os.PathLike, card: str | None = None, dtype: torch.dtype = torch.float32) -> Path:
-        """Write config.json + model.safetensors + README.md (model card; `card` is its body text). dtype: how
+    pipeline_tag: ClassVar[str] = "unconditional-image-generation"  # the Hub's task for the card; a classifier's differs
+
+    def save(self, directory: str | os.PathLike, card: str | None = None, dtype: torch.dtype = torch.float32, metadata: dict | None = None) -> Path:
+        """Write config.json + model.safetensors + README.md (model card; `card` is its body text, `metadata` more of
+        its YAML header: ModelCardData fields such as datasets, tags, model_name and eval_results). dtype: how
         floating-point weights are stored (float16 halves the file; loading casts them back to the model's float32)."""
         directory = Path(directory)
         (directory / CARD_NAME).unlink(missing_ok=True)  # the mixin never overwrites a card: always write a fresh one
         title = f"Latent Lab {type(self).__name__} (model_type `{self.config.model_type}`)"
-        self._storage_dtype = dtype
+        self._storage_dtype, self._card_metadata = dtype, metadata or {}
         self.save_pretrained(directory, config=self.config, model_card_kwargs={"title": title, "body": card})
         return directory
+
+    def generate_model_card(self, *args, **kwargs):
+        """The mixin's card (library_name, license, the code's URL) with this model's task and save()'s metadata."""
+        card = super().generate_model_card(*args, **kwargs)
+        metadata = {"pipeline_tag": self.pipeline_tag, **getattr(self, "_card_metadata", {})}
+        metadata["tags"] = sorted({*(card.data.tags or []), *metadata.get("tags", [])})
+        for key, value in metadata.items():
+            setattr(card.data, key, value)
+        return card
 
     def _save_pretrained(self, save_directory: Path) -> None:
         """model.safetensors: the state dict, floating-point tensors in the dtype save() was given."""
@@ -502,7 +542,27 @@ class HubModel(
             )
         config = cls.config_class.from_dict(data, source=config_file)
         # the mixin re-reads config.json (already validated) and calls our _from_pretrained with this config
-        return super().from_pretrained(pretrained_model_name_or_path, config=config, map_location=map_location, strict=True, **hub)
+        model = super().from_pretrained(pretrained_model_name_or_path, config=config, map_location=map_location, strict=True, **hub)
+        model.checkpoint = Path(config_file).parent  # the directory, or the Hub snapshot, it came from: push_to_hub uploads it
+        return model
+
+    checkpoint: Path | None = None  # set by from_pretrained
+
+    def push_to_hub(self, repo_id: str, *, private: bool | None = None, token: str | None = None, **unsupported) -> str:
+        """Upload the checkpoint directory this model was loaded from, every file of it (push_checkpoint: the same
+        upload as `python -m train push`), provided the weights in memory are still the ones in that directory.
+        A model built in code has no statistics, card or samples yet: train it with `python -m train`."""
+        if unsupported:
+            raise TypeError(f"push_to_hub takes repo_id, private and token; not {', '.join(unsupported)}")
+        if self.checkpoint is None:
+            raise ValueError("this model was not loaded from a checkpoint directory, so there are no statistics, card or samples to push; "
+                             "train it with `python -m train ... --out DIR` and push DIR")  # fmt: skip
+        import safetensors.torch
+
+        saved = safetensors.torch.load_file(str(self.checkpoint / WEIGHTS_NAME))
+        if any(not torch.equal(v.to(saved[k].dtype).cpu(), saved[k]) for k, v in self.state_dict().items()):
+            raise ValueError(f"the weights in memory differ from {self.checkpoint / WEIGHTS_NAME}: push a checkpoint directory that `python -m train` wrote")
+        return push_checkpoint(self.checkpoint, repo_id, private=private, token=token)
 
     @classmethod
     def _from_pretrained(
@@ -600,6 +660,55 @@ def resolve_file(path_or_repo_id: str | os.PathLike, filename: str, **hub_kwargs
             f"{path!r} is neither a local checkpoint directory (no such directory) nor a Hub model repo with {filename} "
             f"(or it is not in the local cache when offline): {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
         ) from None
+
+
+def checkpoint_dir(path_or_repo_id: str | os.PathLike, **hub_kwargs) -> Path:
+    """The directory of a checkpoint: a local one as it is, or a Hub repo's snapshot in the HF cache (every file,
+    downloaded once; offline, the cached one), so a Hub model is read exactly like a local one: its statistics,
+    training.json, evaluation.json and exported decoder included. Errors as resolve_file's."""
+    config_file = resolve_file(path_or_repo_id, CONFIG_NAME, **hub_kwargs)
+    if os.path.isdir(str(path_or_repo_id)):
+        return Path(path_or_repo_id)
+    try:
+        return Path(snapshot_download(str(path_or_repo_id), etag_timeout=HUB_TIMEOUT, **hub_kwargs))
+    except Exception as e:  # the config came, the rest did not: a connection lost half-way, a cache pruned by hand
+        raise ValueError(f"{path_or_repo_id}: got {os.path.basename(config_file)} but not the rest of the repo: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+
+
+PUSH_IGNORE = ["resume.pt", ".*", ".*/*", "progress/*"]  # a run's resume state, temp files, per-step progress grids
+
+
+def push_checkpoint(directory: str | os.PathLike, repo_id: str, private: bool | None = None, token: str | None = None) -> str:
+    """Upload a checkpoint directory that `python -m train` wrote to the Hub model repo `repo_id` (created if
+    needed): config, weights, statistics, card, samples, training.json, evaluation.json and exported decoder, all but
+    PUSH_IGNORE. Returns the repo's URL. A directory that does not load, no token, no connection: one-line ValueError."""
+    from huggingface_hub import get_token
+    from huggingface_hub.errors import HfHubHTTPError
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ValueError(f"{directory}: no such directory")
+    missing = [name for name in (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, "training.json") if not (directory / name).is_file()]
+    if missing:
+        raise ValueError(f"{directory}: not a finished checkpoint (no {', '.join(missing)}); push the directory `python -m train` wrote at the end of a run")
+    if not _REPO_ID.fullmatch(repo_id):
+        raise ValueError(f"{repo_id!r} is not a Hub repo id; it reads owner/name")
+    if huggingface_hub.constants.HF_HUB_OFFLINE:
+        raise ValueError("cannot push: HF_HUB_OFFLINE is set (unset it to reach the Hub)")
+    token = token or get_token()
+    if not token:
+        raise ValueError("cannot push: not logged in to the Hugging Face Hub; run `hf auth login` (or set HF_TOKEN) and push again")
+    api = HfApi(token=token)
+    try:
+        repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+        api.upload_folder(folder_path=directory, repo_id=repo_id, ignore_patterns=PUSH_IGNORE, commit_message=f"Latent Lab checkpoint {directory.name}")
+    except HfHubHTTPError as e:
+        status = e.response.status_code if e.response is not None else "?"
+        reason = "the token may not write to it" if status in (401, 403) else str(e).splitlines()[0]
+        raise ValueError(f"cannot push to {repo_id}: the Hub answered HTTP {status}; {reason}") from None
+    except Exception as e:  # no DNS, refused, timed out (httpx's and OSError's kinds)
+        raise ValueError(f"cannot push to {repo_id}: the Hub is unreachable ({type(e).__name__}); check the connection and push again") from None
+    return f"https://huggingface.co/{repo_id}"
 
 
 def read_config_json(config_file: str) -> dict[str, Any]:

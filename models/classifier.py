@@ -36,6 +36,7 @@ class ClassifierConfig(ModelConfig):
 
 class Classifier(HubModel):
     config_class = ClassifierConfig
+    pipeline_tag = "image-classification"
 
     def __init__(self, config: ClassifierConfig):
         super().__init__(config)

@@ -111,8 +111,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(checkpoints_dir):
-    """The explorer on `checkpoints_dir`, served on a free local port as `python app.py` builds it.
+def serve(checkpoints_dir, extra=()):
+    """The explorer on `checkpoints_dir` (and the `extra` directories or Hub repo ids, as --model adds them), served
+    on a free local port as `python app.py` builds it.
 
     Yields a namespace: url, demo, catalog, checkpoints (the directory), labels (checkpoint
     directory name -> the model dropdown's label) and doomed (the name of the deletable copy).
@@ -120,7 +121,7 @@ def serve(checkpoints_dir):
     import ui
     from ui.catalog import Catalog
 
-    catalog = Catalog.discover(checkpoints_dir)
+    catalog = Catalog.discover(checkpoints_dir, extra=list(extra))
     demo = ui.build(catalog)
     port = free_port()
     ui.launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)

@@ -275,6 +275,18 @@ def celeba_root(tmp_path):
     return root, values, np.array(partition)
 
 
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale_and_fitted_the_same():
+    """A 4096x3000 photo for a 64x64 model decodes at half scale (each side stays >= 1024), and the fitted picture and
+    its note are what a full decode gives."""
+    smooth = Image.fromarray(np.linspace(0, 255, 256 * 3, dtype=np.uint8).reshape(16, 16, 3)).resize((4096, 3000), Image.BILINEAR)
+    jpeg = encoded(smooth, "JPEG", quality=95)
+    drafted, full = images.open_image(jpeg, min_side=64), images.open_image(jpeg)
+    assert drafted.size == (2048, 1500) and full.size == (4096, 3000)
+    (a, note_a), (b, note_b) = images.fit_image(drafted, 64, 3), images.fit_image(full, 64, 3)
+    assert note_a == note_b == "centre-cropped 4096×3000 → 3000×3000, resized to 64×64"
+    assert np.abs(a.astype(int) - b.astype(int)).max() <= 3
+
+
 def test_celeba_reads_the_official_layout(celeba_root):
     root, values, partition = celeba_root
     for split, part in (("train", 0), ("valid", 1), ("test", 2)):

@@ -145,6 +145,12 @@ def test_metrics_and_card_commands(checkpoints, tmp_path):
     result = run("train", "card", str(copy))
     assert result.returncode == 0, result.stderr[-2000:]
     assert "| PSNR |" in (copy / "README.md").read_text() and (copy / metrics.EVALUATION_NAME).exists()
+    card, measured = (copy / "README.md").read_text(), (copy / metrics.EVALUATION_NAME).read_text()
+    (copy / "README.md").unlink()
+    (copy / metrics.EVALUATION_NAME).write_text(measured.replace('"psnr": ', '"psnr": 1', 1))  # what --stored reads, not a fresh measure
+    stored = run("train", "card", str(copy), "--stored")
+    assert stored.returncode == 0 and "model card written" in stored.stdout, stored.stderr[-2000:]
+    assert (copy / "README.md").read_text() != card and "| PSNR | 1" in (copy / "README.md").read_text()
     shown = run("metrics", str(copy))
     assert shown.returncode == 0 and "on digits test" in shown.stdout and "PSNR" in shown.stdout and "active units" in shown.stdout
     (copy / "training.json").unlink()

@@ -177,19 +177,19 @@ def push(argv: list[str]) -> None:
     parser.add_argument("repo_id", help="owner/name on the Hub")
     parser.add_argument("--private", action="store_true")
     args = parser.parse_args(argv)
-    from huggingface_hub import HfApi
-
-    model = models.load(args.directory)  # refuse to upload something that does not load
-    api = HfApi()
-    api.create_repo(args.repo_id, private=args.private, exist_ok=True)
-    api.upload_folder(folder_path=args.directory, repo_id=args.repo_id, ignore_patterns=["resume.pt", ".*", "progress/*"])
-    print(f"pushed {type(model).__name__} to https://huggingface.co/{args.repo_id}; open it with python app.py --model {args.repo_id}")
+    try:
+        model = models.load(args.directory)  # refuse to upload something that does not load
+        url = models.push_checkpoint(args.directory, args.repo_id, private=args.private or None)
+    except ValueError as err:
+        parser.exit(2, f"python -m train push: {err}\n")
+    print(f"pushed {type(model).__name__} to {url}; open it with python app.py --model {args.repo_id}")
 
 
 def card(argv: list[str]) -> None:
     """Measure checkpoints again (python -m metrics) and rewrite their model cards, e.g. after a
     classifier they are measured with changed."""
-    _each_checkpoint(argv, "card", card.__doc__, write_card, f"README.md and {metrics.EVALUATION_NAME} written")
+    stored = {"--stored": "rewrite the cards from the measurements stored beside them (evaluation.json) instead, e.g. after the card's layout changed"}
+    _each_checkpoint(argv, "card", card.__doc__, lambda out, stored: write_card(out, measure=not stored), "model card written", stored)
 
 
 def stats(argv: list[str]) -> None:
@@ -198,13 +198,17 @@ def stats(argv: list[str]) -> None:
     _each_checkpoint(argv, "stats", stats.__doc__, rewrite_stats, "stats.safetensors written")
 
 
-def _each_checkpoint(argv: list[str], command: str, description: str, action, done: str) -> None:
-    """`python -m train COMMAND DIR...`: action(Path(DIR)) for each directory, stopping at the first that fails."""
+def _each_checkpoint(argv: list[str], command: str, description: str, action, done: str, flags: dict[str, str] | None = None) -> None:
+    """`python -m train COMMAND DIR... [FLAG...]`: action(Path(DIR), **flags) for each directory, stopping at the
+    first that fails. flags: on/off options (name -> help), passed to action as keyword arguments."""
     parser = Parser(prog=f"python -m train {command}", description=description)
     parser.add_argument("directories", nargs="+", help="checkpoint directories written by python -m train")
-    for directory in parser.parse_args(argv).directories:
+    for flag, text in (flags or {}).items():
+        parser.add_argument(flag, action="store_true", help=text)
+    args = vars(parser.parse_args(argv))
+    for directory in args.pop("directories"):
         try:
-            action(Path(directory))
+            action(Path(directory), **args)
         except (ValueError, FileNotFoundError) as err:
             parser.exit(1, f"{parser.prog}: error: {directory}: {err}\n")
         print(f"{directory}: {done}")

@@ -496,20 +496,41 @@ def rewrite_stats(out: Path) -> None:
     write_stats(model, ds, *split(len(ds), cfg), y_all, model.device, cfg.stats_images, out, classifier)
 
 
-def write_card(out: Path, model=None) -> dict:
-    """Measure the checkpoint in `out` on held-out data (metrics.evaluate, stored as evaluation.json)
-    and write its model card README.md from that and training.json. Returns the evaluation."""
+def write_card(out: Path, model=None, measure: bool = True) -> dict:
+    """Measure the checkpoint in `out` on held-out data (metrics.evaluate, stored as evaluation.json; measure=False:
+    the stored one) and write its model card README.md from that and training.json. Returns the evaluation."""
     model = model or models.load(out)
     summary = json.loads((out / "training.json").read_text())
-    evaluation = metrics.evaluate(out)
-    _write_text(out / metrics.EVALUATION_NAME, json.dumps(evaluation, indent=2))
+    if measure:
+        evaluation = metrics.evaluate(out)
+        _write_text(out / metrics.EVALUATION_NAME, json.dumps(evaluation, indent=2))
+    else:
+        evaluation = json.loads((out / metrics.EVALUATION_NAME).read_text())
     tmp = Path(tempfile.mkdtemp(dir=out, prefix=".card-"))
     caption = samples_caption(model) if (out / "samples.png").exists() else None
     rows = f"| prior over the codes of | `{model.config.vqvae}` (weights SHA-256 `{model.config.vqvae_fingerprint[:16]}...`) |\n" if isinstance(model, models.PixelCNN) else ""
-    model.save(tmp, card=model_card(summary, evaluation, caption, rows))
+    model.save(tmp, card=model_card(summary, evaluation, caption, rows), metadata=card_metadata(out.name, summary, evaluation, model))
     os.replace(tmp / models.base.CARD_NAME, out / models.base.CARD_NAME)
     shutil.rmtree(tmp)
     return evaluation
+
+
+def card_metadata(name: str, s: dict, evaluation: dict, model) -> dict:
+    """The model card's YAML fields beyond the library's: the dataset (its Hub id where it has one), tags, and the
+    held-out measurements as a model-index, which the Hub shows as evaluation results."""
+    from huggingface_hub import EvalResult
+
+    version = s["data_options"].get("version")
+    dataset = f"{s['data']} version {version}" if version else s["data"]
+    results = [
+        EvalResult(task_type=model.pipeline_tag, dataset_type=data.HUB_DATASETS.get(s["data"], s["data"]), dataset_name=dataset,
+                   dataset_split=evaluation["split"], metric_type=kind, metric_name=label, metric_value=round(value, 4))
+        for kind, label, value in metrics.headline(evaluation)
+    ]  # fmt: skip
+    metadata = {"tags": [model.config.model_type, s["data"]], "model_name": name, "eval_results": results or None}
+    if s["data"] in data.HUB_DATASETS:
+        metadata["datasets"] = [data.HUB_DATASETS[s["data"]]]
+    return metadata
 
 
 def samples_caption(model) -> str:

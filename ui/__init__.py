@@ -63,7 +63,7 @@ def launch(demo: gr.Blocks, **options):
     Gradio's run history is off: it rewrote the page's localStorage on every call, slider ticks included.
     Uploads are capped at MAX_UPLOAD_BYTES before they are stored, and at most SESSIONS sessions keep state."""
     head = f'<script src="{static_url(STATIC / "local_decode.js")}"></script>'
-    return demo.queue(default_concurrency_limit=4).launch(
+    return demo.queue(default_concurrency_limit=8).launch(
         theme=theme(), css=CSS, head=head, ssr_mode=False, run_history=False, max_file_size=MAX_UPLOAD_BYTES,
         state_session_capacity=SESSIONS, **options
     )
@@ -73,7 +73,7 @@ def build(catalog: Catalog) -> gr.Blocks:
     from . import attributes, codebook, compare, interpolate, latent_map, reconstruct, sample, sliders
 
     first = catalog.entries[catalog.labels[0]]
-    gr.set_static_paths([STATIC, *(e.decoder for e in catalog.entries.values() if e.decoder is not None)])
+    gr.set_static_paths([STATIC, *(e.decoder.resolve() for e in catalog.entries.values() if e.decoder is not None)])  # a Hub snapshot links to its blobs
     with gr.Blocks(title=TITLE, delete_cache=CACHE_SWEEP) as demo:
         gr.Markdown(f"# {TITLE}\nLook inside generative models: reconstruct, sample, interpolate, drag latent sliders, add attribute vectors.", elem_id="title")
         with gr.Row():

@@ -142,11 +142,12 @@ class Catalog:
 
 
 def load_entry(source: str) -> Entry:
-    explorer = Explorer.load(source)
-    path = Path(source)
+    """A checkpoint directory or Hub repo id (read from its snapshot in the HF cache, file for file like a local one)."""
+    path = models.checkpoint_dir(source)
+    explorer = Explorer.load(path)
     record = json.loads((path / "training.json").read_text()) if (path / "training.json").exists() else {}
     dataset = record.get("data", "?")
     options = record.get("data_options", {})
     evaluation = json.loads((path / metrics.EVALUATION_NAME).read_text()) if (path / metrics.EVALUATION_NAME).exists() else {}
-    decoder = export.decoder_file(path) if path.is_dir() else None
-    return Entry(key=path.name if path.exists() else source, explorer=explorer, dataset=dataset, data_options=options, evaluation=evaluation, decoder=decoder)
+    return Entry(key=Path(source).name if Path(source).exists() else source, explorer=explorer, dataset=dataset, data_options=options,
+                 evaluation=evaluation, decoder=export.decoder_file(path))

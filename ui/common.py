@@ -97,7 +97,7 @@ def load_image(source: str | Image.Image | None, entry) -> tuple[torch.Tensor, s
         raise gr.Error("upload an image first (or pick an example)")
     cfg = entry.config
     try:
-        image = source if isinstance(source, Image.Image) else open_image(source, MAX_UPLOAD_PIXELS)
+        image = source if isinstance(source, Image.Image) else open_image(source, MAX_UPLOAD_PIXELS, min_side=cfg.image_size)
         array, note = fit_image(image, cfg.image_size, cfg.channels)
     except ValueError as err:  # name the file as the person knows it, not by the server's temp path
         message = str(err).replace(str(source), Path(str(source)).name) if isinstance(source, str) else str(err)
