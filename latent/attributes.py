@@ -213,3 +213,36 @@ def guided_edit(
             direction = project_out(grads[0], torch.stack(grads[1:], 1)) if hold else grads[0]  # others: [N, K, D]
             z = z + strength * step_length * direction / direction.norm(dim=1, keepdim=True).clamp_min(1e-12)
     return z.cpu()
+
+
+VECTOR_KEY = "vector"  # the tensor's name in a vector file
+
+
+def save_vector(path, vector: torch.Tensor, **metadata: str) -> None:
+    """An attribute vector [D] as a safetensors file (float32 tensor "vector"; metadata: strings, e.g. the model, the
+    attribute and the method it came from), so it can leave the explorer and come back (load_vector)."""
+    from safetensors.torch import save_file
+
+    save_file({VECTOR_KEY: vector.detach().float().cpu().contiguous()}, str(path), metadata={k: str(v) for k, v in metadata.items()})
+
+
+def load_vector(path, latent_dim: int) -> tuple[torch.Tensor, dict[str, str]]:
+    """(vector [latent_dim], metadata) from a file save_vector wrote; ValueError naming what is wrong: not
+    safetensors, no "vector", another latent size, a value that is not finite."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            if VECTOR_KEY not in f.keys():
+                raise ValueError(f"it holds no {VECTOR_KEY!r} tensor (it holds {', '.join(f.keys()) or 'nothing'})")
+            vector = f.get_tensor(VECTOR_KEY)
+    except ValueError as err:
+        raise ValueError(f"not an attribute vector file: {err}") from None
+    except Exception as err:  # safetensors' own error for a damaged header, OSError for the rest
+        raise ValueError(f"not an attribute vector file (a .safetensors file the explorer saved): {type(err).__name__}") from None
+    if vector.ndim != 1 or vector.shape[0] != latent_dim or not vector.is_floating_point():
+        raise ValueError(f"the vector has shape {list(vector.shape)} ({vector.dtype}); this model's latent takes [{latent_dim}] floats")
+    if not torch.isfinite(vector).all():
+        raise ValueError("the vector holds a value that is not a finite number")
+    return vector.float(), metadata

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -433,3 +434,80 @@ def test_smiling_edit_on_faces_vae_changes_the_mouth(browser, faces_vae_app):
         assert error_toasts(page) == [] and errors == []
     finally:
         page.close()
+
+
+def settled(page, label: str, expected: np.ndarray | None = None, timeout_s: float = 20.0) -> np.ndarray:
+    """The pixels under `label` once they stop changing (or equal `expected`): a page that opens a view redraws a
+    picture more than once as its parts arrive."""
+    deadline, last = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        img = image(page, label)
+        if img.count() and img.get_attribute("src"):
+            now = picture(page, label)
+            if expected is not None and now.shape == expected.shape and np.array_equal(now, expected):
+                return now
+            if expected is None and last is not None and np.array_equal(now, last):
+                return now
+            last = now
+        page.wait_for_timeout(500)
+    return last
+
+
+def test_a_shared_link_reopens_the_view_pixel_for_pixel(browser, faces_vae_app):
+    """Set a view (an example, a slider moved, the Smiling edit at another strength), copy its link, open the link in
+    a new page: the same tab opens, and the decoded and edited pictures are the sender's, bit for bit."""
+    sender = browser.new_page(viewport={"width": 1280, "height": 900})
+    sender.set_default_timeout(TIMEOUT_MS)
+    errors = []
+    sender.on("pageerror", lambda err: errors.append(str(err)))
+    receiver = None
+    try:
+        sender.goto(faces_vae_app.url)
+        reconstruction = image(sender, "Reconstruction")
+        reconstruction.wait_for()
+        before = reconstruction.get_attribute("src")
+        sender.locator("button.thumbnail-item").nth(5).click()
+        wait_for_new_image(sender, "Reconstruction", before)
+
+        open_tab(sender, "sliders")
+        slider = sender.locator('input[type=range][aria-label^="range slider for z"]').nth(1)
+        slider.wait_for()
+        before = image(sender, "Decoded").get_attribute("src")
+        drag(sender, slider, 0.85)
+        wait_for_new_image(sender, "Decoded", before)
+        decoded = settled(sender, "Decoded")
+        moved = slider.input_value()
+
+        open_tab(sender, "attributes")
+        strength = sender.locator('input[type=range][aria-label^="range slider for Strength"]')
+        before = image(sender, "Edited").get_attribute("src")
+        drag(sender, strength, 0.9)
+        wait_for_new_image(sender, "Edited", before)
+        edited = settled(sender, "Edited")
+
+        sender.get_by_role("button", name="Copy link to this view").click()
+        link = sender.locator("#view-link textarea")
+        sender.wait_for_function("(el) => el.value.includes('?view=')", arg=link.element_handle())
+        url = link.input_value()
+        assert url.startswith(faces_vae_app.url) and len(url) < 4000
+
+        receiver = browser.new_page(viewport={"width": 1280, "height": 900})
+        receiver.set_default_timeout(TIMEOUT_MS)
+        receiver.on("pageerror", lambda err: errors.append(str(err)))
+        receiver.goto(url)
+        receiver.locator('button[role=tab][data-tab-id="attributes"][aria-selected="true"]').wait_for()
+        assert np.array_equal(settled(receiver, "Edited", edited), edited), "the edited picture differs from the sender's"
+        assert receiver.locator('input[type=range][aria-label^="range slider for Strength"]').input_value() == strength.input_value()
+        open_tab(receiver, "sliders")
+        assert np.array_equal(settled(receiver, "Decoded", decoded), decoded), "the decoded picture differs from the sender's"
+        assert receiver.locator('input[type=range][aria-label^="range slider for z"]').nth(1).input_value() == moved
+        assert errors == [] and error_toasts(receiver) == []
+
+        damaged = url[: -10]  # a link cut short opens the explorer as usual, with a warning
+        receiver.goto(damaged)
+        receiver.get_by_text("Could not open the shared view").wait_for()
+        image(receiver, "Reconstruction").wait_for()
+    finally:
+        sender.close()
+        if receiver is not None:
+            receiver.close()

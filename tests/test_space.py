@@ -18,11 +18,13 @@ import unicodedata
 from pathlib import Path
 
 import gradio
+import httpx
 import huggingface_hub.constants
 import numpy as np
 import pytest
 import torch
 from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 from huggingface_hub import HfApi, ModelCard, SpaceCard
 from huggingface_hub.utils import filter_repo_objects
 from PIL import Image
@@ -200,3 +202,68 @@ def test_every_shipped_card_carries_the_hubs_metadata():
             assert (result.metric_type, result.metric_name, result.dataset_split) == (kind, name, "test")
             assert result.metric_value == pytest.approx(value, abs=1e-4)
         assert f"[Latent Lab]({models.base.CODE_URL})" in card.text, directory
+
+
+# --- the API a program calls
+
+
+@pytest.fixture(scope="module")
+def faces_vae_served(launch_app, tmp_path_factory):
+    """The explorer serving the shipped faces-vae (and the shipped classifiers) alone."""
+    served = tmp_path_factory.mktemp("faces-vae-api")
+    for name in ("faces-vae", "classifiers"):
+        (served / name).symlink_to(ROOT / "checkpoints" / name)
+    with launch_app(served) as app:
+        yield app
+
+
+def readme_block(heading: str) -> str:
+    """The first ```python block after `heading` in the README."""
+    text = (ROOT / "README.md").read_text()
+    return re.search(r"```python\n(.*?)```", text[text.index(heading) :], re.S).group(1)
+
+
+def test_the_readme_client_snippet_runs_as_written(faces_vae_served, tmp_path):
+    code = readme_block("### An API a program can call").replace("http://127.0.0.1:7860/", faces_vae_served.url)
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Smiling (mean_difference) at strength +2" in result.stdout and "held-out ROC-AUC" in result.stdout
+    assert result.stdout.strip().splitlines()[-1].startswith("64 ")
+
+
+def test_the_typed_endpoints_refuse_bad_values_by_name(faces_vae_served, tmp_path):
+    client = Client(faces_vae_served.url, verbose=False)
+    latent = client.predict(model="faces-vae", n=1, api_name="/sample_latents")["latents"][0]
+    bad = [
+        (dict(model="nope", latent=latent), "/decode_latent", "model: unknown 'nope'"),
+        (dict(model="faces-vae", latent=latent[:5]), "/decode_latent", "latent: faces-vae takes a list of 64 numbers, got 5"),
+        (dict(model="faces-vae", latent=latent, attribute="Smiling", strength=1e9), "/edit_latent", "strength: expected a number from -10 to 10"),
+        (dict(model="faces-vae", latent=latent, attribute="Smiling", method="guided"), "/edit_latent", "method: one of mean_difference, svm"),
+        (dict(model="faces-vae", latent=latent, attribute="Bogus"), "/edit_latent", "attribute: unknown 'Bogus'"),
+        (dict(model="faces-vae", n=1000), "/sample_latents", "n: expected a number from 1 to 64"),
+        (dict(model="faces-vae", n=1, source="nowhere"), "/sample_latents", "source: one of prior, fitted"),
+        (dict(model="faces-vae", latent=latent, condition=["Smiling"]), "/decode_latent", "condition: unknown attribute(s) ['Smiling']"),
+    ]
+    for kwargs, api_name, message in bad:
+        with pytest.raises(AppError, match=re.escape(message)):
+            client.predict(**kwargs, api_name=api_name)
+    for api_name, data, message in [  # NaN and infinity, which a JSON client cannot send but a raw request can
+        ("/decode_latent", ["faces-vae", [float("nan")] * 64, None], "latent[0]: expected a number"),
+        ("/edit_latent", ["faces-vae", latent, "Smiling", float("inf"), "mean_difference", None, None], "strength: expected a number from -10 to 10"),
+        ("/sample_latents", ["faces-vae", 1, 0, float("nan"), "prior", None], "temperature: expected a number"),
+    ]:
+        body = json.dumps({"data": data})  # json writes NaN and Infinity; the server's json reads them
+        event_id = httpx.post(f"{faces_vae_served.url}gradio_api/call{api_name}", content=body, headers={"content-type": "application/json"}, timeout=30).json()["event_id"]
+        stream = httpx.get(f"{faces_vae_served.url}gradio_api/call{api_name}/{event_id}", timeout=60).text
+        assert "event: error" in stream and message in stream, (api_name, stream[-500:])
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a safetensors file")
+    with pytest.raises(AppError, match="vector: not an attribute vector file"):
+        client.predict(model="faces-vae", latent=latent, vector=handle_file(str(junk)), api_name="/edit_latent")
+    from latent import save_vector
+
+    save_vector(tmp_path / "short.safetensors", torch.ones(8), model="x")
+    with pytest.raises(AppError, match=re.escape("the vector has shape [8]")):
+        client.predict(model="faces-vae", latent=latent, vector=handle_file(str(tmp_path / "short.safetensors")), api_name="/edit_latent")
+    decoded = client.predict(model="faces-vae", latent=latent, api_name="/decode_latent")
+    assert np.asarray(Image.open(decoded["image"])).shape == (64, 64, 3) and decoded["latent"] == latent

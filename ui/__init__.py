@@ -13,6 +13,7 @@ from typing import Callable
 
 import gradio as gr
 
+from . import api, views
 from .catalog import Catalog, Entry
 from .common import MAX_UPLOAD_BYTES, STATIC, static_url, union_choices
 
@@ -35,7 +36,11 @@ class Shared:
     condition_class: gr.Dropdown
     condition_attributes: gr.CheckboxGroup
     latent: gr.State  # list[float]: the current image's latent
+    pending_view: gr.State  # a shared view being opened (ui.views), until its latent has arrived in the tabs
     on_model: list[tuple[list, Callable[[Entry], list]]] = field(default_factory=list)
+    view_fields: dict = field(default_factory=dict)  # the controls a shared view carries, registered by their tabs
+    tabs: gr.Tabs | None = None
+    tab_ids: list[str] = field(default_factory=list)
 
     def entry(self, label: str) -> Entry:
         return self.catalog.get(label)
@@ -76,7 +81,7 @@ def build(catalog: Catalog) -> gr.Blocks:
     gr.set_static_paths([STATIC, *(e.decoder.resolve() for e in catalog.entries.values() if e.decoder is not None)])  # a Hub snapshot links to its blobs
     with gr.Blocks(title=TITLE, delete_cache=CACHE_SWEEP) as demo:
         gr.Markdown(f"# {TITLE}\nLook inside generative models: reconstruct, sample, interpolate, drag latent sliders, add attribute vectors.", elem_id="title")
-        with gr.Row():
+        with gr.Row(equal_height=True):
             model = gr.Dropdown(catalog.labels, value=first.label, label="Model", scale=3)
             # every model's conditions to start with: Gradio checks a choice against the session's choices, and an API
             # client never sees the model change that narrows them
@@ -85,10 +90,16 @@ def build(catalog: Catalog) -> gr.Blocks:
             every_attribute = union_choices([(c, c) for c in e.conditions] for e in entries if not e.conditioned_on_classes)
             condition_class = gr.Dropdown(every_class, value=None, label="Condition on class", visible=False, scale=1)
             condition_attributes = gr.CheckboxGroup(every_attribute, label="Condition on attributes", visible=False, scale=2)
-        shared = Shared(catalog, model, condition_class, condition_attributes, gr.State([]))
+            link_controls = views.controls()
+        shared = Shared(catalog, model, condition_class, condition_attributes, gr.State([]), gr.State(None))
         shared.when_model_changes(shared.conditions, _condition_updates)
-        for tab in (reconstruct, sample, interpolate, sliders, attributes, latent_map, codebook, compare):
-            tab.build(shared)
+        with gr.Tabs(selected="reconstruct") as shared.tabs:
+            for tab in (reconstruct, sample, interpolate, sliders, attributes, latent_map, codebook, compare):
+                tab.build(shared)
+        tab_blocks = [block for block in shared.tabs.children if isinstance(block, gr.Tab)]
+        shared.tab_ids = [block.id for block in tab_blocks]
+        views.build(shared, tab_blocks, *link_controls)
+        api.build(shared)
 
         outputs = [component for outs, _ in shared.on_model for component in outs]
 
@@ -96,8 +107,14 @@ def build(catalog: Catalog) -> gr.Blocks:
             entry = shared.entry(label)
             return [value for _, update in shared.on_model for value in update(entry)]
 
-        model.change(on_model, model, outputs, api_name=False)
-        demo.load(on_model, model, outputs, api_name=False)
+        # a person's choice (.input, not .change: the page opening a shared view sets the picker without resetting the tabs)
+        model.input(on_model, model, outputs, api_name=False)
+        opening = [*outputs, *views.extra_outputs(shared)]
+
+        def opened(label, request: gr.Request):
+            return views.open_view(shared, opening, on_model, label, request)
+
+        demo.load(opened, model, opening, api_name=False)
     return demo
 
 

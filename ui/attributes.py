@@ -9,12 +9,15 @@ classifier-guided edit (latent.guided_edit) follows its gradients at the current
 
 from __future__ import annotations
 
+import tempfile
 from functools import lru_cache, partial
+from pathlib import Path
 
 import gradio as gr
+import gradio.utils
 import torch
 
-from latent import ATTRIBUTE_METHODS, DEFAULT_STRENGTH, attribute_vector, custom_vector, edit, roc_auc
+from latent import ATTRIBUTE_METHODS, DEFAULT_STRENGTH, attribute_vector, custom_vector, edit, load_vector, roc_auc, save_vector
 from latent.attributes import GUIDED_STEP, GUIDED_STEPS
 
 from .common import Slider, example_images, image_output, state_to_latent, to_pil, union_choices
@@ -29,7 +32,7 @@ assert [value for _, value in METHODS] == list(ATTRIBUTE_METHODS)
 GUIDED = ("classifier-guided: local steps, the others held (no single vector)", "guided")
 NEEDS_GIVEN = ("balanced", "conditional")
 TAKES_GIVEN = (*NEEDS_GIVEN, "guided")  # guided holds every other attribute unless some are ticked
-SOURCES = [("a labelled attribute", "attribute"), ("my picks: mean(set A) - mean(set B)", "custom")]
+SOURCES = [("a labelled attribute", "attribute"), ("my picks: mean(set A) - mean(set B)", "custom"), ("a vector file (.safetensors)", "file")]
 SPLIT_SEED = 0  # fixed split of the held-out latents into a fitting half and a scoring half: stable AUCs
 
 
@@ -115,13 +118,13 @@ def example_choices(explorer) -> list[tuple[str, int]]:
     return [(caption(i), i) for i in range(count)]
 
 
-def edit_attribute(label, source, name, method, given, set_a, set_b, strength, state, class_choice, attribute_choice, *, shared):
+def edit_attribute(label, source, name, method, given, set_a, set_b, strength, state, class_choice, attribute_choice, vector_file=None, *, shared):
     """[current image, edited image, note]: the current latent plus strength x the chosen vector."""
     entry = shared.entry(label)
     z = state_to_latent(state, entry)
     if source == "attribute" and method == "guided":
         return _guided(entry, z, name, tuple(given or ()), float(strength), class_choice, attribute_choice)
-    vector, note = _vector(entry.explorer, source, name, method, tuple(given or ()), set_a or [], set_b or [])
+    vector, note = _vector(entry.explorer, source, name, method, tuple(given or ()), set_a or [], set_b or [], vector_file)
     original, edited = _decoded(entry, torch.stack([z, edit(z, vector, float(strength))]), class_choice, attribute_choice)
     return original, edited, f"{note} Strength {float(strength):+.2f}; |vector| = {float(vector.norm()):.3f}."
 
@@ -152,11 +155,20 @@ def _decoded(entry, z: torch.Tensor, class_choice, attribute_choice) -> list:
     return [to_pil(image[None]) for image in images]
 
 
-def _vector(explorer, source, name, method, given, set_a, set_b) -> tuple[torch.Tensor, str]:
+def _vector(explorer, source, name, method, given, set_a, set_b, vector_file=None) -> tuple[torch.Tensor, str]:
     if source == "custom":
         return _custom(explorer, set_a, set_b)
+    if source == "file":
+        if not vector_file:
+            raise gr.Error("upload a vector file: a .safetensors file from 'Download this vector' or the /attribute_vector endpoint")
+        try:
+            vector, meta = load_vector(vector_file, explorer.latent_dim)
+        except ValueError as err:
+            raise gr.Error(f"{Path(str(vector_file)).name}: {err}") from None
+        origin = f"{meta['attribute']} of {meta['model']} ({meta.get('method', '?')})" if {"attribute", "model"} <= set(meta) else "no record of its origin"
+        return vector, f"Vector from the file {Path(str(vector_file)).name}: {origin}."
     if source != "attribute":
-        raise gr.Error(f"unknown vector source {source!r}; accepted: attribute, custom")
+        raise gr.Error(f"unknown vector source {source!r}; accepted: attribute, custom, file")
     names, _ = labelled(explorer)
     if not names:
         raise gr.Error("this model's training data had no labels or attributes; build a custom vector from example picks instead")
@@ -195,16 +207,31 @@ def _display(explorer, name: str) -> str:
     return f"class {name}" if name in explorer.metadata.get("label_names", []) else name
 
 
-def edit_or_explain(label, source, name, method, given, set_a, set_b, strength, state, class_choice, attribute_choice, *, shared):
+def edit_or_explain(label, source, name, method, given, set_a, set_b, strength, state, class_choice, attribute_choice, vector_file=None, *, shared):
     """edit_attribute for choices on the way and automatic triggers: an incomplete choice becomes a note beside the
     current image, not a popup."""
     try:
-        return edit_attribute(label, source, name, method, given, set_a, set_b, strength, state, class_choice, attribute_choice, shared=shared)
+        return edit_attribute(label, source, name, method, given, set_a, set_b, strength, state, class_choice, attribute_choice, vector_file, shared=shared)
     except gr.Error as err:
         entry = shared.entry(label)
         has_latent = bool(state) and len(state) == entry.explorer.latent_dim
         current = _decoded(entry, state_to_latent(state, entry)[None], class_choice, attribute_choice)[0] if has_latent else None
         return current, None, f"*{err.message}*"
+
+
+def download_vector(label, source, name, method, given, set_a, set_b, *, shared) -> str:
+    """The chosen vector (a labelled attribute's or the picks') as a .safetensors file to download."""
+    entry = shared.entry(label)
+    if source == "attribute" and method == "guided":
+        raise gr.Error("a classifier-guided edit has no single vector to save: choose a vector method")
+    if source == "file":
+        raise gr.Error("this vector came from a file already")
+    vector, _ = _vector(entry.explorer, source, name, method, tuple(given or ()), set_a or [], set_b or [])
+    what = name if source == "attribute" else f"picks A {sorted(map(int, set_a))} minus B {sorted(map(int, set_b))}"
+    folder = Path(tempfile.mkdtemp(prefix="vector-", dir=gradio.utils.get_upload_folder()))  # swept with Gradio's cache
+    path = folder / f"{entry.key.replace('/', '--')}-{name if source == 'attribute' else 'picks'}-{method if source == 'attribute' else 'custom'}.safetensors"
+    save_vector(path, vector, model=entry.key, attribute=what, method=method if source == "attribute" else "custom", latent_dim=str(len(vector)))
+    return str(path)
 
 
 def scorecard(entry, name, method) -> str:
@@ -233,7 +260,8 @@ def _opening(names: list[str]) -> str | None:
 
 
 def _model_updates(entry) -> list:
-    """[no-labels note, controls, source, attribute, scorecard, method, given, custom group, set A, set B, gallery, images x2, note]"""
+    """[no-labels note, controls, source, attribute, scorecard, method, given, custom group, vector file, set A, set B, gallery, strength,
+    images x2, note]"""
     explorer = entry.explorer
     names, table = labelled(explorer)
     picks = example_choices(explorer)
@@ -241,6 +269,7 @@ def _model_updates(entry) -> list:
     if names and set(names) <= set(explorer.guided_attributes):
         methods = [*methods, GUIDED]
     sources = [s for s in SOURCES if (s[1] == "attribute" and names) or (s[1] == "custom" and picks)]
+    sources += [SOURCES[2]] if sources else []  # a saved vector fits any model with vectors of its own to save
     if not sources:
         message = "This model's training data had no labels or attributes, and its checkpoint stores no encoded example images to pick from, so there is nothing to build an attribute vector from."
         if entry.explorer.is_generator:
@@ -261,9 +290,11 @@ def _model_updates(entry) -> list:
         gr.update(choices=methods, value="mean_difference", visible=bool(names)),
         gr.update(choices=[(_display(explorer, n), n) for n in names[1:]], value=[], visible=False),
         gr.update(visible=bool(picks) and not names),
+        gr.update(value=None, visible=False),
         gr.update(choices=picks, value=[]) if picks else gr.update(value=[]),
         gr.update(choices=picks, value=[]) if picks else gr.update(value=[]),
         gallery,
+        gr.update(value=DEFAULT_STRENGTH),  # a strength chosen for another model's vectors means nothing here
         None, None, "",
     ]
 
@@ -287,22 +318,27 @@ def build(shared) -> None:
                     set_a = gr.Dropdown(every_pick, multiselect=True, label="Set A: examples with the feature")
                     set_b = gr.Dropdown(every_pick, multiselect=True, label="Set B: examples without it")
                     gallery = gr.Gallery(label="The examples (captions give their index)", columns=6, height=240, allow_preview=False)
+                vector_file = gr.File(label="Vector file (.safetensors, from 'Download this vector' or /attribute_vector)", file_types=[".safetensors"], visible=False, height=90)
                 strength = Slider(-3, 3, value=DEFAULT_STRENGTH, step=0.05, label=f"Strength (vectors: 1 = the average gap between the groups; guided: {GUIDED_STEPS} steps of {GUIDED_STEP:g} x strength)")
             with gr.Column(scale=2):
                 with gr.Row():
                     original = image_output("Current")
                     edited = image_output("Edited")
                 note = gr.Markdown()
-        inputs = [shared.model, source, name, method, given, set_a, set_b, strength, shared.latent, *shared.conditions]
+                save = gr.DownloadButton("Download this vector (.safetensors)", size="sm")
+        shared.view_fields |= dict(source=source, name=name, method=method, given=given, set_a=set_a, set_b=set_b, strength=strength, custom=custom)
+        inputs = [shared.model, source, name, method, given, set_a, set_b, strength, shared.latent, *shared.conditions, vector_file]
         outputs = [original, edited, note]
         run = partial(edit_attribute, shared=shared)
         strength.input(run, inputs, outputs, api_name="edit_attribute", trigger_mode="always_last", show_progress="hidden")
         # choices made along the way (a method before its hold-fixed ticks, set A before set B) are incomplete, not
         # mistakes: these triggers explain in the note instead of raising
         gr.on(
-            [source.input, name.input, method.input, given.input, set_a.input, set_b.input, shared.latent.change],
+            [source.input, name.input, method.input, given.input, set_a.input, set_b.input, vector_file.upload, shared.latent.change],
             partial(edit_or_explain, shared=shared), inputs, outputs, api_name=False, trigger_mode="always_last", show_progress="hidden",
         )
+
+        save.click(partial(download_vector, shared=shared), [shared.model, source, name, method, given, set_a, set_b], save, api_name=False)
 
         def show(label, source, name, method, given):
             """Controls for the chosen source; hold-fixed choices are the other attributes, for the methods that take them."""
@@ -310,13 +346,14 @@ def build(shared) -> None:
             others = [n for n in labelled(explorer)[0] if n != name]
             by_attribute = source == "attribute"
             return (
-                gr.update(visible=not by_attribute),
+                gr.update(visible=source == "custom"),
+                gr.update(visible=source == "file"),
                 gr.update(visible=by_attribute),
                 gr.update(visible=by_attribute),
                 gr.update(visible=by_attribute),
                 gr.update(choices=[(_display(explorer, n), n) for n in others], value=[g for g in given or [] if g in others], visible=by_attribute and method in TAKES_GIVEN),
             )
 
-        gr.on([source.input, name.input, method.input], show, [shared.model, source, name, method, given], [custom, name, card, method, given], api_name=False)
+        gr.on([source.input, name.input, method.input], show, [shared.model, source, name, method, given], [custom, vector_file, name, card, method, given], api_name=False)
         gr.on([name.input, method.input], lambda label, n, m: scorecard(shared.entry(label), n, m), [shared.model, name, method], card, api_name=False)
-        shared.when_model_changes([explain, controls, source, name, card, method, given, custom, set_a, set_b, gallery, *outputs], _model_updates)
+        shared.when_model_changes([explain, controls, source, name, card, method, given, custom, vector_file, set_a, set_b, gallery, strength, *outputs], _model_updates)

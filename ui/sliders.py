@@ -19,6 +19,7 @@ from latent import ACTIVE_KL, manifold_grid
 from models import InfoGAN
 from latent.sliders import ACTIVE_VARIANCE_FRACTION
 
+from . import views
 from .common import Slider, image_output, latent_to_state, state_to_latent, static_url, to_pil
 
 MAX_ACTIVE = 16  # sliders shown for used dimensions; Gradio components exist up front, so the pool is fixed
@@ -68,9 +69,13 @@ def decode(label, mode, state, class_choice, attribute_choice, *values, shared):
     mode = _check_mode(mode)
     if len(values) != MAX_ACTIVE + MAX_INACTIVE:
         raise gr.Error(f"expected {MAX_ACTIVE + MAX_INACTIVE} slider values (hidden ones are ignored), got {len(values)}")
-    z = state_to_latent(state, entry)
+    return _render(entry, _moved(entry, mode, state_to_latent(state, entry), values), class_choice, attribute_choice)
+
+
+def _moved(entry, mode, z: torch.Tensor, values) -> torch.Tensor:
+    """Latent z with the pool's slider values applied (a hidden slider's value is ignored)."""
     moved = {index: float(v) for index, v in zip(slots(entry, mode), values) if index is not None and v is not None}
-    return _render(entry, entry.explorer.apply_sliders(z, moved, mode), class_choice, attribute_choice)
+    return entry.explorer.apply_sliders(z, moved, mode)
 
 
 def decode_live(live, label, mode, state, class_choice, attribute_choice, *values, shared):
@@ -81,9 +86,10 @@ def decode_live(live, label, mode, state, class_choice, attribute_choice, *value
     return decode(label, mode, state, class_choice, attribute_choice, *values, shared=shared)
 
 
-def refresh(label, mode, state, class_choice, attribute_choice, *, shared):
+def refresh(label, mode, state, class_choice, attribute_choice, view=None, *, shared):
     """Slider updates, accordion, images and note for the current latent. Runs on its own (new model, new latent),
-    so a missing latent is explained in the note rather than raised."""
+    so a missing latent is explained in the note rather than raised. view: a shared view being opened (ui.views),
+    whose slider values this latent then takes."""
     entry = shared.entry(label)
     mode = _check_mode(mode)
     if not state or len(state) != entry.explorer.latent_dim:
@@ -91,11 +97,13 @@ def refresh(label, mode, state, class_choice, attribute_choice, *, shared):
     z = state_to_latent(state, entry)
     every = entry.explorer.sliders(z, mode)
     specs = _pool(every)
-    sliders = [gr.update(visible=False) if s is None else _slider_update(s) for s in specs]
+    opened = views.pending(view, entry.key, mode, state)
+    values = opened or [None if s is None else s.value for s in specs]
+    sliders = [gr.update(visible=False) if s is None else _slider_update(s, v) for s, v in zip(specs, values)]
     inactive = sum(s is not None for s in specs[MAX_ACTIVE:])
     accordion = gr.update(visible=inactive > 0, label=_inactive_label(mode, inactive))
-    views = _render(entry, z, class_choice, attribute_choice)
-    return [*sliders, accordion, *_code_updates(entry, z), *views, _note(entry, mode, specs, len(every)), local_spec(entry, z, mode, specs)]
+    shown = _render(entry, _moved(entry, mode, z, values) if opened else z, class_choice, attribute_choice)
+    return [*sliders, accordion, *_code_updates(entry, z), *shown, _note(entry, mode, specs, len(every)), local_spec(entry, z, mode, specs)]
 
 
 def local_spec(entry, z: torch.Tensor, mode: str, specs: list) -> str:
@@ -160,13 +168,13 @@ def _check_mode(mode):
     return mode
 
 
-def _slider_update(spec) -> dict:
-    """A visible slider for spec, on a round step (a power of ten, about STEPS across) so the numbers read cleanly;
-    the range is widened to whole steps and the value shown to the step's decimals (within half a step of z)."""
+def _slider_update(spec, value: float) -> dict:
+    """A visible slider for spec at `value`, on a round step (a power of ten, about STEPS across) so the numbers read
+    cleanly; the range is widened to whole steps (and to the value) and the value shown to the step's decimals."""
     step = 10.0 ** math.floor(math.log10((spec.max - spec.min) / STEPS))
     digits = max(0, -math.floor(math.log10(step)))
-    low, high = round(math.floor(spec.min / step) * step, digits), round(math.ceil(spec.max / step) * step, digits)
-    return gr.update(visible=True, label=spec.label, minimum=low, maximum=high, value=spec.value, step=step, precision=digits)
+    low, high = round(math.floor(min(spec.min, value) / step) * step, digits), round(math.ceil(max(spec.max, value) / step) * step, digits)
+    return gr.update(visible=True, label=spec.label, minimum=low, maximum=high, value=value, step=step, precision=digits)
 
 
 def _inactive_label(mode, count: int) -> str:
@@ -256,22 +264,23 @@ def build(shared) -> None:
                 # for the page's own decoder (ui/static/local_decode.js): the spec it decodes from, and the flag it sets
                 spec = gr.Textbox(visible="hidden", elem_id="local-decode-spec")
                 live = gr.Checkbox(False, visible="hidden")
+        shared.view_fields |= {"mode": mode, "modes": [value for _, value in MODES], "sliders": pool}
         base = [shared.model, mode, shared.latent, *shared.conditions]
-        views = [decoded, manifold]
-        run_refresh = partial(refresh, shared=shared)
-        refresh_outputs = [*pool, accordion, codes, category, *code_sliders, *views, note, spec]
+        pictures = [decoded, manifold]
+        refresh_outputs = [*pool, accordion, codes, category, *code_sliders, *pictures, note, spec]
         # live: every drag tick decodes (stale ticks are dropped) -- in the page when it has the model's decoder, else
         # on the server. Release, and a new condition for a conditional model, decode on the server: /decode.
         gr.on(
-            [slider.input for slider in pool], partial(decode_live, shared=shared), [live, *base, *pool], views,
+            [slider.input for slider in pool], partial(decode_live, shared=shared), [live, *base, *pool], pictures,
             api_name=False, js=LIVE_JS, trigger_mode="always_last", show_progress="hidden",
         )
         gr.on(
             [slider.release for slider in pool] + [control.input for control in shared.conditions],
-            partial(decode, shared=shared), [*base, *pool], views, api_name="decode", trigger_mode="always_last", show_progress="hidden",
+            partial(decode, shared=shared), [*base, *pool], pictures, api_name="decode", trigger_mode="always_last", show_progress="hidden",
         )
-        for trigger in (mode.change, reset.click, shared.latent.change):
-            trigger(run_refresh, base, refresh_outputs, api_name=False, show_progress="hidden")
+        # a new latent or mode takes the values of a shared view being opened (ui.views); Reset always the latent's own
+        gr.on([mode.change, shared.latent.change], partial(refresh, shared=shared), [*base, shared.pending_view], refresh_outputs, api_name=False, show_progress="hidden")
+        reset.click(partial(refresh, shared=shared), base, refresh_outputs, api_name=False, show_progress="hidden")
         randomise_button.click(partial(randomise, shared=shared), [shared.model, *shared.conditions], shared.latent, api_name="randomise")
         gr.on(
             [category.input, *[slider.release for slider in code_sliders]],

@@ -1,0 +1,175 @@
+"""Endpoints for programs (gr.api): named, typed parameters and named results, on latents the program holds itself
+rather than on a browser session's current image. The tabs' own endpoints (/reconstruct, /decode, ...) follow the
+page's controls; these follow what a script needs:
+
+    /encode_image(model, image)                             -> {"latent"}
+    /decode_latent(model, latent, condition)                -> {"image", "latent"}
+    /edit_latent(model, latent, attribute, strength, method, vector, condition) -> {"image", "latent", "note"}
+    /sample_latents(model, n, seed, temperature, source, condition)            -> {"images", "latents"}
+    /attribute_vector(model, attribute, method)             -> {"vector", "auc"}: the vector as a safetensors file
+
+`model` is a checkpoint's name ("faces-vae") or its label in the picker; `condition` a class name or a list of
+attribute names, for conditional models; images are PNG files (the client downloads them), latents lists of floats.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import torch
+from gradio.data_classes import FileData
+
+from latent import ATTRIBUTE_METHODS, DEFAULT_STRENGTH, SAMPLE_SOURCES, edit, load_vector, save_vector
+
+from .attributes import fitted, labelled
+from .common import SEED_MAX, checked_number, load_image, slow_work, to_pil
+
+MAX_LATENTS = 64  # sample_latents' n
+STRENGTH_LIMIT = 10.0
+
+
+def build(shared) -> None:
+    for fn in (encode_image, decode_latent, edit_latent, sample_latents, attribute_vector):
+        gr.api(_bind(fn, shared), api_name=fn.__name__)
+
+
+def _bind(fn, shared):
+    """fn with `shared` filled in, keeping fn's name, docstring and typed signature (gr.api reads them)."""
+    @functools.wraps(fn)
+    def bound(*args, **kwargs):
+        return fn(shared, *args, **kwargs)
+
+    signature = inspect.signature(fn)
+    bound.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
+    return bound
+
+
+def encode_image(shared, model: str, image: FileData) -> dict:
+    """The latent of an image (a GAN's: found by inversion, seconds)."""
+    entry = _entry(shared, model)
+    x, note = load_image(image["path"] if isinstance(image, dict) else image, entry)
+    with slow_work(entry.explorer.is_generator):
+        z = entry.explorer.encode(x)
+    return {"latent": _floats(z[0]), "note": note}
+
+
+def decode_latent(shared, model: str, latent: list[float], condition: str | list[str] | None = None) -> dict:
+    """The image a latent decodes to."""
+    entry = _entry(shared, model)
+    z = _latent(entry, latent)
+    return {"image": _png(entry.explorer.decode(z[None], _condition(entry, condition))), "latent": _floats(z)}
+
+
+def edit_latent(
+    shared, model: str, latent: list[float], attribute: str = "", strength: float = DEFAULT_STRENGTH, method: str = "mean_difference",
+    vector: FileData | None = None, condition: str | list[str] | None = None,
+) -> dict:  # fmt: skip
+    """latent + strength x an attribute vector: the model's own (attribute, method), or one from a file
+    /attribute_vector gave (vector)."""
+    entry = _entry(shared, model)
+    z = _latent(entry, latent)
+    strength = float(checked_number("strength", strength, -STRENGTH_LIMIT, STRENGTH_LIMIT))
+    if vector is not None:
+        try:
+            direction, meta = load_vector(vector["path"] if isinstance(vector, dict) else vector, entry.explorer.latent_dim)
+        except ValueError as err:
+            raise gr.Error(f"vector: {err}") from None
+        what = f"the vector from the file ({meta.get('attribute', '?')} of {meta.get('model', '?')})"
+    else:
+        direction, _ = _fitted(entry, attribute, method)
+        what = f"{attribute} ({method})"
+    edited = edit(z, direction, strength)
+    return {"image": _png(entry.explorer.decode(edited[None], _condition(entry, condition))), "latent": _floats(edited), "note": f"{what} at strength {strength:+g}"}
+
+
+def sample_latents(shared, model: str, n: int = 1, seed: int = 0, temperature: float = 1.0, source: str = "prior", condition: str | list[str] | None = None) -> dict:
+    """n latents drawn from the prior (or a Gaussian fitted to the training codes: source "fitted"), and their images."""
+    entry = _entry(shared, model)
+    n = int(checked_number("n", n, 1, MAX_LATENTS))
+    seed = int(checked_number("seed", seed, 0, SEED_MAX))
+    temperature = float(checked_number("temperature", temperature, 1e-3, 3.0))
+    if source not in SAMPLE_SOURCES:
+        raise gr.Error(f"source: one of {', '.join(SAMPLE_SOURCES)}, got {source!r}")
+    y = _condition(entry, condition, n, sampling=True)
+    with slow_work(source == "prior" and entry.explorer.prior is not None):  # through a PixelCNN: one pass per grid cell
+        z = entry.explorer.sample_latent(n, seed=seed, temperature=temperature, source=source, y=y)
+    images = entry.explorer.decode(z, y)
+    return {"images": [_png(image[None]) for image in images], "latents": [_floats(v) for v in z]}
+
+
+def attribute_vector(shared, model: str, attribute: str, method: str = "mean_difference") -> dict:
+    """The attribute's vector in the model's latent space, as a safetensors file (tensor "vector"; metadata: model,
+    attribute, method, latent_dim) that /edit_latent and the Attribute tab take back; and its held-out ROC-AUC."""
+    entry = _entry(shared, model)
+    vector, auc = _fitted(entry, attribute, method)
+    path = _area() / f"{entry.key.replace('/', '--')}-{attribute}-{method}.safetensors"
+    save_vector(path, vector, model=entry.key, attribute=attribute, method=method, latent_dim=str(len(vector)))
+    return {"vector": FileData(path=str(path), orig_name=path.name), "auc": None if auc is None else float(auc)}
+
+
+# --- checks and conversions
+
+
+def _entry(shared, model: str):
+    if not isinstance(model, str):
+        raise gr.Error(f"model: a checkpoint name or a picker label, got {type(model).__name__}")
+    for label, entry in shared.catalog.entries.items():
+        if model in (label, entry.key):
+            return entry
+    raise gr.Error(f"model: unknown {model!r}; choose one of: {', '.join(e.key for e in shared.catalog.entries.values())}")
+
+
+def _latent(entry, latent) -> torch.Tensor:
+    dim = entry.explorer.latent_dim
+    if not isinstance(latent, list) or len(latent) != dim:
+        raise gr.Error(f"latent: {entry.key} takes a list of {dim} numbers, got {len(latent) if isinstance(latent, list) else type(latent).__name__}")
+    return torch.tensor([float(checked_number(f"latent[{i}]", v, None, None)) for i, v in enumerate(latent)], dtype=torch.float32)
+
+
+def _condition(entry, condition, n: int = 1, sampling: bool = False):
+    """y for n images from a class name or attribute names (the two controls of the page, in one parameter)."""
+    if isinstance(condition, str) or condition is None:
+        return entry.condition(condition, [], n, sampling)
+    if isinstance(condition, list) and all(isinstance(c, str) for c in condition):
+        unknown = [c for c in condition if c not in entry.conditions]
+        if unknown:
+            raise gr.Error(f"condition: unknown attribute(s) {unknown}; {entry.key} takes {', '.join(entry.conditions) or 'none'}")
+        return entry.condition(None, condition, n, sampling)
+    raise gr.Error("condition: a class name, or a list of attribute names")
+
+
+def _fitted(entry, attribute: str, method: str):
+    names, _ = labelled(entry.explorer)
+    if attribute not in names:
+        raise gr.Error(f"attribute: unknown {attribute!r}; {entry.key} has {', '.join(names) or 'no labelled attributes'}")
+    if method not in ATTRIBUTE_METHODS or method in ("balanced", "conditional"):  # those two need attributes to hold fixed: the page's
+        raise gr.Error(f"method: one of mean_difference, svm, got {method!r}")
+    return fitted(entry.explorer, attribute, method, ())
+
+
+def _floats(z: torch.Tensor) -> list[float]:
+    return [float(v) for v in z.flatten()]
+
+
+def _png(images: torch.Tensor) -> FileData:
+    """A PNG of one image [1, C, S, S] at the model's size, in the API's file area, named by its content."""
+    pil = to_pil(images, display=1)
+    array = np.asarray(pil)
+    path = _area() / f"{hashlib.sha256(array.tobytes()).hexdigest()[:32]}.png"
+    if not path.exists():
+        pil.save(path)
+    return FileData(path=str(path), orig_name=path.name)
+
+
+def _area() -> Path:
+    """The API's files, in Gradio's cache: Gradio copies them from here, and its sweep (ui.CACHE_SWEEP) removes both."""
+    import gradio.utils
+
+    area = Path(gradio.utils.get_upload_folder()) / "latent-lab-api"
+    area.mkdir(parents=True, exist_ok=True)
+    return area

@@ -1,0 +1,164 @@
+"""Shareable views: "Copy link to this view" puts what the page shows into its URL (?view=TOKEN), and opening that
+URL restores it: the model, the tab, the current latent, the condition, the slider mode and every slider's value, and
+the attribute edit (source, attribute, method, held attributes, picks, strength).
+
+The latent travels as its float32 bytes and the slider values as the page sent them, and the pictures are made again
+by the same code from the same numbers, so the decoded and edited images come out bit for bit as the sender saw
+them. A token is JSON, zlib-compressed, base64url: a 64-dimensional latent with its sliders is about 600 characters.
+The uploaded image itself is not in the link (it could be anything, of any size): its latent is.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+
+import gradio as gr
+import numpy as np
+
+PARAMETER = "view"  # the query parameter
+VERSION = 1
+MAX_TOKEN = 20_000  # characters; a token is a few hundred
+EDIT_FIELDS = ("source", "name", "method", "given", "set_a", "set_b", "strength")  # the attribute tab's controls, in order
+# the page composes the link from where it is served (a Space's own address, or 127.0.0.1), and copies it
+COPY_JS = f"""(token) => {{
+    if (!token) return "";
+    const url = new URL(window.location.href);
+    url.search = "?{PARAMETER}=" + token;
+    navigator.clipboard?.writeText(url.toString()).catch(() => {{}});
+    return url.toString();
+}}"""
+
+
+def encode(view: dict) -> str:
+    return base64.urlsafe_b64encode(zlib.compress(json.dumps(view, separators=(",", ":")).encode(), 9)).decode().rstrip("=")
+
+
+def decode(token: str) -> dict:
+    """The view in a token; ValueError saying what is wrong with it."""
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN:
+        raise ValueError("the link's view is empty or too long")
+    try:
+        view = json.loads(zlib.decompress(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)), bufsize=MAX_TOKEN))
+    except (binascii.Error, zlib.error, ValueError, UnicodeDecodeError):
+        raise ValueError("the link's view is damaged (copy the whole link)") from None
+    if not isinstance(view, dict) or view.get("v") != VERSION:
+        raise ValueError("the link's view is from another version of Latent Lab")
+    return view
+
+
+def latent_bytes(state: list[float]) -> str:
+    return base64.urlsafe_b64encode(np.asarray(state, np.float32).tobytes()).decode()
+
+
+def latent_state(text: str) -> list[float]:
+    try:
+        values = np.frombuffer(base64.urlsafe_b64decode(text), np.float32)
+    except (binascii.Error, TypeError, ValueError):
+        raise ValueError("the link's latent is damaged") from None
+    if not np.isfinite(values).all():
+        raise ValueError("the link's latent holds a value that is not a finite number")
+    return [float(v) for v in values]
+
+
+def make(shared, label, tab, state, class_choice, attribute_choice, mode, *rest) -> str:
+    """The token of what the page shows; rest: the slider pool's values, then the attribute tab's EDIT_FIELDS."""
+    entry = shared.entry(label)
+    size = len(shared.view_fields["sliders"])
+    pool, edit = rest[:size], rest[size:]
+    view = {"v": VERSION, "model": entry.key, "tab": tab, "condition": [class_choice, attribute_choice or []], "mode": mode,
+            "sliders": [None if v is None else float(v) for v in pool], "edit": dict(zip(EDIT_FIELDS, edit))}  # fmt: skip
+    if state:
+        view["latent"] = latent_bytes(state)
+    return encode(view)
+
+
+def pending(view: dict | None, key: str, mode: str, state) -> list | None:
+    """The slider values a view being opened sets for this model, mode and latent (None: it sets none), for the
+    slider tab's refresh, which runs when the opened latent arrives."""
+    if not view or view.get("model") != key or view.get("mode") != mode or view.get("state") != state:
+        return None
+    return view.get("sliders")
+
+
+def open_view(shared, outputs: list, on_model, label: str, request: gr.Request) -> list:
+    """What the page opens on: the first model as usual, or the view in the URL's ?view= parameter. Returns one value
+    per component of `outputs`: the model-change outputs, then the model picker, the tabs, the pending view and the
+    slider mode (views.extra_outputs)."""
+    token = request.query_params.get(PARAMETER) if request is not None else None
+    view, problem = None, None
+    if token:
+        try:
+            view = decode(token)
+            label = _label_of(shared, view.get("model"))
+            if view.get("latent"):
+                view["state"] = latent_state(view["latent"])
+        except ValueError as err:
+            view, problem = None, str(err)
+    entry = shared.entry(label)
+    values = [*on_model(label), gr.update(value=label), gr.update(), None, gr.update()]
+    if problem:
+        gr.Warning(f"Could not open the shared view: {problem}. Showing the explorer as it opens.")
+    if view is None:
+        return values
+    slot = {id(component): i for i, component in enumerate(outputs)}
+
+    def put(component, value, **more):
+        i = slot[id(component)]
+        update = values[i] if isinstance(values[i], dict) else {"__type__": "update"}
+        values[i] = {**update, "value": value, **more}
+
+    if view.get("tab") in shared.tab_ids:
+        values[slot[id(shared.tabs)]] = gr.Tabs(selected=view["tab"])
+    if view.get("mode") in shared.view_fields["modes"]:
+        put(shared.view_fields["mode"], view["mode"])
+    class_choice, attribute_choice = (view.get("condition") or [None, []])[:2]
+    if entry.conditions:
+        put(shared.condition_class if entry.conditioned_on_classes else shared.condition_attributes, class_choice if entry.conditioned_on_classes else attribute_choice)
+    edit = view.get("edit") or {}
+    for field in EDIT_FIELDS:
+        if field in edit and edit[field] is not None:
+            put(shared.view_fields[field], edit[field])
+    if edit.get("source") == "custom":  # the picks, not the attribute selector
+        put(shared.view_fields["custom"], None, visible=True)
+        put(shared.view_fields["name"], edit.get("name"), visible=False)
+    if "state" in view:
+        if len(view["state"]) != entry.explorer.latent_dim:
+            gr.Warning(f"The shared view's latent has {len(view['state'])} numbers; {entry.key} takes {entry.explorer.latent_dim}. Showing its first image instead.")
+            return values
+        put(shared.latent, view["state"])
+        values[slot[id(shared.pending_view)]] = view
+    return values
+
+
+def extra_outputs(shared) -> list:
+    """What open_view sets beyond a model change's outputs."""
+    return [shared.model, shared.tabs, shared.pending_view, shared.view_fields["mode"]]
+
+
+def _label_of(shared, key) -> str:
+    for label, entry in shared.catalog.entries.items():
+        if entry.key == key:
+            return label
+    raise ValueError(f"its model {key!r} is not served here")
+
+
+def controls() -> tuple[gr.Button, gr.Textbox, gr.Textbox]:
+    """The link button, the link shown once made, and the token between them (call inside the header row)."""
+    button = gr.Button("Copy link to this view", size="sm", scale=0, min_width=170, elem_id="copy-view-link")
+    link = gr.Textbox(label="Link to this view (copied)", buttons=["copy"], visible=False, elem_id="view-link", scale=2)
+    return button, link, gr.Textbox(visible=False)
+
+
+def build(shared, tab_blocks: list, button: gr.Button, link: gr.Textbox, token: gr.Textbox) -> None:
+    """Wire the link controls, once every tab has registered its view fields; track which tab is showing."""
+    current = gr.State(tab_blocks[0].id)
+    for tab in tab_blocks:
+        tab.select(lambda tab_id=tab.id: tab_id, None, current, api_name=False, show_progress="hidden")
+    fields = shared.view_fields
+    inputs = [shared.model, current, shared.latent, *shared.conditions, fields["mode"], *fields["sliders"], *(fields[f] for f in EDIT_FIELDS)]
+    button.click(lambda *args: make(shared, *args), inputs, token, api_name=False, show_progress="hidden").then(
+        None, token, link, js=COPY_JS, api_name=False
+    ).then(lambda: gr.update(visible=True), None, link, api_name=False, show_progress="hidden")
