@@ -70,7 +70,8 @@ def hostile_uploads(folder: Path) -> dict[str, Path]:
 
     save("8000x8000.png", Image.new("L", (8000, 8000)))  # over the pixel cap: refused from its header
     save("4096x4096.jpg", Image.fromarray(rng.integers(0, 255, (4096, 4096, 3), dtype=np.uint8)), quality=90)
-    save("4000x3000.png", Image.fromarray(rng.integers(0, 255, (3000, 4000, 3), dtype=np.uint8)[:, :, :1].repeat(3, 2)))  # about 12 MB
+    # noise in 4x4 blocks: 12 megapixels that PNG stores in about 10 MB, under the 20 MB cap, so the server decodes it
+    save("4000x3000.png", Image.fromarray(rng.integers(0, 255, (750, 1000, 3), dtype=np.uint8)).resize((4000, 3000), Image.NEAREST))
     save("16-bit.png", Image.fromarray(rng.integers(0, 65535, (512, 512), dtype=np.uint16)))
     save("cmyk.jpg", Image.new("CMYK", (300, 300), (10, 200, 30, 0)))
     save("palette-alpha.png", Image.new("P", (200, 200), 3), transparency=0)

@@ -13,11 +13,11 @@ from .evaluate import (
     CLASSIFIERS, DETAIL_ATTRIBUTES, EVALUATION_NAME, SCORECARD_ATTRIBUTES, accuracy, classifier_for, component_agreement, evaluate, gan_quality, headline, inversion_quality,
     prior_frechet_distance, sample_cell_coverage, summary, trained_on, training_record,
 )  # fmt: skip
-from .reconstruction import details_kept, psnr, reconstruction
+from .reconstruction import details_kept, error_quantiles, psnr, reconstruction
 from .samples import class_coverage, dataset_features, features, frechet_distance, sample_batches
 
 __all__ = [
     "evaluate", "summary", "accuracy", "gan_quality", "classifier_for", "CLASSIFIERS", "SCORECARD_ATTRIBUTES", "DETAIL_ATTRIBUTES", "EVALUATION_NAME", "sample_cell_coverage", "trained_on", "training_record",
-    "code_counts", "code_usage", "codebook_usage", "reconstruction", "psnr", "mig", "mig_from_codes", "edit_scorecard", "condition_scorecard", "sample_edit_scorecard", "inversion_quality", "prior_frechet_distance", "component_agreement", "details_kept", "class_coverage",
+    "code_counts", "code_usage", "codebook_usage", "reconstruction", "error_quantiles", "headline", "psnr", "mig", "mig_from_codes", "edit_scorecard", "condition_scorecard", "sample_edit_scorecard", "inversion_quality", "prior_frechet_distance", "component_agreement", "details_kept", "class_coverage",
     "sample_batches", "features", "dataset_features", "frechet_distance",
 ]  # fmt: skip

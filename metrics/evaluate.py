@@ -41,7 +41,7 @@ from .codebook import codebook_usage
 from .disentanglement import mig
 from .edits import condition_scorecard, edit_grid, edit_scorecard, sample_edit_scorecard
 from .monitor import Monitor, cell_coverage, cells_for
-from .reconstruction import details_kept, reconstruction
+from .reconstruction import details_kept, error_quantiles, reconstruction
 from .samples import class_coverage, coverage, dataset_features, features, frechet_distance, sample_batches
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,6 +131,7 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
         keep = np.sort(np.random.default_rng(0).choice(len(ds), RECONSTRUCTION_IMAGES, replace=False))
         measured = ds.subset(keep), None if y is None else y[keep]
     result["reconstruction"] = reconstruction(model, *measured)
+    result["reconstruction"]["error_quantiles"] = error_quantiles(model, *measured)
     if isinstance(model, models.VQVAE):
         result["codebook"] = codebook_usage(model, measured[0])
     classifier = classifier_for(dataset, model.config.image_size, options)

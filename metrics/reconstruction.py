@@ -17,6 +17,26 @@ def psnr(mse: float) -> float:
     return 10 * math.log10(1.0 / max(mse, 1e-12))
 
 
+OUTLIER_QUANTILES = (0.5, 0.9, 0.99, 0.999)
+HELD_BACK = 500  # the first images of the split are left out of the quantiles: what the app's warning is checked on
+
+
+@torch.no_grad()
+def error_quantiles(model: models.Encodable, ds, y: torch.Tensor | None = None, batch_size: int = 250) -> dict:
+    """Quantiles of the per-image reconstruction MSE (posterior mode) over the images of `ds` after the first
+    HELD_BACK (half of a smaller split): how far an image's error may go before the image is unlike the data (the
+    app warns past the 99th)."""
+    model.eval()
+    errors, first = [], min(HELD_BACK, len(ds) // 2)
+    for start in range(first, len(ds), batch_size):
+        idx = np.arange(start, min(start + batch_size, len(ds)))
+        x = ds.batch(idx).to(model.device)
+        yb = None if y is None else y[idx].to(model.device)
+        errors.append((model.decode(model.encode(x, yb).mode(), yb) - x).pow(2).flatten(1).mean(1).cpu())
+    errors = torch.cat(errors).double().numpy()
+    return {"images": len(errors), "first": first, "mse": {f"{q:g}": float(np.quantile(errors, q)) for q in OUTLIER_QUANTILES}}
+
+
 @torch.no_grad()
 def reconstruction(model: models.Encodable, ds, y: torch.Tensor | None = None, batch_size: int = 250, seed: int = 0) -> dict[str, float]:
     """Over every image of `ds` (conditions y [N, ...] for a conditional model):

@@ -47,6 +47,25 @@ CHECKPOINTS = {
 DOOMED = "vae-copy"  # a copy of "vae" that a test deletes while the server runs
 
 
+def pytest_addoption(parser):
+    parser.addoption("--all", action="store_true", help="also run the slow tests (marked slow: the shipped checkpoints' quality bars and the "
+                     "browser and API checks on shipped models), as CI does")  # fmt: skip
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: measures the shipped checkpoints (or takes long); runs with --all, as CI does")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without --all, the slow tests are deselected (and counted as such): the default run stays within minutes."""
+    if config.getoption("--all"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
 def pytest_unconfigure(config):
     if _GRADIO_TEMP:
         shutil.rmtree(_GRADIO_TEMP, ignore_errors=True)

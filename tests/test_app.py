@@ -104,7 +104,8 @@ def test_reconstruct_returns_images_and_says_what_was_done(client, label, tmp_pa
 def test_reconstruct_an_image_of_the_models_size_is_used_as_is(client, label, tmp_path):
     path = gray_png(tmp_path)
     shown, _, _, note = reconstruct(client, label("vae"), path)
-    assert note.startswith("used as is (16×16 grayscale)")
+    assert "used as is (16×16 grayscale). Reconstruction MSE" in note  # after the warning: a gradient is no digit
+    assert note.startswith("**This image is unlike the digits images vae was trained on")
     assert np.array_equal(pixels(shown)[::16, ::16], pixels(path))  # the model saw exactly the uploaded pixels
 
 
@@ -493,21 +494,24 @@ def test_decode_map_point_makes_the_current_image(client, label):
 
 def test_compare_models_on_one_seed(client, label):
     models = [label("vae"), label("dae"), label("cvae")]
-    gallery = client.predict(models, "seed", None, None, 5, api_name="/compare")
-    assert [item["caption"] for item in gallery] == models
+    gallery = client.predict(label("vae"), models, "seed", None, None, 5, api_name="/compare")
+    assert [item["caption"] for item in gallery] == ["vae", "dae", "cvae"]
     assert all(pixels(item["image"]).size > 0 for item in gallery)
 
 
-def test_compare_models_on_an_upload_and_an_example(client, label, tmp_path):
-    models = [label("vae"), label("vae2d")]
-    uploaded = client.predict(models, "image", handle_file(digit_png(tmp_path)), None, 0, api_name="/compare")
-    example = client.predict(models, "image", None, "#0", 0, api_name="/compare")
-    assert len(uploaded) == len(example) == 2
-    assert not np.array_equal(pixels(uploaded[0]["image"]), pixels(uploaded[1]["image"]))  # two models, two reconstructions
+def test_compare_shows_the_input_then_every_model_a_gan_by_inversion(client, label, tmp_path):
+    models = [label("vae"), label("vae2d"), label("dcgan")]
+    uploaded = client.predict(label("vae"), models, "image", handle_file(digit_png(tmp_path)), None, 0, api_name="/compare")
+    assert [item["caption"] for item in uploaded] == ["input", "vae", "vae2d", "dcgan (inverted)"]
+    tiles = [pixels(item["image"]) for item in uploaded]
+    assert all(t.shape[:2] == (192, 192) for t in tiles) and tiles[3].std() > 0  # the GAN's inversion, not a blank tile
+    assert not np.array_equal(tiles[1], tiles[2])  # two models, two reconstructions
+    example = client.predict(label("vae2d"), models[:2], "image", None, "#3", 0, api_name="/compare")
+    assert example[0]["caption"] == "input (example #3 of vae2d)" and len(example) == 3
 
 
-def test_compare_without_models_is_explained(client):
-    assert "choose at least one model" in error_of(client, [], "seed", None, None, 0, api_name="/compare")
+def test_compare_without_models_is_explained(client, label):
+    assert "choose at least one model" in error_of(client, label("vae"), [], "seed", None, None, 0, api_name="/compare")
 
 
 # --- VQ-VAE: sampling through its PixelCNN prior, interpolation, the Codebook tab

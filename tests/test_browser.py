@@ -323,6 +323,7 @@ def test_gan_inverts_samples_with_truncation_and_infogan_codes_move_the_image(pa
     assert page.errors == []
 
 
+@pytest.mark.slow  # the shipped faces-vae
 def test_sliders_decode_in_the_page_and_agree_with_the_server(browser, faces_vae_app):
     """A drag on faces-vae's sliders decodes in the page (its exported decoder in ONNX Runtime Web, served by the app):
     the page draws on a canvas over the image and no image comes from the server until release; then the server's
@@ -367,6 +368,7 @@ def test_sliders_decode_in_the_page_and_agree_with_the_server(browser, faces_vae
         page.close()
 
 
+@pytest.mark.slow  # the shipped faces-vae
 def test_sliders_fall_back_to_the_server_without_webassembly(browser, faces_vae_app):
     """Where the page cannot decode (here: no WebAssembly), every drag tick decodes on the server, as before."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -406,6 +408,7 @@ def faces_vae_app(launch_app, tmp_path_factory):
         yield app
 
 
+@pytest.mark.slow  # the shipped faces-vae
 def test_smiling_edit_on_faces_vae_changes_the_mouth(browser, faces_vae_app):
     """The headline in a browser: the Attribute tab opens on Smiling with the model card's scorecard, and adding the
     Smiling vector at strength 2 redraws the mouth, not the eyes or the hair."""
@@ -453,6 +456,7 @@ def settled(page, label: str, expected: np.ndarray | None = None, timeout_s: flo
     return last
 
 
+@pytest.mark.slow  # the shipped faces-vae
 def test_a_shared_link_reopens_the_view_pixel_for_pixel(browser, faces_vae_app):
     """Set a view (an example, a slider moved, the Smiling edit at another strength), copy its link, open the link in
     a new page: the same tab opens, and the decoded and edited pictures are the sender's, bit for bit."""
@@ -511,3 +515,112 @@ def test_a_shared_link_reopens_the_view_pixel_for_pixel(browser, faces_vae_app):
         sender.close()
         if receiver is not None:
             receiver.close()
+
+
+def choose_model(page, served, key: str) -> None:
+    """Pick the model whose checkpoint is `key` in the picker, as a person does."""
+    from playwright.sync_api import expect
+
+    label = next(label for label, entry in served.catalog.entries.items() if entry.key == key)
+    picker = page.get_by_label("Model", exact=True)
+    picker.click()
+    page.get_by_role("option", name=label).click()
+    expect(picker).to_have_value(label)
+
+
+def test_the_explorer_as_a_newcomer_meets_it(page, served, tmp_path):
+    """What a newcomer trips over, each checked where a person sees it: a picture unlike the training data is flagged;
+    Sample opens on a grid the model draws well (a VAE's fitted Gaussian, the prior one click away) with help for the
+    model's kind; Compare shows the input and inverts a GAN; the interpolation GIF plays on the page; a VQ-VAE's
+    sliders open on the principal directions; a denoiser re-runs when its noise moves; Set A is picked by clicking an
+    example; and the Model tab shows the card with its samples and curves."""
+    from playwright.sync_api import expect
+
+    # an upload unlike the training data (a bright colour photo, for a model of white-on-black 16x16 digits) gets the
+    # one-line warning
+    photo = tmp_path / "photo.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(150, 255, (6, 8, 3), dtype=np.uint8)).resize((120, 90), Image.BICUBIC).save(photo)
+    page.get_by_text("example #0. Reconstruction").wait_for()  # the page has opened on its first model
+    choose_model(page, served, "vae")
+    page.get_by_text("example #0. Reconstruction").wait_for()
+    page.locator("input[type=file]").first.set_input_files(str(photo))
+    page.get_by_text("centre-cropped 120×90 → 90×90").wait_for(timeout=60_000)  # the upload's reconstruction
+    assert page.get_by_text("This image is unlike the digits images vae was trained on").is_visible(), page.locator(".prose").all_inner_texts()
+    before = image(page, "Reconstruction").get_attribute("src")
+    page.locator("button.thumbnail-item").nth(1).click()  # a held-out digit: no warning
+    wait_for_new_image(page, "Reconstruction", before)
+    page.get_by_text("example #1. Reconstruction").wait_for()
+    assert not page.get_by_text("This image is unlike").is_visible()
+
+    # Sample opens on a grid, drawn from the fitted Gaussian, with the prior one click away and explained
+    open_tab(page, "sample")
+    image(page, "Samples").wait_for()
+    expect(page.get_by_label("Gaussian fitted to the training codes")).to_be_checked()
+    page.get_by_text("the prior N(0, I) is what a VAE is trained towards").wait_for()
+
+    # Compare: the input first, then each model, a GAN by inversion
+    open_tab(page, "compare")
+    dcgan = next(label for label, entry in served.catalog.entries.items() if entry.key == "dcgan")
+    page.get_by_label(dcgan).check()
+    page.get_by_role("button", name="Compare", exact=True).locator("visible=true").click()
+    page.get_by_text("dcgan (inverted)").wait_for(timeout=90_000)
+    captions = page.locator(".gallery-container .caption-label, .gallery-item .caption-label").all_inner_texts()
+    assert captions[0].startswith("input") and "vae" in captions
+
+    # Interpolate: the GIF plays on the page
+    open_tab(page, "interpolate")
+    page.get_by_role("button", name="Interpolate", exact=True).locator("visible=true").click()
+    gif = image(page, "Animated GIF (the path forth and back)")
+    gif.wait_for()
+    assert gif.get_attribute("src").endswith(".gif")
+
+    # Set A by clicking an example in the Attribute tab's custom source
+    open_tab(page, "attributes")
+    page.get_by_label("my picks: mean(set A) - mean(set B)").check()
+    page.locator("button.thumbnail-item").locator("visible=true").nth(2).click()
+    page.wait_for_function("() => [...document.querySelectorAll('.token')].some(t => t.innerText.includes('#2'))")
+
+    # Model: the card, its samples and its curves
+    open_tab(page, "model")
+    page.locator("#model-card").get_by_text("Trained with Latent Lab on").wait_for()
+    image(page, "Samples (the card's grid)").wait_for()
+    image(page, "Training curves").wait_for()
+
+    # a VQ-VAE's sliders open on its principal directions; a GAN's sampling help speaks of a GAN
+    choose_model(page, served, "vqvae")
+    open_tab(page, "sliders")
+    expect(page.get_by_label("principal directions of the latent means")).to_be_checked()
+    choose_model(page, served, "dcgan")
+    open_tab(page, "sample")
+    page.get_by_text("a GAN samples its noise prior").wait_for()
+
+    # a denoiser: moving its noise slider re-runs the reconstruction of the example shown
+    choose_model(page, served, "dae")
+    open_tab(page, "reconstruct")
+    page.get_by_text("corrupted with").wait_for()
+    before = image(page, "Model input").get_attribute("src")
+    drag(page, page.locator('input[type=range][aria-label^="range slider for Noise"]'), 0.9)
+    wait_for_new_image(page, "Model input", before)
+    page.get_by_text("noise at 0.9").wait_for()
+    assert error_toasts(page) == [] and page.errors == []
+
+
+def test_on_a_phone_the_decoded_image_stays_in_view_above_the_sliders(browser, served):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(served.url)
+        image(page, "Reconstruction").wait_for()
+        open_tab(page, "sliders")
+        decoded = image(page, "Decoded")
+        decoded.wait_for()
+        sliders = page.locator('input[type=range][aria-label^="range slider for z"]')
+        sliders.first.wait_for()
+        assert decoded.bounding_box()["y"] < sliders.first.bounding_box()["y"], "the picture is below the sliders"
+        sliders.nth(sliders.count() - 1).scroll_into_view_if_needed()  # the last slider: the picture sticks at the top
+        box = decoded.bounding_box()
+        assert box["y"] >= -1 and box["y"] + box["height"] <= 844, f"the picture left the screen: {box}"
+        assert box["width"] <= 390
+    finally:
+        page.close()

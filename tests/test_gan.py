@@ -284,6 +284,7 @@ def test_gan_stats_hold_ganspace_directions(checkpoints):
     assert "attribute_vectors" not in stats  # the digits classifier predicts classes, not attributes to label samples with
 
 
+@pytest.mark.slow  # tens of seconds (training runs, subprocesses): with --all, as CI runs
 def test_gan_stops_early_when_the_frechet_distance_stops_improving(tmp_path, digits_classifier):
     from train.config import TrainConfig
     from train.loop import train
@@ -297,6 +298,7 @@ def test_gan_stops_early_when_the_frechet_distance_stops_improving(tmp_path, dig
     assert min(scores[-2:]) >= min(scores[:-2])  # the last `patience` checks did not beat the best before them
 
 
+@pytest.mark.slow  # tens of seconds (training runs, subprocesses): with --all, as CI runs
 def test_gan_trains_under_ddp_with_two_cpu_processes(tmp_path, digits_classifier):
     """torchrun: both phases' gradients are averaged, the lead process monitors, and every process follows its verdict."""
     import os
@@ -417,8 +419,8 @@ def test_reconstructing_with_a_gan_inverts_the_image(client, app, tmp_path):
     assert psnr > 18, note  # the generator's own sample: a latent that reproduces it exists
     moved, _ = client.predict(model, "pca", None, [], 3.0, *([0.0] * 31), api_name="/decode")
     assert not np.array_equal(pixels(moved), pixels(output))
-    gallery = client.predict([model, app.labels["vae"]], "image", handle_file(sample), None, 0, api_name="/compare")
-    assert len(gallery) == 2 and all(np.asarray(Image.open(item["image"])).std() > 0 for item in gallery)
+    gallery = client.predict(model, [model, app.labels["vae"]], "image", handle_file(sample), None, 0, api_name="/compare")
+    assert len(gallery) == 3 and all(np.asarray(Image.open(item["image"])).std() > 0 for item in gallery)  # input, GAN, VAE
 
 
 # --- inversion, and attribute directions from labelled samples

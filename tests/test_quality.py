@@ -6,6 +6,7 @@ a bar fails here."""
 from __future__ import annotations
 
 import json
+import types
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from metrics.monitor import Resized
 from train.presets import PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # minutes on the shipped checkpoints: `python -m pytest --all` runs them, as CI does
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -325,3 +327,45 @@ def test_fashion_aae_2d_puts_each_class_on_its_mixture_component():
     assert agreement >= 0.7, agreement
     shipped = json.loads((ROOT / "checkpoints/fashion-aae-2d" / metrics.EVALUATION_NAME).read_text())["prior_samples"]
     assert agreement == pytest.approx(shipped["component_agreement"], abs=0.002)
+
+
+def test_the_out_of_domain_warning_spares_test_faces_and_flags_other_pictures(faces_test):
+    """faces-vae's upload warning (ui.reconstruct.unlike_data: error past the card's 99th percentile of test images
+    500 onwards): silent on >= 95% of the first 500 test faces, which the percentiles did not see; raised for every
+    Fashion-MNIST item and every smooth colour-field 'photo'."""
+    from ui.catalog import load_entry
+    from ui.reconstruct import unlike_data
+
+    entry = load_entry(str(ROOT / "checkpoints/faces-vae"))
+    torch.manual_seed(0)
+    fashion = data.load("fashion-mnist", split="test").batch(np.arange(50)).repeat(1, 3, 1, 1)
+    others = {
+        "fashion": torch.nn.functional.interpolate(fashion, size=64, mode="bilinear"),
+        "photo": torch.nn.functional.interpolate(torch.rand(50, 3, 8, 8), size=64, mode="bicubic").clamp(0, 1),
+    }
+    with torch.no_grad():
+        error = lambda x: (entry.model.reconstruct(x) - x).pow(2).flatten(1).mean(1).tolist()  # noqa: E731
+        silent = sum(not unlike_data(entry, e) for e in error(faces_test.batch(np.arange(500))))
+        flagged = {name: sum(bool(unlike_data(entry, e)) for e in error(x)) for name, x in others.items()}
+    assert silent >= 475, f"{silent} of 500 test faces passed silently"
+    assert flagged == {"fashion": 50, "photo": 50}
+
+
+@pytest.mark.parametrize("name", ["faces-vqvae", "fashion-vqvae"])
+def test_vqvae_sliders_change_the_picture_on_most_ticks_of_a_drag(name):
+    """A VQ-VAE's sliders open on the principal directions (ui.sliders.opening_mode): a drag of 40 ticks from an
+    example's value to the slider's far end changes the decoded picture on >= 30 of them, for each of the four most
+    informative sliders of three examples."""
+    from ui.sliders import opening_mode
+
+    explorer = Explorer.load(ROOT / "checkpoints" / name)
+    mode = opening_mode(types.SimpleNamespace(model=explorer.model))
+    assert mode == "pca"
+    examples = torch.from_numpy(np.asarray(explorer.stats["examples"][:3])).permute(0, 3, 1, 2).float() / 255
+    for image in examples:
+        z = explorer.encode(image[None])[0]
+        for spec in [s for s in explorer.sliders(z, mode) if s.active][:4]:
+            end = spec.max if spec.max - spec.value > spec.value - spec.min else spec.min
+            pictures = [explorer.decode(explorer.apply_sliders(z, {spec.index: float(v)}, mode)[None]) for v in np.linspace(spec.value, end, 41)]
+            changes = sum(not torch.equal(a, b) for a, b in zip(pictures, pictures[1:]))
+            assert changes >= 30, f"{name}, slider {spec.label}: {changes} of 40 ticks changed the picture"

@@ -223,6 +223,7 @@ def readme_block(heading: str) -> str:
     return re.search(r"```python\n(.*?)```", text[text.index(heading) :], re.S).group(1)
 
 
+@pytest.mark.slow  # the shipped faces-vae
 def test_the_readme_client_snippet_runs_as_written(faces_vae_served, tmp_path):
     code = readme_block("### An API a program can call").replace("http://127.0.0.1:7860/", faces_vae_served.url)
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
@@ -231,6 +232,7 @@ def test_the_readme_client_snippet_runs_as_written(faces_vae_served, tmp_path):
     assert result.stdout.strip().splitlines()[-1].startswith("64 ")
 
 
+@pytest.mark.slow  # the shipped faces-vae
 def test_the_typed_endpoints_refuse_bad_values_by_name(faces_vae_served, tmp_path):
     client = Client(faces_vae_served.url, verbose=False)
     latent = client.predict(model="faces-vae", n=1, api_name="/sample_latents")["latents"][0]

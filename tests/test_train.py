@@ -101,6 +101,7 @@ def test_held_out_rows_spread_over_a_dataset_stored_in_order():
     assert np.array_equal(spread(val[:10], 1000), val[:10])  # a small held-out set is kept whole
 
 
+@pytest.mark.slow  # tens of seconds (training runs, subprocesses): with --all, as CI runs
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
     reference = train("vae", TINY, tiny_run(tmp_path / "reference", epochs=3, checkpoint_every=7))
     killed = tmp_path / "killed"
@@ -214,6 +215,7 @@ def test_conditional_model_takes_labels_or_attributes(tmp_path):
         train("vae", TINY, tiny_run(tmp_path / "bad2", condition="labels"))
 
 
+@pytest.mark.slow  # tens of seconds (training runs, subprocesses): with --all, as CI runs
 def test_ddp_two_cpu_processes(tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

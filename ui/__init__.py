@@ -8,7 +8,10 @@ on what the Reconstruct tab showed.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import gradio as gr
@@ -18,14 +21,22 @@ from .catalog import Catalog, Entry
 from .common import MAX_UPLOAD_BYTES, STATIC, static_url, union_choices
 
 TITLE = "Latent Lab"
-# a public Space runs for days: every picture served is a file in Gradio's cache, so every 5 minutes those older than
-# 10 are deleted; and the oldest sessions' state (their current latent) goes past SESSIONS
-CACHE_SWEEP = (300, 600)
+# a public Space runs for days: every picture served is a file in Gradio's cache, so every minute those older than 4
+# are deleted (10 users wrote about 18 MB a minute in bench/load.py; a picture's download button works for 4 minutes);
+# and the oldest sessions' state (their current latent) goes past SESSIONS
+CACHE_SWEEP = (60, 240)
 SESSIONS = 1000
+MALLOC_TRIM_EVERY = 60  # seconds
 CSS = """
 .gradio-container {max-width: 1200px !important; width: 100%; margin: auto}
 #title h1 {margin-bottom: 0}
 #slider-decoded img {width: 256px; height: 256px; object-fit: contain; image-rendering: pixelated}
+#slider-picture {position: sticky; top: 8px; align-self: flex-start; z-index: 100}
+.gradio-container {overflow: clip !important}  /* clips like Gradio's "hidden" without becoming a scroll box, which would stop sticky */
+@media (max-width: 640px) {
+  #slider-picture {order: -1; width: 100%; background: var(--background-fill-primary); padding-bottom: 4px}
+  #slider-decoded img {width: 160px; height: 160px}
+}
 """
 
 
@@ -63,11 +74,66 @@ def theme() -> gr.Theme:
     return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate")
 
 
+def bound_native_memory(every: float = MALLOC_TRIM_EVERY) -> None:
+    """glibc's malloc gives each thread an arena and keeps what is freed there: with 8 request threads the server's
+    RSS grew by 274 MB in 10 minutes of bench/load.py and never came back. Cap the arenas at 2 and hand freed memory
+    back to the system every `every` seconds (malloc_trim). Linux with glibc only; elsewhere nothing."""
+    import ctypes
+    import threading
+    import time
+
+    if any(thread.name == "malloc-trim" for thread in threading.enumerate()):
+        return  # once per process (the tests launch many apps)
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        return
+
+    def trim() -> None:
+        while True:
+            time.sleep(every)
+            libc.malloc_trim(0)
+
+    threading.Thread(target=trim, name="malloc-trim", daemon=True).start()
+
+
+def write_pictures_atomically() -> None:
+    """Gradio 6.31 writes a served picture over its cache file in place (processing_utils.save_pil_to_cache: the file's
+    name is its content's hash), so two requests making the same picture at once -- every page load's first example --
+    can truncate the file while a third is sending it: 2 to 5 of about 1,000 requests in bench/load.py ended in "peer
+    closed connection". Its file copies are already written under a temporary name and renamed into place; pictures
+    get the same here, and a picture already in the cache is only touched (the sweep ages files by time)."""
+    import gradio.processing_utils as processing
+
+    if getattr(processing.save_pil_to_cache, "atomic", False):
+        return
+
+    def save_pil_to_cache(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+        data = processing.encode_pil_to_bytes(img, format)
+        folder = Path(cache_dir) / processing.hash_bytes(data)
+        folder.mkdir(exist_ok=True, parents=True)
+        target = (folder / f"{name}.{format}").resolve()
+        if target.exists():
+            os.utime(target)
+            return str(target)
+        handle, staging = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.")
+        with os.fdopen(handle, "wb") as f:
+            f.write(data)
+        os.replace(staging, target)
+        return str(target)
+
+    save_pil_to_cache.atomic = True
+    processing.save_pil_to_cache = save_pil_to_cache
+
+
 def launch(demo: gr.Blocks, **options):
     """Queue and launch demo as `python app.py` does (the tests and benches too); options go to Blocks.launch.
     Gradio's run history is off: it rewrote the page's localStorage on every call, slider ticks included.
     Uploads are capped at MAX_UPLOAD_BYTES before they are stored, and at most SESSIONS sessions keep state."""
     head = f'<script src="{static_url(STATIC / "local_decode.js")}"></script>'
+    bound_native_memory()
+    write_pictures_atomically()
     return demo.queue(default_concurrency_limit=8).launch(
         theme=theme(), css=CSS, head=head, ssr_mode=False, run_history=False, max_file_size=MAX_UPLOAD_BYTES,
         state_session_capacity=SESSIONS, **options
@@ -75,7 +141,7 @@ def launch(demo: gr.Blocks, **options):
 
 
 def build(catalog: Catalog) -> gr.Blocks:
-    from . import attributes, codebook, compare, interpolate, latent_map, reconstruct, sample, sliders
+    from . import attributes, codebook, compare, interpolate, latent_map, model_card, reconstruct, sample, sliders
 
     first = catalog.entries[catalog.labels[0]]
     gr.set_static_paths([STATIC, *(e.decoder.resolve() for e in catalog.entries.values() if e.decoder is not None)])  # a Hub snapshot links to its blobs
@@ -94,7 +160,7 @@ def build(catalog: Catalog) -> gr.Blocks:
         shared = Shared(catalog, model, condition_class, condition_attributes, gr.State([]), gr.State(None))
         shared.when_model_changes(shared.conditions, _condition_updates)
         with gr.Tabs(selected="reconstruct") as shared.tabs:
-            for tab in (reconstruct, sample, interpolate, sliders, attributes, latent_map, codebook, compare):
+            for tab in (reconstruct, sample, interpolate, sliders, attributes, latent_map, codebook, compare, model_card):
                 tab.build(shared)
         tab_blocks = [block for block in shared.tabs.children if isinstance(block, gr.Tab)]
         shared.tab_ids = [block.id for block in tab_blocks]

@@ -317,7 +317,8 @@ def build(shared) -> None:
                 with gr.Group(visible=False) as custom:
                     set_a = gr.Dropdown(every_pick, multiselect=True, label="Set A: examples with the feature")
                     set_b = gr.Dropdown(every_pick, multiselect=True, label="Set B: examples without it")
-                    gallery = gr.Gallery(label="The examples (captions give their index)", columns=6, height=240, allow_preview=False)
+                    target = gr.Radio(["A", "B"], value="A", label="A click on an example puts it in (or takes it out of) set")
+                    gallery = gr.Gallery(label="The examples: click to pick (captions give their index)", columns=6, height=240, allow_preview=False)
                 vector_file = gr.File(label="Vector file (.safetensors, from 'Download this vector' or /attribute_vector)", file_types=[".safetensors"], visible=False, height=90)
                 strength = Slider(-3, 3, value=DEFAULT_STRENGTH, step=0.05, label=f"Strength (vectors: 1 = the average gap between the groups; guided: {GUIDED_STEPS} steps of {GUIDED_STEP:g} x strength)")
             with gr.Column(scale=2):
@@ -338,6 +339,18 @@ def build(shared) -> None:
             partial(edit_or_explain, shared=shared), inputs, outputs, api_name=False, trigger_mode="always_last", show_progress="hidden",
         )
 
+        def toggle(target, set_a, set_b, evt: gr.SelectData):
+            """A clicked example joins the target set (leaving the other), or leaves it if it was there."""
+            index = int(evt.index)
+            set_a, set_b = [int(i) for i in set_a or []], [int(i) for i in set_b or []]
+            chosen, other = (set_a, set_b) if target == "A" else (set_b, set_a)
+            chosen = [i for i in chosen if i != index] if index in chosen else [*chosen, index]
+            other = [i for i in other if i != index]
+            return (chosen, other) if target == "A" else (other, chosen)
+
+        gallery.select(toggle, [target, set_a, set_b], [set_a, set_b], api_name=False).then(
+            partial(edit_or_explain, shared=shared), inputs, outputs, api_name=False, show_progress="hidden"
+        )
         save.click(partial(download_vector, shared=shared), [shared.model, source, name, method, given, set_a, set_b], save, api_name=False)
 
         def show(label, source, name, method, given):

@@ -31,6 +31,7 @@ class Entry:
     data_options: dict = field(default_factory=dict)  # as training.json records them (metrics.classifier_for reads the data version)
     evaluation: dict = field(default_factory=dict)  # the model card's measurements (evaluation.json), if it has them
     decoder: Path | None = None  # decoder.onnx exported from these very weights (models.export), for the page to decode drags
+    path: Path | None = None  # the checkpoint directory (a Hub model's: its snapshot in the HF cache)
 
     @property
     def classifier(self) -> models.Classifier | None:
@@ -150,4 +151,4 @@ def load_entry(source: str) -> Entry:
     options = record.get("data_options", {})
     evaluation = json.loads((path / metrics.EVALUATION_NAME).read_text()) if (path / metrics.EVALUATION_NAME).exists() else {}
     return Entry(key=Path(source).name if Path(source).exists() else source, explorer=explorer, dataset=dataset, data_options=options,
-                 evaluation=evaluation, decoder=export.decoder_file(path))
+                 evaluation=evaluation, decoder=export.decoder_file(path), path=path)

@@ -88,7 +88,8 @@ def static_url(path: Path) -> str:
 
 
 def image_output(label: str, **kwargs) -> gr.Image:
-    return gr.Image(label=label, type="pil", format="png", interactive=False, **kwargs)
+    """A result picture: lossless PNG, one download button (Gradio's three buttons covered the label of a small image)."""
+    return gr.Image(label=label, type="pil", format="png", interactive=False, buttons=["download"], **kwargs)
 
 
 def load_image(source: str | Image.Image | None, entry) -> tuple[torch.Tensor, str]:

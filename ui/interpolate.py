@@ -4,11 +4,13 @@ inverted first (latent.invert)."""
 
 from __future__ import annotations
 
+import math
 import tempfile
 from functools import partial
 from pathlib import Path
 
 import gradio as gr
+import gradio.utils
 import torch
 
 from latent import INTERPOLATIONS
@@ -17,6 +19,10 @@ from models import VQVAE
 from .common import SEED_MAX, Number, Slider, example_tensor, image_input, image_output, inversion_progress, load_image, slow_work, to_pil, union_choices
 
 SOURCES = ("images", "seeds")
+
+
+STRIP_COLUMNS = 8  # at most this many frames per row of the path
+STRIP_TILE = 128  # pixels per frame
 
 
 def interpolate(label, source, upload_a, upload_b, example_a, example_b, seed_a, seed_b, method, steps, class_choice, attribute_choice, progress=gr.Progress(), *, shared):
@@ -42,7 +48,8 @@ def interpolate(label, source, upload_a, upload_b, example_a, example_b, seed_a,
     note = f"{steps} steps by {method} between {what}."
     if isinstance(entry.model, VQVAE):
         note += " The path runs through the continuous pre-quantisation space; every point is snapped to its nearest codes before decoding, so the images change in jumps, cell by cell."
-    return to_pil(frames, display=96), _gif(frames, f"{entry.key}-{method}-{steps}-steps.gif".replace("/", "-")), note
+    rows = math.ceil(steps / STRIP_COLUMNS)
+    return to_pil(frames, columns=math.ceil(steps / rows), display=STRIP_TILE), _gif(frames, f"{entry.key}-{method}-{steps}-steps.gif".replace("/", "-")), note
 
 
 def _endpoint(entry, upload, example):
@@ -61,9 +68,9 @@ def _example_names(entry) -> list[tuple[str, str]]:
 def _gif(frames, name: str) -> str:
     """An animated GIF that plays the path forth and back, saved as `name` (what a download is called) in a
     directory of its own."""
-    pictures = [to_pil(f[None], display=192) for f in frames]
+    pictures = [to_pil(f[None], display=128) for f in frames]
     pictures = pictures + pictures[-2:0:-1]
-    path = Path(tempfile.mkdtemp(prefix="latent-lab-")) / name
+    path = Path(tempfile.mkdtemp(prefix="gif-", dir=gradio.utils.get_upload_folder())) / name  # in Gradio's cache: its sweep removes it
     pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=120, loop=0)
     return str(path)
 
@@ -91,7 +98,7 @@ def build(shared) -> None:
                 button = gr.Button("Interpolate", variant="primary")
             with gr.Column():
                 strip = image_output("Path")
-                gif = gr.File(label="Animated GIF")
+                gif = gr.Image(label="Animated GIF (the path forth and back)", type="filepath", interactive=False, height=240)
                 note = gr.Markdown()
         source.change(lambda s: [gr.update(visible=s == "images"), gr.update(visible=s == "seeds")], source, [images, seeds], api_name=False)
         inputs = [shared.model, source, upload_a, upload_b, example_a, example_b, seed_a, seed_b, method, steps, *shared.conditions]

@@ -111,6 +111,22 @@ def _legend(entries: list[tuple[int, str]]) -> str:
     return '<div style="line-height:1.8">' + " ".join(items) + "</div>"
 
 
+def axes_text(entry) -> str:
+    """What the map's axes are, for this kind of model."""
+    if entry.explorer.is_generator:
+        return ("Axes: the top two GANSpace directions (Härkönen et al. 2020), principal directions of the generator's first feature map over "
+                "prior draws, carried back to z. The points are 1,000 of the GAN's own samples (it has no encoder to place real images). "
+                "A clicked point (x, y) decodes x·PC1 + y·PC2 from the mean draw; the black ring marks the current image.")  # fmt: skip
+    return ("Axes: the top two principal directions of the training latents' means. A clicked point (x, y) decodes "
+            "mean + x·PC1 + y·PC2, the other directions held at the mean; the black ring marks the current image.")  # fmt: skip
+
+
+def picture_label(entry) -> str:
+    if entry.explorer.is_generator:
+        return "The GAN's samples on its top two GANSpace directions: click to decode a point"
+    return "Held-out images on the top two principal directions: click to decode a point"
+
+
 def build(shared) -> None:
     with gr.Tab("Latent map", id="latent-map"):
         explain = gr.Markdown(visible=False)
@@ -119,10 +135,9 @@ def build(shared) -> None:
                 # every model's choices to start with, so API clients can pass any (see ui/attributes.py build)
                 every_colour = union_choices(colour_choices(entry.explorer) for entry in shared.catalog.entries.values())
                 colour_by = gr.Dropdown(every_colour, value=NONE, label="Colour by")
-                picture = gr.Image(label="Held-out images on the top two principal directions: click to decode a point", type="numpy", format="png", interactive=False, height=MAP_SIZE + 40)
+                picture = gr.Image(label=picture_label(shared.first), type="numpy", format="png", interactive=False, height=MAP_SIZE + 40)
                 legend = gr.HTML()
-                gr.Markdown("Axes: the top two principal directions of the training latents' means. A clicked point (x, y) decodes "
-                            "mean + x·PC1 + y·PC2, the other directions held at the mean; the black ring marks the current image.")
+                axes = gr.Markdown(axes_text(shared.first))
             with gr.Column(scale=2):
                 decoded = image_output("Decoded at the clicked point")
                 with gr.Row():
@@ -149,7 +164,8 @@ def build(shared) -> None:
             choices = colour_choices(entry.explorer)
             colour = CLASS if any(value == CLASS for _, value in choices) else NONE  # classes make the map informative
             shown = gr.update(value=why, visible=bool(why)), gr.update(visible=not why), gr.update(choices=choices, value=colour)
-            return [*shown, *redraw(entry.label, colour, None, shared=shared), None, ""]
+            drawn, key = redraw(entry.label, colour, None, shared=shared)
+            return [*shown, gr.update(value=drawn, label=picture_label(entry)), key, None, "", axes_text(entry)]
 
         # drawn here without a ring; shared.latent.change then rings the new model's current image
-        shared.when_model_changes([explain, body, colour_by, picture, legend, decoded, note], model_updates)
+        shared.when_model_changes([explain, body, colour_by, picture, legend, decoded, note, axes], model_updates)

@@ -4,6 +4,7 @@ latent is found by inversion (latent.invert, with a progress bar), and a GAN ope
 
 from __future__ import annotations
 
+import math
 from functools import partial
 
 import gradio as gr
@@ -15,8 +16,14 @@ from models import DAE
 from .common import Slider, example_images, example_tensor, image_input, image_output, inversion_progress, latent_to_state, load_image, slow_work, to_pil
 
 
-def reconstruct(label, path, noise, class_choice, attribute_choice, progress=gr.Progress(), *, shared):
+DAE_NOISE = 0.3  # a denoising model opens with its input this noisy, to show it cleaning up
+
+
+def reconstruct(label, path, noise, class_choice, attribute_choice, example=None, progress=gr.Progress(), *, shared):
+    """The upload through the model; without one, the example last picked (`example`: its index, kept by the page)."""
     entry = shared.entry(label)
+    if not path and example is not None and entry.examples is not None and 0 <= example < len(entry.examples):
+        return _reconstruct(entry, example_tensor(entry, example), f"example #{example}", noise, class_choice, attribute_choice, progress)
     x, note = load_image(path, entry)
     return _reconstruct(entry, x, note, noise, class_choice, attribute_choice, progress)
 
@@ -38,8 +45,27 @@ def _reconstruct(entry, x, note, noise, class_choice, attribute_choice, progress
     scale = error.max().clamp_min(1e-6)
     mse = (x_hat - clean).pow(2).mean().item()
     psnr = 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item()
-    summary = f"{note}. Reconstruction MSE {mse:.4f}, PSNR {psnr:.1f} dB against {against}; error map scaled to its maximum ({scale.item():.3f})."
+    # the card measured clean inputs: a denoiser's noisy input is judged by its clean reconstruction
+    plain = mse if x is clean else (entry.explorer.decode(entry.explorer.encode(clean, y), y) - clean).pow(2).mean().item()
+    warning = unlike_data(entry, plain)
+    summary = (f"**{warning}** " if warning else "") + f"{note}. Reconstruction MSE {mse:.4f}, PSNR {psnr:.1f} dB against {against}; error map scaled to its maximum ({scale.item():.3f})."
     return to_pil(x), to_pil(x_hat), to_pil(error / scale), summary, latent_to_state(z[0])
+
+
+def unlike_data(entry, mse: float) -> str:
+    """One line when an image is unlike the data the model was trained on (else ""): its reconstruction error is
+    past the 99th percentile of held-out test images' (the card's measurement, metrics.error_quantiles), or a GAN's
+    inversion is worse than the worst of the card's test inversions."""
+    quantiles = entry.evaluation.get("reconstruction", {}).get("error_quantiles")
+    inversion = entry.evaluation.get("inversion")
+    if quantiles and mse > quantiles["mse"]["0.99"]:
+        how = f"its reconstruction error ({mse:.4f}) is above that of 99% of held-out test images ({quantiles['mse']['0.99']:.4f})"
+    elif inversion and entry.explorer.is_generator and 10 * math.log10(1 / max(mse, 1e-12)) < inversion["psnr_min"]:
+        how = f"its inversion ({10 * math.log10(1 / max(mse, 1e-12)):.1f} dB) is worse than every held-out test image's ({inversion['psnr_min']:.1f} dB at worst)"
+    else:
+        return ""
+    return (f"This image is unlike the {entry.dataset} images {entry.key} was trained on: {how}. A model knows only the kind of "
+            "image it was trained on, so expect a poor reconstruction and poor edits.")
 
 
 def corrupt(model: DAE, x: torch.Tensor, level: float) -> torch.Tensor:
@@ -54,36 +80,40 @@ def build(shared) -> None:
         with gr.Row():
             with gr.Column():
                 upload = image_input("Input image (upload, webcam or paste)")
-                noise = Slider(0, 1, value=0.3, step=0.05, label="Noise before encoding (denoising models)", visible=False)
+                noise = Slider(0, 1, value=DAE_NOISE, step=0.05, label="Noise before encoding (denoising models)", visible=False)
                 button = gr.Button("Reconstruct", variant="primary")
-                examples = gr.Gallery(label="…or pick an example (held-out images)", columns=6, height=220, allow_preview=False)
+                examples = gr.Gallery(label="…or pick an example (held-out images)", columns=8, height="auto", allow_preview=False, object_fit="contain", buttons=[])
             with gr.Column():
                 with gr.Row():
                     shown = image_output("Model input")
                     output = image_output("Reconstruction")
                     error = image_output("Error map")
                 note = gr.Markdown()
-        inputs = [shared.model, upload, noise, *shared.conditions]
+        picked = gr.State(None)  # the example shown when the upload box is empty: Reconstruct and the noise slider re-run it
+        inputs = [shared.model, upload, noise, *shared.conditions, picked]
         outputs = [shown, output, error, note, shared.latent]
         button.click(partial(reconstruct, shared=shared), inputs, outputs, api_name="reconstruct")
         upload.upload(partial(reconstruct, shared=shared), inputs, outputs, api_name=False)
+        noise.release(partial(reconstruct, shared=shared), inputs, outputs, api_name=False)  # a denoiser's noise level: see it at once
 
         # a picked example (or a new model's first one) clears the upload box, which would otherwise show an image
         # the outputs no longer come from
         def pick(label, noise, class_choice, attribute_choice, evt: gr.SelectData, progress=gr.Progress()):
             entry = shared.entry(label)
-            return [*_reconstruct(entry, example_tensor(entry, evt.index), f"example #{evt.index}", noise, class_choice, attribute_choice, progress), None]
+            return [*_reconstruct(entry, example_tensor(entry, evt.index), f"example #{evt.index}", noise, class_choice, attribute_choice, progress), None, evt.index]
 
-        examples.select(pick, [shared.model, noise, *shared.conditions], [*outputs, upload], api_name=False)
+        examples.select(pick, [shared.model, noise, *shared.conditions], [*outputs, upload, picked], api_name=False)
         def first_example(entry):  # a new model opens on its first example, so every tab has a current image
             if entry.explorer.is_generator:  # a GAN opens on the sample of seed 0 (inverting an example takes seconds)
                 note = (f"{entry.key} is a GAN: the current image of the other tabs is the sample of seed 0. Upload an image or pick "
                         "an example to invert it (its latent is found by optimisation, which takes a few seconds).")  # fmt: skip
                 shown = [None, None, None, note, latent_to_state(entry.explorer.sample_latent(1, seed=0)[0])]
             elif entry.examples is not None:
-                shown = _reconstruct(entry, example_tensor(entry, 0), "example #0", 0.0, *entry.default_condition)
+                noise = DAE_NOISE if isinstance(entry.model, DAE) else 0.0
+                shown = _reconstruct(entry, example_tensor(entry, 0), "example #0", noise, *entry.default_condition)
             else:
                 shown = [None] * 4 + [[]]
-            return [example_images(entry), gr.update(visible=isinstance(entry.model, DAE)), *shown, None]
+            first = 0 if entry.examples is not None and not entry.explorer.is_generator else None
+            return [example_images(entry), gr.update(visible=isinstance(entry.model, DAE), value=DAE_NOISE), *shown, None, first]
 
-        shared.when_model_changes([examples, noise, *outputs, upload], first_example)
+        shared.when_model_changes([examples, noise, *outputs, upload, picked], first_example)

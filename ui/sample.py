@@ -36,9 +36,14 @@ NOTES[("prior", "aae")] = "the prior the adversarial AE's codes were matched to 
 NOTES[("fitted", "aae")] = "a Gaussian fitted to the training codes -- compare with the prior: where they differ, the discriminator did not close the gap"
 NOTES[("prior", "gan")] = "the generator's noise prior N(0, I)"
 NOTES[("fitted", "gan")] = "a Gaussian fitted to draws of the noise prior: for a GAN, the prior itself (it has no encoder to fit codes of)"
-SOURCE_INFO = {
-    False: "the prior is what a VAE is trained towards; the fitted Gaussian follows the codes the encoder actually uses",
-    True: "the PixelCNN prior knows which codes go together; the fitted Gaussian only knows where the encoder's outputs lie",
+SOURCE_INFO = {  # kind of model -> what the two sources are, for its radio's help text
+    "vae": "the fitted Gaussian (the default) follows the codes the encoder actually uses, so it draws what the model can draw; "
+           "the prior N(0, I) is what a VAE is trained towards, and where its posteriors leave holes in it, prior draws decode to blends",
+    "ae": "an AE has no prior: the fitted Gaussian is the way to sample it; N(0, I) shows why an AE alone is not a generative model",
+    "aae": "the prior is what the adversarial AE matched its codes to; the fitted Gaussian follows the codes the encoder actually uses",
+    "vq": "the PixelCNN prior knows which codes go together; the fitted Gaussian only knows where the encoder's outputs lie",
+    "vq-uniform": "no PixelCNN prior is loaded: 'prior' draws codes uniformly; the fitted Gaussian follows the encoder's outputs",
+    "gan": "a GAN samples its noise prior N(0, I) (it has no encoder, so 'fitted' is a Gaussian fitted to prior draws: the same)",
 }
 TEMPERATURE_LABELS = {False: "Temperature (std of the latent draw)", True: "Temperature (of the prior's softmax; lower: safer, less varied codes)"}
 
@@ -51,6 +56,12 @@ def kind(entry) -> str:
     if isinstance(entry.model, AAE):
         return "aae"
     return "vae" if entry.explorer.default_source == "prior" else "ae"
+
+
+def opening_source(entry) -> str:
+    """The source the Sample tab opens on: what the model draws well. A VAE's fitted Gaussian (its prior one click
+    away), since a VAE with a sharp likelihood leaves holes in N(0, I) that decode to blends; else the model's default."""
+    return "fitted" if kind(entry) == "vae" else entry.explorer.default_source
 
 
 def can_reject(entry) -> bool:
@@ -101,7 +112,7 @@ def build(shared) -> None:
                 n = Slider(1, MAX_SAMPLES, value=16, step=1, label="Number of samples")
                 first_vq = isinstance(shared.first.model, VQVAE)
                 temperature = Slider(0.1, MAX_TEMPERATURE, value=1.0, step=0.05, label=TEMPERATURE_LABELS[first_vq])
-                source = gr.Radio(VQ_SOURCES if first_vq else SOURCES, value=shared.first.explorer.default_source, label="Draw latents from", info=SOURCE_INFO[first_vq])
+                source = gr.Radio(VQ_SOURCES if first_vq else SOURCES, value=opening_source(shared.first), label="Draw latents from", info=SOURCE_INFO[kind(shared.first)])
                 reject = Slider(0, 0.99, value=0, step=0.01, label="Rejection sampling: keep samples the classifier gives the class at least this probability (0: off)",
                                    visible=can_reject(shared.first))  # fmt: skip
                 truncation = Slider(0, 3, value=0, step=0.1, label="Truncation: redraw noise values beyond ±this (0: off; GANs)", visible=shared.first.explorer.is_generator)
@@ -118,10 +129,12 @@ def build(shared) -> None:
         new_seed.click(lambda: random.randrange(2**31), None, seed, api_name=False).then(run, inputs, [grid, note], api_name=False)
         def on_model(entry):
             vq = isinstance(entry.model, VQVAE)
+            # the tab opens on a grid where drawing one is cheap (not through a PixelCNN, which takes seconds)
+            cheap = not (opening_source(entry) == "prior" and entry.explorer.prior is not None)
+            shown = sample(entry.label, 16, 1.0, 0, opening_source(entry), *entry.default_condition, shared=shared) if cheap else (None, "")
             return [
-                None,
-                "",
-                gr.update(choices=VQ_SOURCES if vq else SOURCES, value=entry.explorer.default_source, info=SOURCE_INFO[vq]),
+                *shown,
+                gr.update(choices=VQ_SOURCES if vq else SOURCES, value=opening_source(entry), info=SOURCE_INFO[kind(entry)]),
                 gr.update(label=TEMPERATURE_LABELS[vq]),
                 gr.update(visible=can_reject(entry), value=0),
                 gr.update(visible=entry.explorer.is_generator, value=0),

@@ -16,11 +16,11 @@ import torch
 from PIL import Image, ImageDraw
 
 from latent import ACTIVE_KL, manifold_grid
-from models import InfoGAN
+from models import VQVAE, InfoGAN
 from latent.sliders import ACTIVE_VARIANCE_FRACTION
 
 from . import views
-from .common import Slider, image_output, latent_to_state, state_to_latent, static_url, to_pil
+from .common import Slider, checked_number, image_output, latent_to_state, state_to_latent, static_url, to_pil
 
 MAX_ACTIVE = 16  # sliders shown for used dimensions; Gradio components exist up front, so the pool is fixed
 MAX_INACTIVE = 16  # sliders in the collapsed "inactive" accordion
@@ -34,8 +34,16 @@ STEPS = 200  # slider resolution: steps across a slider's range
 # range lets an API client that never saw a refresh send any latent value to /decode
 API_RANGE = 1e4
 
-# the per-tick listener's first input: whether the page decodes this drag itself (ui/static/local_decode.js)
-LIVE_JS = "(live, ...rest) => [!!(window.latentLab && window.latentLab.decodesTicks()), ...rest]"
+# the per-tick listener's inputs, filled in the page: whether the page decodes this drag itself
+# (ui/static/local_decode.js), and every pool slider's value as one JSON list (null: not shown), read from the sliders
+# themselves -- one input instead of 32, which the page would otherwise send and track on every tick
+LIVE_JS = f"""(live, label, mode, state, cls, attrs, values) => [
+    !!(window.latentLab && window.latentLab.decodesTicks()), label, mode, state, cls, attrs,
+    JSON.stringify(Array.from({{length: {MAX_ACTIVE + MAX_INACTIVE}}}, (_, i) => {{
+        const range = document.querySelector(`#latent-slider-${{i}} input[type=range]`);
+        return range ? Number(range.value) : null;
+    }}))
+]"""
 
 _manifolds: dict[tuple, Image.Image] = {}
 _slots: dict[tuple[str, str], list[int | None]] = {}  # (model key, mode) -> slots(): the pool's latent indices  # (model key, condition) -> decoded grid; decoding 225 images per drag tick is waste
@@ -78,11 +86,18 @@ def _moved(entry, mode, z: torch.Tensor, values) -> torch.Tensor:
     return entry.explorer.apply_sliders(z, moved, mode)
 
 
-def decode_live(live, label, mode, state, class_choice, attribute_choice, *values, shared):
-    """decode for a drag tick; nothing when the page decodes the drag itself (it has the model's exported decoder),
-    which then sends the final values to decode on release."""
+def decode_live(live, label, mode, state, class_choice, attribute_choice, values, *, shared):
+    """decode for a drag tick, the pool's values arriving as one JSON list (LIVE_JS); nothing when the page decodes the
+    drag itself (it has the model's exported decoder), which then sends the final values to decode on release."""
     if live is True:
         return [gr.skip(), gr.skip()]
+    try:
+        values = json.loads(values)
+    except (TypeError, ValueError):
+        raise gr.Error("the page sent no slider values") from None
+    if not isinstance(values, list) or any(v is not None and not isinstance(v, (int, float)) for v in values):
+        raise gr.Error("the page's slider values are not a list of numbers")
+    values = [None if v is None else checked_number(f"slider {i}", v, -API_RANGE, API_RANGE) for i, v in enumerate(values)]
     return decode(label, mode, state, class_choice, attribute_choice, *values, shared=shared)
 
 
@@ -162,6 +177,13 @@ def _cleared(entry) -> list:
     return [*hidden, *_code_updates(entry, None), None, gr.update(value=None, visible=entry.explorer.latent_dim == 2), "", ""]
 
 
+def opening_mode(entry) -> str:
+    """The sliders a model opens on: a VQ-VAE's principal directions, which move many cells at once, so every tick
+    changes some cell's code (40 of 40 ticks of a drag on faces-vqvae and fashion-vqvae); one pre-quantisation number
+    snaps to the same code over most of its range (3-11 of 40). Other models: their dimensions."""
+    return "pca" if isinstance(entry.model, VQVAE) else "kl"
+
+
 def _check_mode(mode):
     if mode not in {value for _, value in MODES}:
         raise gr.Error(f"unknown slider mode {mode!r}; accepted: {', '.join(v for _, v in MODES)}")
@@ -199,6 +221,9 @@ def _note(entry, mode, specs, total: int) -> str:
     else:
         what = "Latent dimensions ordered by the spread of the codes (a deterministic AE has no KL); ranges span their 1st–99th percentiles."
     rest = f" Showing {shown} of {total}; the others keep the current image's values." if shown < total else ""
+    if isinstance(entry.model, VQVAE) and mode == "kl":
+        rest += (" A VQ-VAE snaps each cell to its nearest code, so one number changes the picture only where it crosses into another "
+                 "code's region; the principal directions move many cells at once, and every step changes some cell's code.")  # fmt: skip
     return what + rest
 
 
@@ -243,7 +268,7 @@ def build(shared) -> None:
     with gr.Tab("Latent sliders", id="sliders"):
         with gr.Row():
             with gr.Column(scale=2):
-                mode = gr.Radio(MODES, value="kl", label="Sliders over")
+                mode = gr.Radio(MODES, value=opening_mode(shared.first), label="Sliders over")
                 with gr.Row():
                     reset = gr.Button("Reset to the current image")
                     randomise_button = gr.Button("Randomise")
@@ -258,12 +283,13 @@ def build(shared) -> None:
                         Slider(-CODE_LIMIT, CODE_LIMIT, value=0, step=0.01, label=f"InfoGAN continuous code c{i + 1} (trained on [-1, 1]; beyond it extrapolates)", visible=False)
                         for i in range(MAX_CODES)
                     ]  # fmt: skip
-            with gr.Column(scale=1):
+            with gr.Column(scale=1, elem_id="slider-picture"):  # beside the sliders while they scroll; on a phone, above them (ui.CSS)
                 decoded = image_output("Decoded", elem_id="slider-decoded")
                 manifold = image_output("Manifold (red ring: current point)", visible=False)
                 # for the page's own decoder (ui/static/local_decode.js): the spec it decodes from, and the flag it sets
                 spec = gr.Textbox(visible="hidden", elem_id="local-decode-spec")
                 live = gr.Checkbox(False, visible="hidden")
+                ticks = gr.Textbox(visible="hidden")  # the pool's values on a drag tick, as JSON (LIVE_JS)
         shared.view_fields |= {"mode": mode, "modes": [value for _, value in MODES], "sliders": pool}
         base = [shared.model, mode, shared.latent, *shared.conditions]
         pictures = [decoded, manifold]
@@ -271,7 +297,7 @@ def build(shared) -> None:
         # live: every drag tick decodes (stale ticks are dropped) -- in the page when it has the model's decoder, else
         # on the server. Release, and a new condition for a conditional model, decode on the server: /decode.
         gr.on(
-            [slider.input for slider in pool], partial(decode_live, shared=shared), [live, *base, *pool], pictures,
+            [slider.input for slider in pool], partial(decode_live, shared=shared), [live, *base, ticks], pictures,
             api_name=False, js=LIVE_JS, trigger_mode="always_last", show_progress="hidden",
         )
         gr.on(
@@ -287,4 +313,4 @@ def build(shared) -> None:
             partial(set_codes, shared=shared), [shared.model, shared.latent, category, *code_sliders], [shared.latent, decoded], api_name="set_codes",
         )  # fmt: skip
         # clear the old model's sliders; the new model's latent arrives through shared.latent.change, which refills them
-        shared.when_model_changes(refresh_outputs, _cleared)
+        shared.when_model_changes([*refresh_outputs, mode], lambda entry: [*_cleared(entry), opening_mode(entry)])

@@ -85,8 +85,8 @@ def pending(view: dict | None, key: str, mode: str, state) -> list | None:
 
 def open_view(shared, outputs: list, on_model, label: str, request: gr.Request) -> list:
     """What the page opens on: the first model as usual, or the view in the URL's ?view= parameter. Returns one value
-    per component of `outputs`: the model-change outputs, then the model picker, the tabs, the pending view and the
-    slider mode (views.extra_outputs)."""
+    per component of `outputs`: the model-change outputs, then the model picker, the tabs and the pending view
+    (views.extra_outputs)."""
     token = request.query_params.get(PARAMETER) if request is not None else None
     view, problem = None, None
     if token:
@@ -98,7 +98,8 @@ def open_view(shared, outputs: list, on_model, label: str, request: gr.Request) 
         except ValueError as err:
             view, problem = None, str(err)
     entry = shared.entry(label)
-    values = [*on_model(label), gr.update(value=label), gr.update(), None, gr.update()]
+    # the picker is set only to open a view: set always, a slow first load would undo a quicker choice of a person's
+    values = [*on_model(label), gr.update(value=label) if view else gr.update(), gr.update(), None]
     if problem:
         gr.Warning(f"Could not open the shared view: {problem}. Showing the explorer as it opens.")
     if view is None:
@@ -135,7 +136,7 @@ def open_view(shared, outputs: list, on_model, label: str, request: gr.Request) 
 
 def extra_outputs(shared) -> list:
     """What open_view sets beyond a model change's outputs."""
-    return [shared.model, shared.tabs, shared.pending_view, shared.view_fields["mode"]]
+    return [shared.model, shared.tabs, shared.pending_view]
 
 
 def _label_of(shared, key) -> str:
