@@ -221,7 +221,8 @@ def test_upload_drag_sliders_and_edit_attributes(page, screenshots, tmp_path):
     screenshot(page, screenshots, "attributes")
 
     # The other tabs, each after pressing its button once, for the README
-    for tab_id, button, result in [("sample", "Sample", "Samples"), ("interpolate", "Interpolate", "Path"), ("compare", "Compare", None)]:
+    # (Sample opens on a grid of seed 0; "New seed" draws another)
+    for tab_id, button, result in [("sample", "New seed", "Samples"), ("interpolate", "Interpolate", "Path"), ("compare", "Compare", None)]:
         open_tab(page, tab_id)
         if result:
             before = image(page, result).get_attribute("src") if image(page, result).count() else None
@@ -542,8 +543,9 @@ def test_the_explorer_as_a_newcomer_meets_it(page, served, tmp_path):
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(150, 255, (6, 8, 3), dtype=np.uint8)).resize((120, 90), Image.BICUBIC).save(photo)
     page.get_by_text("example #0. Reconstruction").wait_for()  # the page has opened on its first model
+    before = image(page, "Reconstruction").get_attribute("src")
     choose_model(page, served, "vae")
-    page.get_by_text("example #0. Reconstruction").wait_for()
+    wait_for_new_image(page, "Reconstruction", before)  # the VAE's first example: the picked model has taken over
     page.locator("input[type=file]").first.set_input_files(str(photo))
     page.get_by_text("centre-cropped 120×90 → 90×90").wait_for(timeout=60_000)  # the upload's reconstruction
     assert page.get_by_text("This image is unlike the digits images vae was trained on").is_visible(), page.locator(".prose").all_inner_texts()
