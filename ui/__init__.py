@@ -21,10 +21,10 @@ from .catalog import Catalog, Entry
 from .common import MAX_UPLOAD_BYTES, STATIC, static_url, union_choices
 
 TITLE = "Latent Lab"
-# a public Space runs for days: every picture served is a file in Gradio's cache, so every minute those older than 4
-# are deleted (10 users wrote about 18 MB a minute in bench/load.py; a picture's download button works for 4 minutes);
+# a public Space runs for days: every picture served is a file in Gradio's cache, so every minute those older than 3
+# are deleted (10 users wrote about 20 MB a minute in bench/load.py; a picture's download button works for 3 minutes);
 # and the oldest sessions' state (their current latent) goes past SESSIONS
-CACHE_SWEEP = (60, 240)
+CACHE_SWEEP = (60, 180)
 SESSIONS = 1000
 MALLOC_TRIM_EVERY = 60  # seconds
 CSS = """
