@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
-from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -27,7 +26,7 @@ from gradio.data_classes import FileData
 from latent import ATTRIBUTE_METHODS, DEFAULT_STRENGTH, SAMPLE_SOURCES, edit, load_vector, save_vector
 
 from .attributes import fitted, labelled
-from .common import SEED_MAX, checked_number, load_image, slow_work, to_pil
+from .common import SEED_MAX, cache_file, checked_number, load_image, slow_work, to_pil
 
 MAX_LATENTS = 64  # sample_latents' n
 STRENGTH_LIMIT = 10.0
@@ -107,7 +106,7 @@ def attribute_vector(shared, model: str, attribute: str, method: str = "mean_dif
     attribute, method, latent_dim) that /edit_latent and the Attribute tab take back; and its held-out ROC-AUC."""
     entry = _entry(shared, model)
     vector, auc = _fitted(entry, attribute, method)
-    path = _area() / f"{entry.key.replace('/', '--')}-{attribute}-{method}.safetensors"
+    path = cache_file(f"{entry.key.replace('/', '--')}-{attribute}-{method}.safetensors")
     save_vector(path, vector, model=entry.key, attribute=attribute, method=method, latent_dim=str(len(vector)))
     return {"vector": FileData(path=str(path), orig_name=path.name), "auc": None if auc is None else float(auc)}
 
@@ -157,19 +156,9 @@ def _floats(z: torch.Tensor) -> list[float]:
 
 
 def _png(images: torch.Tensor) -> FileData:
-    """A PNG of one image [1, C, S, S] at the model's size, in the API's file area, named by its content."""
+    """A PNG of one image [1, C, S, S] at the model's size, named by its content."""
     pil = to_pil(images, display=1)
     array = np.asarray(pil)
-    path = _area() / f"{hashlib.sha256(array.tobytes()).hexdigest()[:32]}.png"
-    if not path.exists():
-        pil.save(path)
+    path = cache_file(f"{hashlib.sha256(array.tobytes()).hexdigest()[:32]}.png")
+    pil.save(path)
     return FileData(path=str(path), orig_name=path.name)
-
-
-def _area() -> Path:
-    """The API's files, in Gradio's cache: Gradio copies them from here, and its sweep (ui.CACHE_SWEEP) removes both."""
-    import gradio.utils
-
-    area = Path(gradio.utils.get_upload_folder()) / "latent-lab-api"
-    area.mkdir(parents=True, exist_ok=True)
-    return area

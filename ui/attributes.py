@@ -9,18 +9,16 @@ classifier-guided edit (latent.guided_edit) follows its gradients at the current
 
 from __future__ import annotations
 
-import tempfile
 from functools import lru_cache, partial
 from pathlib import Path
 
 import gradio as gr
-import gradio.utils
 import torch
 
 from latent import ATTRIBUTE_METHODS, DEFAULT_STRENGTH, attribute_vector, custom_vector, edit, load_vector, roc_auc, save_vector
 from latent.attributes import GUIDED_STEP, GUIDED_STEPS
 
-from .common import Slider, example_images, image_output, state_to_latent, to_pil, union_choices
+from .common import Slider, cache_file, example_images, image_output, state_to_latent, to_pil, union_choices
 
 METHODS = [
     ("stored vector: mean difference (White 2016); a GAN's: InterFaceGAN on labelled samples", "mean_difference"),
@@ -228,8 +226,7 @@ def download_vector(label, source, name, method, given, set_a, set_b, *, shared)
         raise gr.Error("this vector came from a file already")
     vector, _ = _vector(entry.explorer, source, name, method, tuple(given or ()), set_a or [], set_b or [])
     what = name if source == "attribute" else f"picks A {sorted(map(int, set_a))} minus B {sorted(map(int, set_b))}"
-    folder = Path(tempfile.mkdtemp(prefix="vector-", dir=gradio.utils.get_upload_folder()))  # swept with Gradio's cache
-    path = folder / f"{entry.key.replace('/', '--')}-{name if source == 'attribute' else 'picks'}-{method if source == 'attribute' else 'custom'}.safetensors"
+    path = cache_file(f"{entry.key.replace('/', '--')}-{name if source == 'attribute' else 'picks'}-{method if source == 'attribute' else 'custom'}.safetensors")
     save_vector(path, vector, model=entry.key, attribute=what, method=method if source == "attribute" else "custom", latent_dim=str(len(vector)))
     return str(path)
 

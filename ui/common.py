@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import tempfile
 import threading
 from pathlib import Path
 
@@ -172,3 +173,11 @@ def union_choices(choice_lists) -> list[tuple[str, object]]:
         for label, value in choices:
             seen.setdefault(value, (label, value))
     return list(seen.values())
+
+
+def cache_file(name: str) -> Path:
+    """A path named `name` in a folder of its own in Gradio's cache, for a file handed to the page (a GIF, a vector
+    file, an API result): Gradio serves it from there and its sweep (ui.CACHE_SWEEP) ages it out."""
+    import gradio.utils
+
+    return Path(tempfile.mkdtemp(prefix="latent-lab-", dir=gradio.utils.get_upload_folder())) / name

@@ -10,6 +10,8 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
+from data import to_uint8
+
 from .common import SEED_MAX, Number, image_input, inversion_progress, load_image, slow_work, to_pil
 
 SOURCES = ("image", "seed")
@@ -57,7 +59,7 @@ def _input(entry, upload, example):
 def _as_pil(picture) -> Image.Image:
     """A float [1, C, S, S] tensor or a uint8 [H, W, C] array as a PIL image (grey for one channel)."""
     if not isinstance(picture, np.ndarray):
-        picture = (picture[0].permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy()
+        picture = to_uint8(picture)[0]
     return Image.fromarray(picture[..., 0] if picture.shape[2] == 1 else picture)
 
 

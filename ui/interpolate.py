@@ -5,18 +5,15 @@ inverted first (latent.invert)."""
 from __future__ import annotations
 
 import math
-import tempfile
 from functools import partial
-from pathlib import Path
 
 import gradio as gr
-import gradio.utils
 import torch
 
 from latent import INTERPOLATIONS
 from models import VQVAE
 
-from .common import SEED_MAX, Number, Slider, example_tensor, image_input, image_output, inversion_progress, load_image, slow_work, to_pil, union_choices
+from .common import SEED_MAX, cache_file, Number, Slider, example_tensor, image_input, image_output, inversion_progress, load_image, slow_work, to_pil, union_choices
 
 SOURCES = ("images", "seeds")
 
@@ -70,7 +67,7 @@ def _gif(frames, name: str) -> str:
     directory of its own."""
     pictures = [to_pil(f[None], display=128) for f in frames]
     pictures = pictures + pictures[-2:0:-1]
-    path = Path(tempfile.mkdtemp(prefix="gif-", dir=gradio.utils.get_upload_folder())) / name  # in Gradio's cache: its sweep removes it
+    path = cache_file(name)
     pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=120, loop=0)
     return str(path)
 
