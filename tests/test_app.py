@@ -9,11 +9,13 @@ error reporting") and the server must answer the next request.
 from __future__ import annotations
 
 import io
+import os
 import json
 import re
 import shutil
 import struct
 import tempfile
+import time
 import zlib
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+import ui
 import ui.common
 
 GENERIC = "has not enabled verbose error reporting"  # what a client sees for an exception that is not a gr.Error
@@ -209,6 +212,17 @@ def test_a_file_over_the_byte_limit_is_refused_before_it_is_stored(app, client, 
     response = httpx.post(f"{app.url}gradio_api/upload", files={"files": ("big.png", path.read_bytes(), "image/png")}, timeout=60)
     assert response.status_code == 413 and "20" in response.text
     assert_serving(app, tmp_path)
+
+
+def test_the_cache_sweep_deletes_old_files_and_the_folders_they_leave(tmp_path):
+    """ui.keep_house's sweep, on a folder shaped like Gradio's cache (one folder per file, named by its hash)."""
+    old, new = tmp_path / "aaa" / "image.webp", tmp_path / "bbb" / "image.webp"
+    for path in (old, new):
+        path.parent.mkdir()
+        path.write_bytes(b"picture")
+    os.utime(old, (time.time() - 121, time.time() - 121))
+    assert ui.sweep_cache(120, tmp_path) == 1
+    assert not old.parent.exists() and new.read_bytes() == b"picture" and tmp_path.is_dir()
 
 
 def test_empty_upload_is_explained(client, label):

@@ -21,12 +21,11 @@ from .catalog import Catalog, Entry
 from .common import MAX_UPLOAD_BYTES, STATIC, static_url, union_choices
 
 TITLE = "Latent Lab"
-# a public Space runs for days: every picture served is a file in Gradio's cache, so every minute those older than 3
-# are deleted (10 users wrote about 20 MB a minute in bench/load.py; a picture's download button works for 3 minutes);
-# and the oldest sessions' state (their current latent) goes past SESSIONS
-CACHE_SWEEP = (60, 180)
+# a public Space runs for days: every picture served and every upload is a file in Gradio's cache, so every 30 s those
+# older than 2 minutes are deleted (10 users wrote about 20 MB a minute in bench/load.py; a picture's download button
+# and an upload work for 2 minutes); and the oldest sessions' state (their current latent) goes past SESSIONS
+CACHE_SWEEP = (30, 120)  # (every, older than), seconds
 SESSIONS = 1000
-MALLOC_TRIM_EVERY = 60  # seconds
 CSS = """
 .gradio-container {max-width: 1200px !important; width: 100%; margin: auto}
 #title h1 {margin-bottom: 0}
@@ -74,28 +73,61 @@ def theme() -> gr.Theme:
     return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate")
 
 
-def bound_native_memory(every: float = MALLOC_TRIM_EVERY) -> None:
-    """glibc's malloc gives each thread an arena and keeps what is freed there: with 8 request threads the server's
-    RSS grew by 274 MB in 10 minutes of bench/load.py and never came back. Cap the arenas at 2 and hand freed memory
-    back to the system every `every` seconds (malloc_trim). Linux with glibc only; elsewhere nothing."""
+def keep_house(every: float = CACHE_SWEEP[0], older_than: float = CACHE_SWEEP[1]) -> None:
+    """Bound a long-running server's memory and disk from one background thread, every `every` seconds:
+    - glibc's malloc gives each thread an arena and keeps what is freed there: with 8 request threads the server's RSS
+      grew by 274 MB in 10 minutes of bench/load.py and never came back. The arenas are capped at 2 and freed memory is
+      handed back to the system (malloc_trim; Linux with glibc only).
+    - Gradio's own sweep (Blocks' delete_cache) deletes only the files its components registered: in bench/load.py 926
+      of 1,083 cached files outlived it (pictures from gr.api endpoints, files this app writes). Every file in Gradio's
+      cache older than `older_than` seconds is deleted here, then the folders left empty."""
     import ctypes
     import threading
     import time
 
-    if any(thread.name == "malloc-trim" for thread in threading.enumerate()):
+    if any(thread.name == "latent-lab-housekeeping" for thread in threading.enumerate()):
         return  # once per process (the tests launch many apps)
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(-8, 2)  # M_ARENA_MAX
     except (OSError, AttributeError):
-        return
+        libc = None
 
-    def trim() -> None:
+    def loop() -> None:
         while True:
             time.sleep(every)
-            libc.malloc_trim(0)
+            sweep_cache(older_than)
+            if libc is not None:
+                libc.malloc_trim(0)
 
-    threading.Thread(target=trim, name="malloc-trim", daemon=True).start()
+    threading.Thread(target=loop, name="latent-lab-housekeeping", daemon=True).start()
+
+
+def sweep_cache(older_than: float, folder: Path | None = None) -> int:
+    """Delete the files under Gradio's cache folder (or `folder`) last written more than `older_than` seconds ago, and
+    the folders that leaves empty; returns how many files went. A file that vanishes meanwhile is skipped."""
+    import time
+
+    import gradio.utils
+
+    root = Path(folder or gradio.utils.get_upload_folder())
+    cutoff = time.time() - older_than
+    deleted = 0
+    for directory, folders, files in os.walk(root, topdown=False):
+        for name in files:
+            path = Path(directory) / name
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    deleted += 1
+            except FileNotFoundError:
+                pass
+        if Path(directory) != root:
+            try:
+                os.rmdir(directory)  # only when empty
+            except OSError:
+                pass
+    return deleted
 
 
 def write_pictures_atomically() -> None:
@@ -132,7 +164,7 @@ def launch(demo: gr.Blocks, **options):
     Gradio's run history is off: it rewrote the page's localStorage on every call, slider ticks included.
     Uploads are capped at MAX_UPLOAD_BYTES before they are stored, and at most SESSIONS sessions keep state."""
     head = f'<script src="{static_url(STATIC / "local_decode.js")}"></script>'
-    bound_native_memory()
+    keep_house()
     write_pictures_atomically()
     return demo.queue(default_concurrency_limit=8).launch(
         theme=theme(), css=CSS, head=head, ssr_mode=False, run_history=False, max_file_size=MAX_UPLOAD_BYTES,
