@@ -21,11 +21,18 @@ from ui.catalog import Catalog
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve the Latent Lab explorer.")
-    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="address to listen on (default 127.0.0.1)"
+    )
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)), help="port (default 7860)")
     parser.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
     parser.add_argument("--checkpoints", default="checkpoints", help="directory of checkpoint directories to serve (default checkpoints/)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: requests then run side by side, one core each, and a busy core does not stall a request split over two)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (default 1: requests then run side by side, one core each, and a busy core does not stall a request split over two)",
+    )
     parser.add_argument("--model", action="append", default=[], metavar="DIR_OR_HUB_REPO_ID", help="serve this checkpoint too (repeatable)")
     args = parser.parse_args(argv)
     if args.threads < 1:

@@ -181,12 +181,27 @@ def main(argv: list[str] | None = None) -> dict:
     ratio = round(rows["server (no WebAssembly)"]["p50_ms"] / floor, 2)
 
     print(f"model: {entry.label}; {args.drags} drags of {args.seconds:g} s per app, a move every {MOVE_MS} ms; {os.cpu_count()} CPUs")
-    print_table("app", rows, [("p50 ms", "p50_ms", ".1f"), ("p95 ms", "p95_ms", ".1f"), ("max ms", "max_ms", ".1f"), ("frames/s", "frames_per_second", ".1f"), ("decodes", "page_decodes", "")])
+    print_table(
+        "app",
+        rows,
+        [
+            ("p50 ms", "p50_ms", ".1f"),
+            ("p95 ms", "p95_ms", ".1f"),
+            ("max ms", "max_ms", ".1f"),
+            ("frames/s", "frames_per_second", ".1f"),
+            ("decodes", "page_decodes", ""),
+        ],
+    )
     print(f"server path p50 / minimal app p50: {ratio:.2f}x")
 
     result = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "torch": torch.__version__, "gradio": gr.__version__},  # fmt: skip
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "gradio": gr.__version__,
+        },
         "model": entry.label,
         "drags": args.drags,
         "seconds_per_drag": args.seconds,

@@ -34,10 +34,10 @@ def main() -> None:
     os.environ["LATENT_LAB_CACHE"] = tempfile.mkdtemp(prefix="latent-lab-bench-")
 
     import data
-    from data import faces
+    from data import face_factors, faces
 
     rows = []
-    factors = faces.sample_factors(2000, seed=0)
+    factors = face_factors.sample_factors(2000, seed=0)
     _, dt = timed(lambda: faces.render_faces(factors, 64, workers=1, progress=False))
     rows.append(("faces 64x64 render, 1 process", len(factors) / dt, "img/s"))
     _, dt = timed(lambda: faces.render_faces(factors, 64, progress=False))

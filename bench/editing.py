@@ -49,7 +49,12 @@ def main(argv: list[str] | None = None) -> None:
         _, options = metrics.trained_on(Path(args.checkpoints) / name)  # its faces version and size
         explorer.classifier = metrics.classifier_for("faces", explorer.model.config.image_size, options)
         ds = data.load("faces", split="test", **options)
-        runs = {"invert (pixels + classifier features)": [], "invert (pixels only)": [], "guided edit (Smiling)": [], "vector edit (Smiling)": []}
+        runs = {
+            "invert (pixels + classifier features)": [],
+            "invert (pixels only)": [],
+            "guided edit (Smiling)": [],
+            "vector edit (Smiling)": [],
+        }
         psnr = []
         for i in range(args.n):
             image = ds.batch(np.array([i]))
@@ -61,7 +66,13 @@ def main(argv: list[str] | None = None) -> None:
             runs["guided edit (Smiling)"].append(timed(lambda: explorer.decode(explorer.guided_edit(z, "Smiling", 1.0)))[0])
             runs["vector edit (Smiling)"].append(timed(lambda: explorer.decode(explorer.edit(z, "Smiling", 1.0)))[0])
         for operation, seconds in runs.items():
-            row = {"model": name, "operation": operation, "n": len(seconds), "median_s": round(statistics.median(seconds), 3), "max_s": round(max(seconds), 3)}
+            row = {
+                "model": name,
+                "operation": operation,
+                "n": len(seconds),
+                "median_s": round(statistics.median(seconds), 3),
+                "max_s": round(max(seconds), 3),
+            }
             if operation.startswith("invert (pixels +"):
                 row["psnr_db"] = round(statistics.fmean(psnr), 2)
             rows.append(row)

@@ -163,8 +163,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", default="bench/results/latency.json", help="JSON results file (default bench/results/latency.json)")
     args = parser.parse_args(argv)
     if args.requests < 1 or args.warmup < 0 or args.clients < 0 or args.seconds <= 0 or args.threads < 1:
-        parser.error(f"need -n >= 1, --warmup >= 0, --clients >= 0, --seconds > 0 and --threads >= 1, got {args.requests}, {args.warmup}, "
-                     f"{args.clients}, {args.seconds} and {args.threads}")  # fmt: skip
+        parser.error(
+            f"need -n >= 1, --warmup >= 0, --clients >= 0, --seconds > 0 and --threads >= 1, got {args.requests}, {args.warmup}, "
+            f"{args.clients}, {args.seconds} and {args.threads}"
+        )
 
     import gradio as gr
     import numpy as np
@@ -182,7 +184,10 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         catalog = Catalog.discover(args.checkpoints)
     except ValueError:  # Catalog names app.py's flags; say this script's
-        parser.exit(1, f"error: no loadable checkpoint in {args.checkpoints}/: train one (python -m train --preset faces-vae) or pass --checkpoints DIR\n")
+        parser.exit(
+            1,
+            f"error: no loadable checkpoint in {args.checkpoints}/: train one (python -m train --preset faces-vae) or pass --checkpoints DIR\n",
+        )
     keyed = [label for label, entry in catalog.entries.items() if entry.key == args.model]
     matches = keyed or [label for label in catalog.labels if args.model in label]
     if not matches:
@@ -244,16 +249,30 @@ def main(argv: list[str] | None = None) -> dict:
     d, e = rows["/decode (slider drag)"], rows["echo (trivial endpoint)"]
     ratio = {"p50": round(d["p50_ms"] / e["p50_ms"], 2), "p95": round(d["p95_ms"] / e["p95_ms"], 2)}
 
-    print(f"model: {label}  ({args.requests} requests each after {args.warmup} warm-up, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()})")
-    width = print_table("endpoint", rows, [("p50 ms", "p50_ms", ".1f"), ("p95 ms", "p95_ms", ".1f"), ("mean ms", "mean_ms", ".1f"), ("max ms", "max_ms", ".1f")])
+    print(
+        f"model: {label}  ({args.requests} requests each after {args.warmup} warm-up, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()})"
+    )
+    width = print_table(
+        "endpoint",
+        rows,
+        [("p50 ms", "p50_ms", ".1f"), ("p95 ms", "p95_ms", ".1f"), ("mean ms", "mean_ms", ".1f"), ("max ms", "max_ms", ".1f")],
+    )
     print(f"{'ratio decode / echo':<{width}}  {ratio['p50']:>7.2f}x  {ratio['p95']:>7.2f}x")
     if crowd:
-        print(f"{args.clients} clients dragging for {args.seconds:g} s: p50 {crowd['p50_ms']:.1f} ms, p95 {crowd['p95_ms']:.1f} ms, "
-              f"max {crowd['max_ms']:.1f} ms, {crowd['requests_per_second']:.1f} requests/s, {crowd['errors']} errors")  # fmt: skip
+        print(
+            f"{args.clients} clients dragging for {args.seconds:g} s: p50 {crowd['p50_ms']:.1f} ms, p95 {crowd['p95_ms']:.1f} ms, "
+            f"max {crowd['max_ms']:.1f} ms, {crowd['requests_per_second']:.1f} requests/s, {crowd['errors']} errors"
+        )
 
     result = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "gradio": gr.__version__},  # fmt: skip
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "gradio": gr.__version__,
+        },
         "model": label,
         "checkpoints": str(args.checkpoints),
         "requests": args.requests,

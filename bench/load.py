@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> dict:
     reset_peak()
     before = rss_mb()
     big = [files["4096x4096.jpg"], files["4000x3000.png"]] * 2
+
     def upload(path):
         try:
             reconstruct(Client(url, verbose=False), vae, path)
@@ -216,8 +217,12 @@ def main(argv: list[str] | None = None) -> dict:
             lambda: reconstruct(c, vae, face),
             lambda: c.predict(vae, "kl", None, [], *[rng.uniform(-2, 2)] + [0.0] * 31, api_name="/decode"),
             lambda: c.predict(vae, rng.choice([4, 16]), 1.0, rng.randrange(1000), "fitted", None, [], 0, 0, api_name="/sample"),
-            lambda: c.predict(vae, "attribute", "Smiling", "mean_difference", [], [], [], rng.uniform(0, 2), None, [], api_name="/edit_attribute"),
-            lambda: c.predict(vae, "seeds", None, None, "#0", "#1", rng.randrange(100), rng.randrange(100), "slerp", 8, None, [], api_name="/interpolate"),
+            lambda: c.predict(
+                vae, "attribute", "Smiling", "mean_difference", [], [], [], rng.uniform(0, 2), None, [], api_name="/edit_attribute"
+            ),
+            lambda: c.predict(
+                vae, "seeds", None, None, "#0", "#1", rng.randrange(100), rng.randrange(100), "slerp", 8, None, [], api_name="/interpolate"
+            ),
             lambda: (reconstruct(c, gan, face), reconstruct(c, vae, face)),  # an inversion, then back to the VAE
         ]
         reconstruct(c, vae, face)
@@ -238,10 +243,19 @@ def main(argv: list[str] | None = None) -> dict:
     warm = next((s for s in samples if s[0] >= 60), samples[0])
     end = samples[-1]
     mixed = {
-        "users": args.users, "minutes": args.minutes, "requests": done["requests"], "errors": len(errors), "first_errors": errors[:5],
-        "rss_after_warmup_mb": warm[1], "rss_end_mb": end[1], "rss_growth_mb": round(end[1] - warm[1], 1), "rss_peak_mb": max(s[1] for s in samples),
-        "temp_after_warmup_mb": warm[2], "temp_end_mb": end[2], "temp_growth_mb": round(end[2] - warm[2], 1),
-    }  # fmt: skip
+        "users": args.users,
+        "minutes": args.minutes,
+        "requests": done["requests"],
+        "errors": len(errors),
+        "first_errors": errors[:5],
+        "rss_after_warmup_mb": warm[1],
+        "rss_end_mb": end[1],
+        "rss_growth_mb": round(end[1] - warm[1], 1),
+        "rss_peak_mb": max(s[1] for s in samples),
+        "temp_after_warmup_mb": warm[2],
+        "temp_end_mb": end[2],
+        "temp_growth_mb": round(end[2] - warm[2], 1),
+    }
 
     print(f"uploads (peak RSS increase, MB; bar 200 each): {TEMP / 'uploads'}")
     for name, row in uploads.items():
@@ -250,15 +264,25 @@ def main(argv: list[str] | None = None) -> dict:
     print("slow work apart (p95 ms; bar: with 4 inversions <= 2x alone)")
     for name, a, b in (("/decode (slider)", alone[0], busy[0]), ("/reconstruct (VAE)", alone[1], busy[1])):
         print(f"  {name:<20} alone {a['p95_ms']:>7.1f}   with 4 inversions {b['p95_ms']:>7.1f}   ratio {b['p95_ms'] / a['p95_ms']:.2f}x")
-    print(f"mixed users: {args.users} x {args.minutes:g} min, {done['requests']} requests, {len(errors)} errors; RSS growth after the first "
-          f"minute {mixed['rss_growth_mb']:+.1f} MB (bar 150), temp growth {mixed['temp_growth_mb']:+.1f} MB (bar 50)")  # fmt: skip
+    print(
+        f"mixed users: {args.users} x {args.minutes:g} min, {done['requests']} requests, {len(errors)} errors; RSS growth after the first "
+        f"minute {mixed['rss_growth_mb']:+.1f} MB (bar 150), temp growth {mixed['temp_growth_mb']:+.1f} MB (bar 50)"
+    )
 
     result = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+        },
         "uploads": uploads,
         "four_large_uploads_peak_rss_increase_mb": concurrent_peak,
-        "slow_work_apart": {"alone": {"decode": alone[0], "reconstruct": alone[1]}, "with_4_inversions": {"decode": busy[0], "reconstruct": busy[1]},
-                            "inversions_completed": len(inversions)},  # fmt: skip
+        "slow_work_apart": {
+            "alone": {"decode": alone[0], "reconstruct": alone[1]},
+            "with_4_inversions": {"decode": busy[0], "reconstruct": busy[1]},
+            "inversions_completed": len(inversions),
+        },
         "mixed_users": mixed,
         "samples": samples,
     }

@@ -47,7 +47,15 @@ def main() -> None:
             explorer.sample(n, seed=0, y=y)  # warm-up
             seconds = min(_timed(lambda: explorer.sample(n, seed=1, y=y)) for _ in range(3))
             grid = prior.config.grid_size
-            rows.append({"prior": name, "grid": f"{grid}x{grid}", "batch": n, "seconds": round(seconds, 3), "ms_per_image": round(1000 * seconds / n, 1)})
+            rows.append(
+                {
+                    "prior": name,
+                    "grid": f"{grid}x{grid}",
+                    "batch": n,
+                    "seconds": round(seconds, 3),
+                    "ms_per_image": round(1000 * seconds / n, 1),
+                }
+            )
             print(f"{name:<22} grid {grid}x{grid}  batch {n:>3}  {seconds:7.2f} s  {1000 * seconds / n:8.1f} ms/image", flush=True)
 
     result = {"machine": f"{platform.machine()} CPU, {os.cpu_count()} cores", "threads": torch.get_num_threads(), "rows": rows}

@@ -40,8 +40,17 @@ def main() -> None:
     for name in names:
         preset = PRESETS[name]
         with tempfile.TemporaryDirectory() as out:
-            command = [sys.executable, "-m", "train", "--preset", name, "--out", out, "--max-steps", str(args.steps),
-                       "--sample-every", "0", "--stats-images", "500", "--threads", str(args.threads)]  # fmt: skip
+            command = [
+                sys.executable,
+                *"-m train --preset".split(),
+                name,
+                "--out",
+                out,
+                "--max-steps",
+                str(args.steps),
+                *"--sample-every 0 --stats-images 500 --threads".split(),
+                str(args.threads),
+            ]
             started = time.perf_counter()
             subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
             wall = time.perf_counter() - started
@@ -53,10 +62,23 @@ def main() -> None:
             steps = min(steps, preset["max_steps"])
         ips = record["images_per_second"]
         minutes = steps * preset["batch_size"] / ips / 60
-        rows.append({"preset": name, "images_per_second": ips, "steps": steps, "projected_minutes": round(minutes, 1), "measured_wall_s": round(wall, 1)})
+        rows.append(
+            {
+                "preset": name,
+                "images_per_second": ips,
+                "steps": steps,
+                "projected_minutes": round(minutes, 1),
+                "measured_wall_s": round(wall, 1),
+            }
+        )
         print(f"{name:<20} {ips:>8.0f} img/s  {steps:>6} steps  {minutes:>6.1f} min projected", flush=True)
 
-    result = {"machine": f"{platform.machine()} CPU, {os.cpu_count()} cores", "threads": args.threads or os.cpu_count(), "steps_measured": args.steps, "rows": rows}
+    result = {
+        "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores",
+        "threads": args.threads or os.cpu_count(),
+        "steps_measured": args.steps,
+        "rows": rows,
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
     print(f"wrote {args.out}")

@@ -1,10 +1,10 @@
 """Datasets: one registry, one `load`.
 
-    >>> import data
-    >>> ds = data.load("faces", split="test", n=64)
-    >>> ds.batch(slice(0, 8)).shape          # float32 NCHW in [0, 1]
-    torch.Size([8, 3, 64, 64])
-    >>> ds.attribute("Smiling")[:8]          # CelebA attribute names
+>>> import data
+>>> ds = data.load("faces", split="test", n=64)
+>>> ds.batch(slice(0, 8)).shape          # float32 NCHW in [0, 1]
+torch.Size([8, 3, 64, 64])
+>>> ds.attribute("Smiling")[:8]          # CelebA attribute names
 """
 
 from __future__ import annotations
@@ -77,4 +77,17 @@ def _loader(name: str):
     return DATASETS[name]
 
 
-__all__ = ["DATASETS", "HUB_DATASETS", "ImageDataset", "load", "options", "pinned", "recorded", "option_types", "cache_dir", "tile", "to_tensor", "to_uint8"]
+__all__ = [
+    "DATASETS",
+    "HUB_DATASETS",
+    "ImageDataset",
+    "load",
+    "options",
+    "pinned",
+    "recorded",
+    "option_types",
+    "cache_dir",
+    "tile",
+    "to_tensor",
+    "to_uint8",
+]

@@ -12,9 +12,10 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -89,7 +90,7 @@ class ImageDataset:
         """float32 NCHW tensor in [0, 1] for the images at `index` (int, slice or array)."""
         return to_tensor(np.asarray(self.images[index]))
 
-    def subset(self, index) -> "ImageDataset":
+    def subset(self, index) -> ImageDataset:
         """A new dataset holding only the rows at `index` (materialises lazy images)."""
         index = np.asarray(index)
         take = lambda a: None if a is None else a[index]  # noqa: E731
@@ -106,7 +107,6 @@ class ImageDataset:
         if not self.attribute_names or name not in self.attribute_names:
             raise ValueError(f"{self.name} has no attribute {name!r}; it has: {', '.join(self.attribute_names or []) or 'none'}")
         return self.attributes[:, self.attribute_names.index(name)]
-
 
     def targets(self, names: Sequence[str] | None = None) -> torch.Tensor:
         """What a conditional model is conditioned on, or a classifier predicts: the class labels

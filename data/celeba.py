@@ -51,8 +51,14 @@ def load(split: str = "train", root: str | None = None, size: int = 64, n: int |
     image_dir = root / IMAGE_DIR
     # The key covers what changes the pixels: where, which, how big, and the files'
     # modification times, so a re-downloaded dataset is decoded again.
-    key = cache_key(NAME, root=str(root.resolve()), split=split, size=size, n=n,
-                    stamp=[os.stat(p).st_mtime_ns for p in (image_dir, root / PARTITION_FILE)])
+    key = cache_key(
+        NAME,
+        root=str(root.resolve()),
+        split=split,
+        size=size,
+        n=n,
+        stamp=[os.stat(p).st_mtime_ns for p in (image_dir, root / PARTITION_FILE)],
+    )
     pixels = cached_arrays(
         key,
         lambda: {"images": images.load_images([image_dir / name for name in wanted], size, 3, desc=f"decoding celeba {split}")},

@@ -37,8 +37,11 @@ def load(split: str = "train", size: int = 32) -> ImageDataset:
         labels=labels[rows],
         label_names=[str(d) for d in range(10)],
         split=split,
-        info={"source": "sklearn.datasets.load_digits", "native_size": NATIVE_SIZE,
-              "split_rule": f"stratified {1 - TEST_FRACTION:.0%}/{TEST_FRACTION:.0%}, RandomState({SEED})"},
+        info={
+            "source": "sklearn.datasets.load_digits",
+            "native_size": NATIVE_SIZE,
+            "split_rule": f"stratified {1 - TEST_FRACTION:.0%}/{TEST_FRACTION:.0%}, RandomState({SEED})",
+        },
     )
 
 

@@ -288,7 +288,9 @@ def _check_latents(path: Path, latent_values: np.ndarray, latent_classes: np.nda
     if latent_classes.ndim != 2 or latent_classes.shape[1] != columns or not np.issubdtype(latent_classes.dtype, np.integer):
         raise ValueError(f"{where} latents_classes must be integers [N, {columns}], got {latent_classes.dtype} {latent_classes.shape}")
     if latent_values.shape != latent_classes.shape:
-        raise ValueError(f"{where} latents_values has shape {latent_values.shape} but latents_classes {latent_classes.shape}; they must match")
+        raise ValueError(
+            f"{where} latents_values has shape {latent_values.shape} but latents_classes {latent_classes.shape}; they must match"
+        )
     if len(latent_classes) and ((latent_classes < 0).any() or (latent_classes >= ORIGINAL_SIZES).any()):
         raise ValueError(
             f"{where} latents_classes out of range; columns (color, {', '.join(FACTOR_NAMES)}) take 0..size-1 with sizes {ORIGINAL_SIZES}"
@@ -305,13 +307,9 @@ def _read_packed_imgs(path: Path, f, n: int, chunk: int = 16384) -> np.ndarray:
             raise ValueError(f"format version {version}; this reader takes 1.0 and 2.0")
         shape, fortran_order, dtype = readers[version](f)
     except (ValueError, SyntaxError, tokenize.TokenError) as err:  # what numpy raises on a garbled .npy header
-        raise ValueError(
-            f"dsprites: {str(path)!r} is not a readable .npz: its imgs.npy is damaged or not a plain array ({err})"
-        ) from err
+        raise ValueError(f"dsprites: {str(path)!r} is not a readable .npz: its imgs.npy is damaged or not a plain array ({err})") from err
     if shape != (n, IMAGE_SIZE, IMAGE_SIZE) or fortran_order or dtype not in (np.dtype(np.uint8), np.dtype(bool)):
-        raise ValueError(
-            f"dsprites: {str(path)!r} imgs must be uint8 [{n}, 64, 64] (C order, one per latents row), got {dtype} {shape}"
-        )
+        raise ValueError(f"dsprites: {str(path)!r} imgs must be uint8 [{n}, 64, 64] (C order, one per latents row), got {dtype} {shape}")
     packed = np.empty([n, IMAGE_SIZE, IMAGE_SIZE // 8], dtype=np.uint8)
     pixels = IMAGE_SIZE * IMAGE_SIZE
     for start in range(0, n, chunk):

@@ -5,10 +5,8 @@ change one factor, re-render, and know exactly what changed. Binary attributes a
 derived from the factors and carry CelebA's names (`list_attr_celeba.txt`), so attribute
 code written here runs unchanged on real CelebA.
 
-Drawing: every part is a polygon in face-local coordinates (x right, y down, the face
-ellipse's half-width `a` and half-height `b` as units); one affine map per image applies
-head tilt, scale and position jitter, so nothing is resampled but the final
-antialiasing. Faces are drawn at SUPERSAMPLE x the output size and box-filtered down.
+The factors, renderer versions and attributes live in data/face_factors.py, the drawing
+in data/face_drawing.py; this module renders and caches the dataset and re-exports both.
 
 The renderer is versioned (`STYLES`): a checkpoint records the version it trained on
 (training.json's data_options), and `load(version=...)` renders that version again, so a
@@ -24,392 +22,27 @@ new renderer never silently changes what an old checkpoint is measured on.
 
 from __future__ import annotations
 
-import colorsys
 import math
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 
-import multiprocessing
 import numpy as np
-from PIL import Image, ImageDraw
 from tqdm.auto import tqdm
 
 from .base import ImageDataset, cache_key, cached_arrays, check_split
+from .face_drawing import SIZES, render_face
+from .face_factors import ATTRIBUTE_NAMES, FACTOR_NAMES, FACTORS, VERSION, attributes_from_factors, sample_factors, style_of
 
-SUPERSAMPLE = 4  # draw at 4x, then box-filter down: smooth edges without per-shape antialiasing
-SIZES = (32, 64, 128)
 SPLIT_SEEDS = {"train": 1, "test": 2}  # fixed per split: train and test never share faces
 SPLIT_SIZES = {"train": 50_000, "test": 5_000}
-
-
-@dataclass(frozen=True)
-class Factor:
-    name: str
-    size: int  # 0: continuous (stored as its value); k > 0: discrete, stored as index 0..k-1
-    low: float = 0.0  # range of a continuous factor
-    high: float = 1.0
-    levels: tuple[str, ...] = ()  # names of a discrete factor's levels
-
-
-FACTORS = (
-    Factor("skin_tone", 0),  # 0 palest .. 1 darkest
-    Factor("face_width", 0),
-    Factor("face_height", 0),  # jaw length
-    Factor("hair_color", 5, levels=("black", "brown", "blond", "red", "gray")),
-    Factor("hair_style", 4, levels=("bald", "short", "long", "bangs")),
-    Factor("eye_openness", 0),
-    Factor("iris_color", 4, levels=("brown", "blue", "green", "gray")),
-    Factor("eyebrow_angle", 0, -1.0, 1.0),  # -1 inner ends down (stern) .. 1 inner ends up (worried)
-    Factor("smile", 0, -1.0, 1.0),  # -1 frown .. 0 neutral .. 1 broad smile
-    Factor("mouth_open", 0),  # 0 closed .. 1 wide open (inside and teeth visible)
-    Factor("glasses", 6, levels=("none", "black", "tortoise", "red", "blue", "gold")),
-    Factor("facial_hair", 4, levels=("none", "mustache", "goatee", "beard")),
-    Factor("hat", 3, levels=("none", "beanie", "cap")),
-    Factor("head_tilt", 0, -1.0, 1.0),  # -1..1 maps to -15..15 degrees
-    Factor("offset_x", 0, -1.0, 1.0),
-    Factor("offset_y", 0, -1.0, 1.0),
-    Factor("scale", 0, -1.0, 1.0),  # -1..1 maps to 0.9..1.1
-    Factor("background_hue", 0),
-)
-FACTOR_NAMES = [f.name for f in FACTORS]
-F = {name: i for i, name in enumerate(FACTOR_NAMES)}  # column of each factor
-
-
-
-@dataclass(frozen=True)
-class Style:
-    """What one renderer version draws: framing, attribute margins, and the size of small details."""
-
-    zoom: float  # face scale (version 1 = 1); strokes scale with it
-    center_y: float  # face centre, as a fraction of the image height
-    # factor: (threshold, half-width of the excluded gap). Continuous factors become binary attributes at the
-    # threshold; sampling leaves the gap empty, so an attribute is never decided by an invisible difference
-    thresholds: dict[str, tuple[float, float]]
-    smile_lift: float  # how far the mouth corners rise at smile 1, in face half-heights
-    smile_widen: float  # how much wider the mouth is at smile 1 (0.15: 15%)
-    lip_width: float  # lip stroke at zoom 1, in canvas fractions (a closed mouth's lower lip: 6/11 of it)
-    upper_lip: float  # share of an open mouth's gap above the lips' line (0.5: an O, which smiles only when the corners rise)
-    frame_width: float  # glasses frame stroke at zoom 1, in canvas fractions
-    facial_hair_shade: float  # facial hair colour = hair colour x this (1: the same; < 1 darker, visible on pale skin)
-    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # factor: (low, high) sampled, where not the Factor's
-
-
-STYLES = {
-    1: Style(1.0, 0.55, {"smile": (0.2, 0.1), "mouth_open": (0.35, 0.05), "eye_openness": (0.3, 0.05), "skin_tone": (0.15, 0.05)}, 0.12, 0.15, 0.011, 0.25, 0.011, 1.0),
-    # not smiling -0.5..0.1 (neutral to a slight frown, as most of CelebA's non-smiling faces), smiling 0.6..1
-    2: Style(1.6, 0.47, {"smile": (0.35, 0.25), "mouth_open": (0.4, 0.25), "eye_openness": (0.4, 0.2), "skin_tone": (0.2, 0.1)}, 0.3, 0.3, 0.016, 0.45, 0.016, 0.7,
-             ranges={"smile": (-0.5, 1.0)}),
-}
-VERSION = max(STYLES)  # what new datasets are rendered with; bump (adding a Style) when the renderer changes
-
-
-def style_of(version: int) -> Style:
-    if version not in STYLES:
-        raise ValueError(f"faces version must be one of {', '.join(map(str, STYLES))}, got {version!r}")
-    return STYLES[version]
-
-ATTRIBUTE_NAMES = [  # CelebA's names where one applies; Red_Hair has no CelebA counterpart
-    "Bald", "Bangs", "Black_Hair", "Blond_Hair", "Brown_Hair", "Eyeglasses", "Goatee", "Gray_Hair",
-    "Mouth_Slightly_Open", "Mustache", "Narrow_Eyes", "No_Beard", "Pale_Skin", "Red_Hair", "Smiling",
-    "Wearing_Hat",
-]  # fmt: skip
-
-
-def attributes_from_factors(factors: np.ndarray, version: int = VERSION) -> np.ndarray:
-    """uint8 [N, len(ATTRIBUTE_NAMES)] binary attributes derived from factors [N, F] (thresholds of `version`)."""
-    f = np.atleast_2d(factors)
-    thresholds = style_of(version).thresholds
-    col = lambda name: f[:, F[name]]  # noqa: E731
-    hair, style = col("hair_color").astype(int), col("hair_style").astype(int)
-    has_hair = style != 0  # a bald head shows no hair colour (CelebA labels none)
-    above = lambda name: col(name) > thresholds[name][0]  # noqa: E731
-    values = {
-        "Bald": style == 0,
-        "Bangs": style == 3,
-        "Black_Hair": has_hair & (hair == 0),
-        "Brown_Hair": has_hair & (hair == 1),
-        "Blond_Hair": has_hair & (hair == 2),
-        "Red_Hair": has_hair & (hair == 3),
-        "Gray_Hair": has_hair & (hair == 4),
-        "Eyeglasses": col("glasses") > 0,
-        "Mustache": col("facial_hair") == 1,
-        "Goatee": col("facial_hair") == 2,
-        "No_Beard": col("facial_hair") == 0,
-        "Mouth_Slightly_Open": above("mouth_open"),
-        "Narrow_Eyes": ~above("eye_openness"),
-        "Pale_Skin": ~above("skin_tone"),
-        "Smiling": above("smile"),
-        "Wearing_Hat": col("hat") > 0,
-    }
-    return np.stack([values[name] for name in ATTRIBUTE_NAMES], axis=1).astype(np.uint8)
-
-
-# ----------------------------------------------------------------------------- sampling
-
-
-def sample_factors(n: int, seed: int, correlated: bool = False, version: int = VERSION) -> np.ndarray:
-    """float32 [n, F] factors. Independent by default; `correlated=True` makes some
-    attributes co-occur as in photo collections (Smiling with Mouth_Slightly_Open,
-    Gray_Hair with Eyeglasses, long hair without beards), so a naive mean-difference
-    attribute vector entangles them and a balanced/conditional one can do better."""
-    rng = np.random.default_rng(seed)
-    look = style_of(version)
-    thresholds = look.thresholds
-    out = np.empty((n, len(FACTORS)), np.float32)
-    for i, factor in enumerate(FACTORS):
-        low, high = look.ranges.get(factor.name, (factor.low, factor.high))
-        if factor.name in thresholds:
-            out[:, i] = _uniform_with_gap(rng, n, low, high, *thresholds[factor.name])
-        elif factor.size:
-            out[:, i] = rng.choice(factor.size, size=n, p=_PRIORS.get(factor.name))
-        else:
-            out[:, i] = rng.uniform(low, high, n)
-    if correlated:
-        _correlate(rng, out, thresholds)
-    return out
-
-
-_PRIORS = {  # level probabilities of discrete factors (uniform when absent)
-    "hair_style": [0.15, 0.35, 0.3, 0.2],
-    "glasses": [0.7] + [0.06] * 5,
-    "facial_hair": [0.6, 0.15, 0.1, 0.15],
-    "hat": [0.76, 0.12, 0.12],
-}
-
-
-def _uniform_with_gap(rng, n, low, high, threshold, gap):
-    """Uniform on [low, high] minus (threshold - gap, threshold + gap)."""
-    width = (high - low) - 2 * gap
-    u = rng.uniform(low, low + width, n)
-    return np.where(u < threshold - gap, u, u + 2 * gap)
-
-
-def _correlate(rng, f, thresholds):
-    """Re-draw some factors conditioned on others (in place); the marginals stay sensible."""
-    n = len(f)
-    smiling = f[:, F["smile"]] > thresholds["smile"][0]
-    # P(mouth open | smiling) = 0.85, P(mouth open | not smiling) = 0.15
-    want_open = rng.random(n) < np.where(smiling, 0.85, 0.15)
-    t, gap = thresholds["mouth_open"]
-    f[:, F["mouth_open"]] = np.where(want_open, rng.uniform(t + gap, 1.0, n), rng.uniform(0.0, t - gap, n))
-    # P(glasses | gray hair) = 0.7, otherwise 0.15
-    gray = f[:, F["hair_color"]] == 4
-    wears = rng.random(n) < np.where(gray, 0.7, 0.15)
-    f[:, F["glasses"]] = np.where(wears, rng.integers(1, 6, n), 0)
-    # long hair: a beard only 5% of the time
-    long_hair = f[:, F["hair_style"]] == 2
-    f[long_hair & (rng.random(n) > 0.05), F["facial_hair"]] = 0
-
-
-# ----------------------------------------------------------------------------- palettes
-
-SKIN = np.array([(255, 228, 206), (240, 200, 165), (222, 172, 128), (190, 130, 88), (140, 90, 60), (92, 60, 42)], float)
-HAIR = [(38, 32, 32), (110, 72, 42), (232, 200, 120), (185, 72, 35), (180, 180, 184)]
-IRIS = [(105, 62, 30), (55, 115, 200), (60, 140, 75), (125, 135, 145)]
-FRAMES = [None, (20, 20, 24), (125, 72, 30), (200, 30, 45), (35, 70, 190), (210, 170, 60)]
-HATS = [None, (180, 40, 50), (30, 50, 110)]
-SHIRT = (72, 84, 110)
-MOUTH_INSIDE = (96, 22, 34)
-TEETH = (250, 250, 244)
-WHITE = (250, 250, 250)
-
-
-def _skin(t):
-    """Interpolate the skin palette at t in [0, 1]."""
-    pos = t * (len(SKIN) - 1)
-    i = min(int(pos), len(SKIN) - 2)
-    return tuple(int(v) for v in SKIN[i] + (pos - i) * (SKIN[i + 1] - SKIN[i]))
-
-
-def _shade(color, k):
-    return tuple(int(max(0, min(255, c * k))) for c in color)
-
-
-# ----------------------------------------------------------------------------- geometry
-
-
-def _ellipse(cx, cy, rx, ry, a0=0.0, a1=2 * math.pi, n=40):
-    """Points on an ellipse arc, angles measured from +x towards +y (down)."""
-    t = np.linspace(a0, a1, n)
-    return np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t)], 1)
-
-
-def _parabola(x0, x1, y_end, y_mid, n=24):
-    """Points on y(x) through (x0, y_end), (0, y_mid), (x1, y_end): lips, hairlines."""
-    x = np.linspace(x0, x1, n)
-    return np.stack([x, y_end + (y_mid - y_end) * (1 - (x / x1) ** 2)], 1)
-
-
-class _Canvas:
-    """An ImageDraw wrapped with the face-local -> pixel affine map."""
-
-    def __init__(self, size, background, center, scale, angle, stroke=1.0):
-        self.image = Image.new("RGB", (size, size), background)
-        self.draw = ImageDraw.Draw(self.image)
-        self.size = size
-        self.stroke = stroke  # line widths are canvas fractions at zoom 1: a zoomed face draws them this much wider
-        c, s = math.cos(angle), math.sin(angle)
-        self.rot = np.array([[c, -s], [s, c]]) * scale * size  # local units are canvas fractions
-        self.center = np.asarray(center) * size
-
-    def px(self, points):
-        return [tuple(p) for p in np.asarray(points) @ self.rot.T + self.center]
-
-    def polygon(self, points, fill):
-        self.draw.polygon(self.px(points), fill=fill)
-
-    def line(self, points, fill, width):
-        w = max(1, round(width * self.stroke * self.size))
-        self.draw.line(self.px(points), fill=fill, width=w, joint="curve")
-        for end in (points[0], points[-1]):  # round caps, so thick strokes don't end square
-            x, y = self.px([end])[0]
-            self.draw.ellipse((x - w / 2, y - w / 2, x + w / 2, y + w / 2), fill=fill)
-
-
-# ----------------------------------------------------------------------------- rendering
-
-
-def render_face(factors, size: int = 64, version: int = VERSION) -> np.ndarray:
-    """Render one face from a factor vector (order: FACTOR_NAMES) -> uint8 [size, size, 3]."""
-    look = style_of(version)
-    if size not in SIZES:
-        raise ValueError(f"faces size must be one of {SIZES}, got {size}")
-    f = dict(zip(FACTOR_NAMES, np.asarray(factors, dtype=float).tolist()))
-    if len(f) != len(FACTORS):
-        raise ValueError(f"render_face needs {len(FACTORS)} factors ({', '.join(FACTOR_NAMES)}), got {len(np.asarray(factors))}")
-    big = size * SUPERSAMPLE
-    background = tuple(int(255 * c) for c in colorsys.hsv_to_rgb(f["background_hue"], 0.28, 0.93))
-    scale = look.zoom * (1.0 + 0.1 * f["scale"])
-    center = (0.5 + 0.04 * f["offset_x"], look.center_y + 0.03 * f["offset_y"])
-    canvas = _Canvas(big, background, center, scale, math.radians(15 * f["head_tilt"]), stroke=look.zoom)
-
-    a = 0.185 + 0.05 * f["face_width"]  # face half-width (canvas fractions at scale 1)
-    b = 0.245 + 0.05 * f["face_height"]  # face half-height
-    skin = _skin(f["skin_tone"])
-    hair = HAIR[int(f["hair_color"])]
-    hairdo = FACTORS[F["hair_style"]].levels[int(f["hair_style"])]
-
-    # Body: shoulders and neck stay untilted-looking because they extend off the canvas.
-    canvas.polygon(_ellipse(0, b + 0.36, 0.42, 0.26), SHIRT)
-    if hairdo == "long":  # hair falling behind the head to the shoulders
-        back = np.concatenate([_ellipse(0, -0.04, a * 1.2, b * 1.12, math.pi, 2 * math.pi), [(a * 1.25, b * 1.45), (-a * 1.25, b * 1.45)]])
-        canvas.polygon(back, hair)
-    canvas.polygon([(-a * 0.42, 0), (a * 0.42, 0), (a * 0.46, b + 0.2), (-a * 0.46, b + 0.2)], _shade(skin, 0.9))
-    for side in (-1, 1):  # ears
-        canvas.polygon(_ellipse(side * a * 0.97, -0.02, 0.035, 0.06), _shade(skin, 0.93))
-
-    # Face: an ellipse whose lower half tapers towards the chin.
-    face = _ellipse(0, 0, a, b, n=64)
-    face[:, 0] *= np.where(face[:, 1] > 0, 1 - 0.22 * (face[:, 1] / b) ** 2, 1)
-    canvas.polygon(face, skin)
-
-    mouth_y = 0.5 * b
-    _facial_hair(canvas, int(f["facial_hair"]), face, a, b, mouth_y, _shade(hair, look.facial_hair_shade))
-    canvas.polygon(_ellipse(0, 0.14 * b, 0.022, 0.03), _shade(skin, 0.86))  # nose shadow
-    _mouth(canvas, f["smile"], f["mouth_open"], a, b, mouth_y, skin, look)
-    _eyes(canvas, f, a, b, hair)
-    _hair(canvas, hairdo, a, b, hair, skin)
-    if f["glasses"] > 0:
-        _glasses(canvas, FRAMES[int(f["glasses"])], a, b, look.frame_width)
-    if f["hat"] > 0:
-        _hat(canvas, int(f["hat"]), a, b)
-    return np.asarray(canvas.image.reduce(SUPERSAMPLE))
-
-
-def _facial_hair(canvas, kind, face, a, b, mouth_y, color):
-    if kind == 3:  # full beard: jaw and chin up to a line that rises to the sideburns
-        jaw = face[face[:, 1] > 0.05 * b]  # right cheek, round the chin, to the left cheek
-        cheeks = _parabola(jaw[-1, 0], -jaw[-1, 0], jaw[-1, 1], 0.32 * b)  # back, left to right
-        canvas.polygon(np.concatenate([jaw, cheeks]), color)
-    if kind == 2:  # goatee: a patch from below the lip to the chin
-        canvas.polygon(np.concatenate([_parabola(-0.2 * a, 0.2 * a, mouth_y + 0.16 * b, mouth_y + 0.14 * b), _ellipse(0, mouth_y + 0.2 * b, 0.2 * a, 0.24 * b, 0, math.pi, n=16)]), color)
-    if kind in (1, 3):  # mustache (a full beard has one too)
-        w = 0.36 * a
-        top = _parabola(-w, w, mouth_y - 0.06 * b, mouth_y - 0.22 * b)
-        bottom = _parabola(w, -w, mouth_y - 0.0 * b, mouth_y - 0.1 * b)
-        canvas.polygon(np.concatenate([top, bottom]), color)
-
-
-def _mouth(canvas, smile, opening, a, b, y, skin, look):
-    """Corners rise with `smile` (and fall for a frown); `opening` parts the lips and
-    shows the inside of the mouth and the upper teeth."""
-    w = 0.3 * a * (1 + look.smile_widen * smile)
-    corner_y = y - look.smile_lift * b * smile
-    mid_y = y + 0.06 * b * smile
-    gap = 0.32 * b * opening
-    lips = _shade((200, 90, 90), 0.6 + 0.4 * (1 - 0.3 * (skin[0] < 160)))
-    upper = _parabola(-w, w, corner_y, mid_y - look.upper_lip * gap)
-    lower = _parabola(-w, w, corner_y, mid_y + (1 - look.upper_lip) * gap + 0.03 * b * max(smile, 0))
-    if opening > 0.08:
-        canvas.polygon(np.concatenate([upper, lower[::-1]]), MOUTH_INSIDE)
-        teeth = upper.copy()
-        teeth[:, 1] = np.minimum(upper[:, 1] + 0.4 * gap, lower[:, 1])
-        canvas.polygon(np.concatenate([upper, teeth[::-1]]), TEETH)
-    canvas.line(upper, lips, look.lip_width)
-    canvas.line(lower, lips, look.lip_width if opening > 0.08 else look.lip_width * 6 / 11)
-
-
-def _eyes(canvas, f, a, b, hair):
-    eye_y = -0.2 * b
-    rx = 0.19 * a
-    ry = rx * (0.18 + 0.55 * f["eye_openness"])
-    iris = IRIS[int(f["iris_color"])]
-    brow_color = _shade(hair, 0.85)
-    for side in (-1, 1):
-        x = side * 0.42 * a
-        canvas.polygon(_ellipse(x, eye_y, rx, ry), WHITE)
-        r = min(0.58 * rx, ry * 0.95)  # the iris is clipped by the lids when the eye narrows
-        canvas.polygon(_ellipse(x, eye_y, r, min(r, ry)), iris)
-        canvas.polygon(_ellipse(x, eye_y, 0.45 * r, 0.45 * min(r, ry)), (15, 15, 20))
-        canvas.line(_ellipse(x, eye_y, rx, ry, math.pi, 2 * math.pi, n=16), (40, 30, 30), 0.006)  # upper lid
-        inner, outer = x - side * 0.05 * a, x + side * 0.36 * a
-        lift = 0.07 * b * f["eyebrow_angle"]  # inner end up for worry, down for a stern look
-        brow_y = eye_y - 0.19 * b
-        canvas.line(np.array([(inner, brow_y - lift), ((inner + outer) / 2, brow_y - 0.03 * b), (outer, brow_y + 0.02 * b)]), brow_color, 0.014)
-
-
-def _hair(canvas, style, a, b, color, skin):
-    if style == "bald":
-        canvas.polygon(_ellipse(-0.35 * a, -0.72 * b, 0.22 * a, 0.08 * b), _shade(skin, 1.08))  # scalp shine
-        return
-    # Cap over the skull: the top of a slightly larger ellipse, down to a hairline that
-    # dips at the temples (sideburns) and, for bangs, covers the forehead.
-    outer = _ellipse(0, -0.02, a * 1.08, b * 1.08, math.pi * 0.97, math.pi * 2.03, n=48)
-    hairline_mid = -0.5 * b if style == "bangs" else -0.74 * b
-    inner = _parabola(a * 0.93, -a * 0.93, -0.05 * b, hairline_mid)
-    if style == "bangs":  # a ragged fringe: alternate the hairline down and up
-        inner[1:-1:2, 1] += 0.05 * b
-    canvas.polygon(np.concatenate([outer, inner]), color)
-
-
-def _glasses(canvas, frame, a, b, width):
-    eye_y = -0.2 * b
-    r = 0.3 * a
-    for side in (-1, 1):
-        x = side * 0.42 * a
-        canvas.line(_ellipse(x, eye_y, r, r * 0.85, n=36), frame, width)
-        canvas.line(np.array([(side * (0.42 * a + r), eye_y - 0.02 * b), (side * a * 0.98, eye_y - 0.06 * b)]), frame, 0.009)
-    canvas.line(np.array([(-0.42 * a + r, eye_y - 0.04 * b), (0, eye_y - 0.1 * b), (0.42 * a - r, eye_y - 0.04 * b)]), frame, 0.009)
-
-
-def _hat(canvas, kind, a, b):
-    color = HATS[kind]
-    dome = _ellipse(0, -0.05, a * 1.16, b * 1.12, math.pi * 1.0, math.pi * 2.0, n=40)
-    brim_y = -0.76 * b
-    dome = dome[dome[:, 1] < brim_y]  # keep the forehead, and a fringe below, visible
-    canvas.polygon(np.concatenate([dome, [(a * 1.1, brim_y), (-a * 1.1, brim_y)]]), color)
-    if kind == 1:  # beanie: a folded band and a pompom
-        canvas.polygon([(-a * 1.12, brim_y), (a * 1.12, brim_y), (a * 1.1, brim_y - 0.2 * b), (-a * 1.1, brim_y - 0.2 * b)], _shade(color, 0.8))
-        canvas.polygon(_ellipse(0, -0.05 - b * 1.12, 0.04, 0.035), _shade(color, 1.25))
-    else:  # cap: a brim sticking out to one side
-        canvas.polygon(_ellipse(a * 0.55, brim_y, a * 0.95, 0.03), _shade(color, 0.75))
-
 
 # ----------------------------------------------------------------------------- datasets
 
 
-def render_faces(factors: np.ndarray, size: int = 64, workers: int | None = None, progress: bool = True, version: int = VERSION) -> np.ndarray:
+def render_faces(
+    factors: np.ndarray, size: int = 64, workers: int | None = None, progress: bool = True, version: int = VERSION
+) -> np.ndarray:
     """uint8 [N, size, size, 3] for factors [N, F], rendered across `workers` processes
     (default: all cores). The result does not depend on the number of workers."""
     n = len(factors)
@@ -436,7 +69,9 @@ def _render_chunk(factors, size, version):
     return np.stack([render_face(row, size, version) for row in factors])
 
 
-def load(split: str = "train", n: int | None = None, seed: int | None = None, size: int = 64, correlated: bool = False, version: int = VERSION) -> ImageDataset:
+def load(
+    split: str = "train", n: int | None = None, seed: int | None = None, size: int = 64, correlated: bool = False, version: int = VERSION
+) -> ImageDataset:
     """Faces for `split` ('train': 50,000, 'test': 5,000 by default, each with its own
     fixed seed), drawn by renderer `version` (STYLES). Cached under the cache directory after the first call."""
     check_split("faces", split)

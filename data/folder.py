@@ -32,8 +32,7 @@ TEST_PERCENT = 10
 CSV_NAME = "labels.csv"
 
 
-def load(split: str = "train", root: str | None = None, size: int = 64, channels: int = 3,
-         labels_csv: str | None = None) -> ImageDataset:
+def load(split: str = "train", root: str | None = None, size: int = 64, channels: int = 3, labels_csv: str | None = None) -> ImageDataset:
     """The images under `root`, centre-cropped and resized to `size`, with `channels` 1 or 3.
 
     Split: an image is in "test" when a hash of its relative path falls in the lowest
@@ -57,8 +56,10 @@ def load(split: str = "train", root: str | None = None, size: int = 64, channels
     columns = _read_csv(Path(labels_csv), files) if labels_csv is not None else {}
     keep = np.ones(len(files), bool) if split == "all" else (_in_test(files) == (split == "test"))
     if not keep.any():
-        raise ValueError(f"folder: none of the {len(files)} images under {root} falls in the {split!r} split "
-                         f"(about {TEST_PERCENT}% go to 'test'); use split='all' for a folder this small")
+        raise ValueError(
+            f"folder: none of the {len(files)} images under {root} falls in the {split!r} split "
+            f"(about {TEST_PERCENT}% go to 'test'); use split='all' for a folder this small"
+        )
     kept = [file for file, k in zip(files, keep) if k]
     subset = {key: value[keep] if isinstance(value, np.ndarray) else value for key, value in columns.items()}
     return ImageDataset(
@@ -125,8 +126,10 @@ def _read_csv(path: Path, files: list[str]) -> dict:
     binary = np.isin(values, ("-1", "0", "1"))
     if not binary.all():
         bad = sorted(set(values[~binary].tolist()))[:5]
-        raise ValueError(f"{path}: attribute values must be 0/1 or -1/1, found {', '.join(map(repr, bad))} "
-                         "(for class names use a single column named `label`)")
+        raise ValueError(
+            f"{path}: attribute values must be 0/1 or -1/1, found {', '.join(map(repr, bad))} "
+            "(for class names use a single column named `label`)"
+        )
     return {"attributes": (values == "1").astype(np.uint8), "attribute_names": header[1:]}
 
 

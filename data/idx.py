@@ -20,13 +20,9 @@ from .base import ImageDataset, check_split
 
 NATIVE_SIZE = 28
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist package
-FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 # split -> (images file, labels file), the official names (each may also end in .gz)
-FILES = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
+FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"), "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 UNSIGNED_BYTE = 0x08  # IDX type code; the only one MNIST-style files use
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -79,7 +75,9 @@ def read_idx(path: str | Path, ndim: int) -> np.ndarray:
     shape = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
     expected = header + int(np.prod(shape))
     if len(data) != expected:
-        raise ValueError(f"{path} is truncated or damaged: its header promises shape {shape} ({expected:,} bytes), it has {len(data):,} bytes")
+        raise ValueError(
+            f"{path} is truncated or damaged: its header promises shape {shape} ({expected:,} bytes), it has {len(data):,} bytes"
+        )
     # .copy(): frombuffer gives a read-only view of `data`; models want writable arrays
     return np.frombuffer(data, np.uint8, offset=header).reshape(shape).copy()
 
@@ -99,7 +97,9 @@ def _load(name: str, split: str, data_dir: str | None, size: int, class_names: l
     image_path, label_path = found.values()
     pixels, labels = read_idx(image_path, ndim=3), read_idx(label_path, ndim=1)
     if len(pixels) != len(labels):
-        raise ValueError(f"{image_path} holds {len(pixels):,} images but {label_path} holds {len(labels):,} labels; are they from the same dataset?")
+        raise ValueError(
+            f"{image_path} holds {len(pixels):,} images but {label_path} holds {len(labels):,} labels; are they from the same dataset?"
+        )
     if labels.max(initial=0) >= len(class_names):
         raise ValueError(f"{label_path} has label {labels.max()}, but {name} has only {len(class_names)} classes")
     return ImageDataset(

@@ -52,8 +52,10 @@ def stratified_difference(z: torch.Tensor, labels, strata) -> torch.Tensor:
             total += w * mean_difference(z[inside].double(), y[inside])
             weight += w
     if weight == 0:
-        raise ValueError("no stratum of the balanced attributes holds both positives and negatives of the target: "
-                         "the target is confounded with them completely; balance on fewer attributes")  # fmt: skip
+        raise ValueError(
+            "no stratum of the balanced attributes holds both positives and negatives of the target: "
+            "the target is confounded with them completely; balance on fewer attributes"
+        )
     return (total / weight).to(z.dtype)
 
 
@@ -181,9 +183,16 @@ GUIDED_STEP = 0.5  # length in latent units of each step at strength 1
 
 
 def guided_edit(
-    model, classifier, z: torch.Tensor, attribute: str, strength: float = 1.0, hold: Sequence[str] | None = None, y: torch.Tensor | None = None,
-    steps: int = GUIDED_STEPS, step_length: float = GUIDED_STEP,
-) -> torch.Tensor:  # fmt: skip
+    model,
+    classifier,
+    z: torch.Tensor,
+    attribute: str,
+    strength: float = 1.0,
+    hold: Sequence[str] | None = None,
+    y: torch.Tensor | None = None,
+    steps: int = GUIDED_STEPS,
+    step_length: float = GUIDED_STEP,
+) -> torch.Tensor:
     """Latents z [N, D] moved so the classifier's logit of `attribute` rises (strength > 0) or falls (< 0) while the
     logits of the `hold` attributes (default: all the classifier's others) stay put, in `steps` steps of length
     |strength| * step_length.

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 import torch
 
 import models
-from models.base import resolve_file
+from models import resolve_file
 
 from .attributes import ATTRIBUTE_METHODS, attribute_vector, edit, guided_edit
 from .checks import latent_batch, latent_vector
@@ -50,7 +50,7 @@ class Explorer:
 
     def set_prior(self, prior: models.PixelCNN) -> None:
         """Sample a VQ-VAE through this PixelCNN prior (ValueError unless it was trained on this VQ-VAE)."""
-        if not isinstance(self.model, models.VQVAE):
+        if not self.model.has_codes:
             raise ValueError(f"a PixelCNN prior models a VQ-VAE's codes; this model is a {type(self.model).__name__}")
         prior.attach(self.model)
         self.prior = prior.eval()
@@ -58,7 +58,7 @@ class Explorer:
     @property
     def conditioner(self):
         """What takes the condition y: a conditional model, or a VQ-VAE's class-conditional prior (None: neither)."""
-        return next((m for m in (self.model, self.prior) if getattr(m, "condition_labels", None)), None)
+        return next((m for m in (self.model, self.prior) if m is not None and m.condition_labels), None)
 
     @property
     def condition_labels(self) -> list[str]:
@@ -70,7 +70,9 @@ class Explorer:
         return self.conditioner is not None and self.conditioner.config.num_classes > 0
 
     @classmethod
-    def load(cls, path_or_repo_id: str | os.PathLike, device: str | torch.device = "cpu", prior: models.PixelCNN | None = None, **hub_kwargs) -> Explorer:
+    def load(
+        cls, path_or_repo_id: str | os.PathLike, device: str | torch.device = "cpu", prior: models.PixelCNN | None = None, **hub_kwargs
+    ) -> Explorer:
         """A checkpoint directory or Hub repo id: the model (models.load) and its stats.safetensors, and for a VQ-VAE
         optionally its PixelCNN prior. hub_kwargs (revision, cache_dir, local_files_only, token) go to both downloads."""
         model = models.load(path_or_repo_id, device, **hub_kwargs)
@@ -96,7 +98,7 @@ class Explorer:
         (progress(fraction) follows the optimisation)."""
         if self.is_generator:
             return self.invert(images, y, progress).z
-        if not isinstance(self.model, models.Encodable):
+        if not self.model.has_encoder:
             raise ValueError(f"{type(self.model).__name__} has no encoder; it can decode and sample only")
         return self.model.encode(images.to(self.model.device), _to(y, self.model.device)).mean.cpu()
 
@@ -119,19 +121,25 @@ class Explorer:
 
     @property
     def default_source(self) -> str:
-        """Where samples come from unless asked: the prior of a model that has one (a VAE: its stats carry a KL;
-        a VQ-VAE with a PixelCNN; a GAN; an adversarial AE, matched to its prior), else the Gaussian fitted to the
-        codes (a deterministic AE has no prior)."""
-        matched = "kl" in self.stats or self.prior is not None or self.is_generator or isinstance(self.model, models.AAE)
+        """Where samples come from unless asked: the prior of a model that has one (a VAE, a GAN, an adversarial AE,
+        each trained towards its prior; a VQ-VAE with its PixelCNN loaded), else the Gaussian fitted to the codes (a
+        deterministic AE has no prior; a VQ-VAE without its PixelCNN would draw codes uniformly)."""
+        matched = self.model.prior in ("kl", "adversarial", "noise") or self.prior is not None
         return "prior" if matched else "fitted"
 
     @property
     def is_generator(self) -> bool:
-        """A GAN: a generator without an encoder, sampled from its noise prior."""
-        return isinstance(self.model, models.GAN)
+        """A GAN: a generator without an encoder, whose latents for an image are found by inversion."""
+        return not self.model.has_encoder
 
     def sample_latent(
-        self, n: int, seed: int = 0, temperature: float = 1.0, source: str | None = None, y: torch.Tensor | None = None, truncation: float = 0.0
+        self,
+        n: int,
+        seed: int = 0,
+        temperature: float = 1.0,
+        source: str | None = None,
+        y: torch.Tensor | None = None,
+        truncation: float = 0.0,
     ) -> torch.Tensor:
         """n latents [n, D], the same for the same seed, drawn from `source` (default: default_source):
 
@@ -146,7 +154,9 @@ class Explorer:
         if source not in SAMPLE_SOURCES:
             raise ValueError(f"unknown sample source {source!r}; accepted: {', '.join(SAMPLE_SOURCES)}")
         if truncation < 0 or truncation > 0 and not (self.is_generator and source == "prior"):
-            raise ValueError(f"truncation (the truncation trick of GAN noise) must be >= 0 and needs a GAN sampled from its prior, got {truncation}")
+            raise ValueError(
+                f"truncation (the truncation trick of GAN noise) must be >= 0 and needs a GAN sampled from its prior, got {truncation}"
+            )
         generator = torch.Generator().manual_seed(seed)  # a CPU generator: same latents whatever the device
         if truncation > 0:
             return self.model.sample_latent(n, generator=generator, temperature=temperature, truncation=truncation).cpu()
@@ -156,13 +166,27 @@ class Explorer:
             return self.model.sample_latent(n, generator=generator, temperature=temperature).cpu()
         return sample_aggregate(self.stats, n, generator=generator, temperature=temperature)
 
-    def sample(self, n: int, seed: int = 0, temperature: float = 1.0, y: torch.Tensor | None = None, source: str | None = None, truncation: float = 0.0) -> torch.Tensor:
+    def sample(
+        self,
+        n: int,
+        seed: int = 0,
+        temperature: float = 1.0,
+        y: torch.Tensor | None = None,
+        source: str | None = None,
+        truncation: float = 0.0,
+    ) -> torch.Tensor:
         """n images [n, C, S, S] decoded from sample_latent(n, seed, temperature, source, y, truncation)."""
         return self.decode(self.sample_latent(n, seed, temperature, source, y, truncation), y)
 
     @torch.no_grad()
     def sample_confident(
-        self, y: torch.Tensor, classifier: models.Classifier, threshold: float, seed: int = 0, temperature: float = 1.0, max_rounds: int = 10
+        self,
+        y: torch.Tensor,
+        classifier: models.Classifier,
+        threshold: float,
+        seed: int = 0,
+        temperature: float = 1.0,
+        max_rounds: int = 10,
     ) -> tuple[torch.Tensor, float, int]:
         """One image per class id in y [n], kept only if `classifier` gives its class probability >= threshold: rejection
         sampling with a classifier, as VQ-VAE-2 does (Razavi et al. 2019, sec. 3.3). Rejected slots are drawn again, up
@@ -193,7 +217,7 @@ class Explorer:
         """Slider specs for latent z (see latent.slider_specs). An InfoGAN's codes have their own controls (a selector
         for the one-hot categorical code, sliders for the continuous ones): its per-dimension sliders cover the noise."""
         specs = slider_specs(z, self.stats, mode)
-        if mode == "kl" and isinstance(self.model, models.InfoGAN):
+        if mode == "kl" and self.model.has_structured_codes:
             specs = [s for s in specs if s.index < self.model.config.latent_dim]
         return specs if limit is None else specs[:limit]
 
@@ -227,8 +251,10 @@ class Explorer:
         if method not in ATTRIBUTE_METHODS:
             raise ValueError(f"unknown attribute method {method!r}; accepted: {', '.join(ATTRIBUTE_METHODS)}")
         if method != "mean_difference":
-            raise ValueError(f"method {method!r} needs encoded latents with their attributes (latents=, attributes=, names=); "
-                             "the stats hold mean-difference vectors only")  # fmt: skip
+            raise ValueError(
+                f"method {method!r} needs encoded latents with their attributes (latents=, attributes=, names=); "
+                "the stats hold mean-difference vectors only"
+            )
         if name not in self.vectors:
             known = ", ".join(self.vectors) or "none (the training data had no labels or attributes)"
             raise ValueError(f"unknown attribute or class {name!r}; known: {known}")
@@ -238,17 +264,19 @@ class Explorer:
     def guided_attributes(self) -> list[str]:
         """The attributes guided_edit can add: those of the loaded attribute classifier. None without one, nor for a
         VQ-VAE, whose decoder snaps every grid cell to a code (no gradient with respect to the latent to follow)."""
-        steerable = self.classifier is not None and self.classifier.config.num_attributes and not isinstance(self.model, models.VQVAE)
+        steerable = self.classifier is not None and self.classifier.config.num_attributes and self.model.gradient_editable
         return list(self.classifier.names) if steerable else []
 
-    def guided_edit(self, z: torch.Tensor, attribute: str, strength: float = 1.0, hold: Sequence[str] | None = None, y: torch.Tensor | None = None) -> torch.Tensor:
+    def guided_edit(
+        self, z: torch.Tensor, attribute: str, strength: float = 1.0, hold: Sequence[str] | None = None, y: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Latents z [N, D] (or [D]) edited towards `attribute` by self.classifier's gradients, the `hold` attributes
         (default: every other) held fixed (latent.guided_edit). ValueError where guided_attributes is empty."""
         if not self.guided_attributes:
             raise ValueError(
                 "a classifier-guided edit follows gradients through the decoder, and a VQ-VAE snaps every grid cell to its nearest "
                 "code: steps along straight-through gradients scramble the codes into noise. Use an attribute vector instead"
-                if isinstance(self.model, models.VQVAE)
+                if not self.model.gradient_editable
                 else "a classifier-guided edit needs the dataset's attribute classifier at the model's image size; none is loaded"
             )
         one = z.ndim == 1

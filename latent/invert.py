@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 STARTS = 4
 STEPS = 300
@@ -62,7 +61,9 @@ def invert(
     progress(fraction) is called after every step. Returns the best of `starts` optimised latents per image."""
     model.check_images(images)
     if starts < 1 or steps < 1 or lr <= 0 or feature_weight < 0 or prior_weight < 0:
-        raise ValueError(f"inversion needs starts >= 1, steps >= 1, lr > 0 and weights >= 0; got {starts}, {steps}, {lr}, {feature_weight}, {prior_weight}")
+        raise ValueError(
+            f"inversion needs starts >= 1, steps >= 1, lr > 0 and weights >= 0; got {starts}, {steps}, {lr}, {feature_weight}, {prior_weight}"
+        )
     if classifier is not None and (classifier.config.channels, classifier.config.image_size) != tuple(images.shape[1:3]):
         raise ValueError(
             f"the inversion's feature loss needs a classifier of {images.shape[2]}x{images.shape[2]} images with {images.shape[1]} channel(s), "

@@ -1,8 +1,8 @@
 """Statistics of a generator's latent space from its own draws: a GAN has no encoder to place data in it.
 
-    sampled_statistics   latent.stats' tensors for n draws of the prior, with GANSpace directions as the PCA, and
-                         with a classifier: attribute vectors fitted to the labelled draws (labelled_directions)
-                         and labelled held-out latents, so every attribute method of the explorer works on a GAN
+sampled_statistics   latent.stats' tensors for n draws of the prior, with GANSpace directions as the PCA, and
+                     with a classifier: attribute vectors fitted to the labelled draws (labelled_directions)
+                     and labelled held-out latents, so every attribute method of the explorer works on a GAN
 """
 
 from __future__ import annotations
@@ -29,17 +29,37 @@ def sampled_statistics(
     the feature variance its component holds."""
     generator = torch.Generator().manual_seed(seed)
     z = model.sample_latent(n, generator=generator).cpu()
-    k = getattr(model, "condition_labels", None) and (model.config.num_classes or model.config.num_attributes)
+    k = model.condition_labels and (model.config.num_classes or model.config.num_attributes)
     y = None
     if k and model.config.num_classes:
         y = torch.arange(n) % k
     elif k:
         y = (torch.rand((n, k), generator=generator) < 0.5).float()
-    model_features = torch.cat([
-        model.first_features(z[s : s + batch_size].to(model.device), None if y is None else y[s : s + batch_size].to(model.device)).flatten(1).double().cpu()
-        for s in range(0, n, batch_size)
-    ])  # fmt: skip
+    model_features = torch.cat(
+        [
+            model.first_features(z[s : s + batch_size].to(model.device), None if y is None else y[s : s + batch_size].to(model.device))
+            .flatten(1)
+            .double()
+            .cpu()
+            for s in range(0, n, batch_size)
+        ]
+    )
     stats, metadata = latent_statistics(z, max_components=max_components)
+    stats |= _ganspace_directions(z, model_features, max_components)
+    if classifier is not None and classifier.config.num_attributes and y is None:
+        scores = torch.cat([classifier.logits(model.decode(z[s : s + batch_size].to(model.device))).cpu() for s in range(0, n, batch_size)])
+        stats["attribute_vectors"] = labelled_directions(z, scores)
+        stats["heldout_latents"], stats["heldout_attributes"] = z[:heldout], (scores[:heldout] > 0).to(torch.uint8)
+        metadata |= {
+            "attribute_names": json.dumps(classifier.names),
+            "labelled_by": f"{type(classifier).__name__} of {len(classifier.names)} attributes",
+        }
+    return stats, metadata
+
+
+def _ganspace_directions(z: torch.Tensor, model_features: torch.Tensor, max_components: int) -> dict[str, torch.Tensor]:
+    """latent.stats' pca_* tensors for draws z [n, D] of a generator whose first feature maps over them are
+    model_features [n, C] (float64): GANSpace's principal directions (sampled_statistics)."""
     _, feature_components, feature_variance = pca(model_features)
     keep = min(max_components, z.shape[1], len(feature_variance))
     coords = (model_features - model_features.mean(0)) @ feature_components[:keep].T  # [n, K]
@@ -47,16 +67,12 @@ def sampled_statistics(
     directions = torch.linalg.lstsq(coords, centred).solution  # [K, D]: z ~ coords @ directions
     q, r = torch.linalg.qr(directions.T)  # orthonormal columns spanning the directions, in order
     components = (q * torch.sign(torch.diagonal(r))).T  # [K, D], each row on the side of its direction
-    stats["pca_mean"] = z.mean(0).float()
-    stats["pca_components"] = components.float().contiguous()
-    stats["pca_variance"] = (centred @ components.T).var(0).float()
-    stats["pca_explained"] = (feature_variance[:keep] / feature_variance.sum()).float()
-    if classifier is not None and classifier.config.num_attributes and y is None:
-        scores = torch.cat([classifier.logits(model.decode(z[s : s + batch_size].to(model.device))).cpu() for s in range(0, n, batch_size)])
-        stats["attribute_vectors"] = labelled_directions(z, scores)
-        stats["heldout_latents"], stats["heldout_attributes"] = z[:heldout], (scores[:heldout] > 0).to(torch.uint8)
-        metadata |= {"attribute_names": json.dumps(classifier.names), "labelled_by": f"{type(classifier).__name__} of {len(classifier.names)} attributes"}
-    return stats, metadata
+    return {
+        "pca_mean": z.mean(0).float(),
+        "pca_components": components.float().contiguous(),
+        "pca_variance": (centred @ components.T).var(0).float(),
+        "pca_explained": (feature_variance[:keep] / feature_variance.sum()).float(),
+    }
 
 
 def labelled_directions(z: torch.Tensor, scores: torch.Tensor, fraction: float = 0.1) -> torch.Tensor:

@@ -11,7 +11,7 @@ Tensors (D = latent size):
     attribute_vectors      [A, D]  mean(z | attribute) - mean(z | not attribute)   (White 2016); for a GAN, the
                                    InterFaceGAN direction fitted to samples its classifier labelled (labelled_directions)
     class_vectors          [C, D]  mean(z | class) - mean(z | other classes)
-Training adds what the explorer shows without a dataset (train/loop.py `write_stats`):
+Training adds what the explorer shows without a dataset (train/artifacts.py `write_stats`):
     heldout_latents        [M, D]  posterior means of held-out images (M <= 1000; fewer for large D)
     code_counts            [K]     VQ-VAEs: how often each code is chosen over the training images
     heldout_attributes     [M, A]  / heldout_labels [M] / heldout_conditions (conditional models)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from .evaluate import EVALUATION_NAME, evaluate, grid, summary
+from .card import summary
+from .evaluate import EVALUATION_NAME, evaluate, grid
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,7 +24,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--split", default="test", help="dataset split to measure on (default: test)")
     parser.add_argument("--write", action="store_true", help=f"also write CHECKPOINT/{EVALUATION_NAME}")
     parser.add_argument("--grid", metavar="ATTRIBUTE", help="instead: write a picture of the ATTRIBUTE edit (--out)")
-    parser.add_argument("--edit", default="vector", choices=("vector", "guided"), help="--grid's edit: the stored vector (default) or classifier-guided")
+    parser.add_argument(
+        "--edit", default="vector", choices=("vector", "guided"), help="--grid's edit: the stored vector (default) or classifier-guided"
+    )
     parser.add_argument("--out", default="edit.png", help="where --grid writes its PNG (default: edit.png)")
     args = parser.parse_args(argv)
     if args.grid:
@@ -32,7 +35,9 @@ def main(argv: list[str] | None = None) -> None:
         except ValueError as err:
             sys.exit(f"python -m metrics: {err}")
         Image.fromarray(picture).save(args.out)
-        print(f"wrote {args.out}: rows are test images without {args.grid}, their reconstructions, then +{args.grid} ({args.edit}) at strengths 1 and 2")
+        print(
+            f"wrote {args.out}: rows are test images without {args.grid}, their reconstructions, then +{args.grid} ({args.edit}) at strengths 1 and 2"
+        )
         return
     try:
         result = evaluate(args.checkpoint, args.split)

@@ -26,7 +26,11 @@ def code_counts(model: VQVAE, z: torch.Tensor, batch_size: int = 256) -> torch.T
 def code_usage(counts: torch.Tensor) -> dict[str, float]:
     """codes_used: fraction of codes chosen at least once; perplexity; dead_codes: how many were never chosen."""
     counts = counts.float()
-    return {"codes_used": (counts > 0).float().mean().item(), "perplexity": perplexity(counts).item(), "dead_codes": int((counts == 0).sum())}
+    return {
+        "codes_used": (counts > 0).float().mean().item(),
+        "perplexity": perplexity(counts).item(),
+        "dead_codes": int((counts == 0).sum()),
+    }
 
 
 @torch.no_grad()

@@ -45,7 +45,12 @@ def mig_from_codes(latents: np.ndarray, factors: np.ndarray, bins: int = 20) -> 
     top2 = np.sort(mi, axis=0)[-2:]  # [2, K]: second largest, largest
     informative = entropy > 0
     gaps = np.where(informative, (top2[1] - top2[0]) / np.where(informative, entropy, 1), np.nan)
-    return {"mig": float(np.nanmean(gaps)), "per_factor": gaps.tolist(), "mutual_information": mi.tolist(), "best_dim": mi.argmax(0).tolist()}
+    return {
+        "mig": float(np.nanmean(gaps)),
+        "per_factor": gaps.tolist(),
+        "mutual_information": mi.tolist(),
+        "best_dim": mi.argmax(0).tolist(),
+    }
 
 
 @torch.no_grad()
@@ -56,6 +61,8 @@ def mig(model: models.Encodable, ds, n: int = 10_000, bins: int = 20, seed: int 
         raise ValueError(f"MIG needs a dataset with discrete ground-truth factors (dsprites); {ds.name} has none")
     index = np.sort(np.random.default_rng(seed).choice(len(ds), size=min(n, len(ds)), replace=False))
     model.eval()
-    means = [model.encode(ds.batch(index[s : s + batch_size]).to(model.device)).mean.float().cpu() for s in range(0, len(index), batch_size)]
+    means = [
+        model.encode(ds.batch(index[s : s + batch_size]).to(model.device)).mean.float().cpu() for s in range(0, len(index), batch_size)
+    ]
     result = mig_from_codes(torch.cat(means).numpy(), ds.factors[index], bins)
     return {**result, "factor_names": list(ds.factor_names), "n": len(index), "bins": bins}

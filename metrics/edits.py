@@ -68,7 +68,14 @@ EDITS = ("vector", "guided")
 
 @torch.no_grad()
 def sample_edit_scorecard(
-    explorer: Explorer, judge: Classifier, attribute: str, n: int = 1000, strength: float = DEFAULT_STRENGTH, edit: str = "vector", seed: int = 0, batch_size: int = 250
+    explorer: Explorer,
+    judge: Classifier,
+    attribute: str,
+    n: int = 1000,
+    strength: float = DEFAULT_STRENGTH,
+    edit: str = "vector",
+    seed: int = 0,
+    batch_size: int = 250,
 ) -> dict:
     """Draw 4n latents of the prior (seed), keep the first n whose images `judge` calls without `attribute`, edit them
     ("vector": strength x the explorer's attribute vector; "guided": explorer.guided_edit with its own classifier)

@@ -106,8 +106,10 @@ def code_agreement(codes: np.ndarray, classes: np.ndarray, k: int) -> float:
 def collapse_warning(coverage: float, best: float) -> str | None:
     """A warning when coverage is low or has fallen well below the best of the run (mode collapse), else None."""
     if coverage < COLLAPSE_COVERAGE or coverage < best - COLLAPSE_DROP:
-        return (f"possible mode collapse: samples cover {coverage:.0%} of the data's modes (best so far {best:.0%}); "
-                "the best checkpoint by Frechet distance is kept")  # fmt: skip
+        return (
+            f"possible mode collapse: samples cover {coverage:.0%} of the data's modes (best so far {best:.0%}); "
+            "the best checkpoint by Frechet distance is kept"
+        )
     return None
 
 
@@ -161,7 +163,8 @@ class Monitor:
             result["coverage"] = classes["classes_covered"] / k
             if conditional:
                 result["condition_accuracy"] = classes["condition_accuracy"]
-            if getattr(model.config, "categories", 0) == k:  # InfoGAN: does its categorical code find the classes?
+            # does an InfoGAN's categorical code find the classes? (a Resized model shows its pictures only)
+            if getattr(model, "has_structured_codes", False) and model.config.categories == k:
                 result["code_agreement"] = code_agreement(model.category_of(z).numpy(), predicted.numpy(), k)
         return result
 

@@ -73,7 +73,9 @@ def reconstruction(model: models.Encodable, ds, y: torch.Tensor | None = None, b
 
 
 @torch.no_grad()
-def details_kept(model: models.Encodable, ds, judge: models.Classifier, y: torch.Tensor | None = None, n: int = 2000, batch_size: int = 250) -> dict[str, float]:
+def details_kept(
+    model: models.Encodable, ds, judge: models.Classifier, y: torch.Tensor | None = None, n: int = 2000, batch_size: int = 250
+) -> dict[str, float]:
     """Per attribute, the fraction of the first n images of `ds` whose reconstruction the judge labels as the ground
     truth says (key "input": the same for the images themselves, the judge's own ceiling). An edit cannot add what the
     decoder cannot draw: a low value here bounds every attribute edit of the model."""

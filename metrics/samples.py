@@ -49,7 +49,9 @@ def coverage(classifier: Classifier, predicted: torch.Tensor, wanted: torch.Tens
     return result
 
 
-def sample_batches(explorer: Explorer, n: int, seed: int = 0, y: torch.Tensor | None = None, batch_size: int = 500, source: str | None = None) -> Iterator[torch.Tensor]:
+def sample_batches(
+    explorer: Explorer, n: int, seed: int = 0, y: torch.Tensor | None = None, batch_size: int = 500, source: str | None = None
+) -> Iterator[torch.Tensor]:
     """n seeded samples of the explorer's model in batches of images (conditions y [n] for a conditional model)."""
     for start in range(0, n, batch_size):
         yb = None if y is None else y[start : start + batch_size]

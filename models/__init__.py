@@ -1,12 +1,12 @@
 """Models: one registry, one `load`.
 
-    >>> import models
-    >>> model = models.MODELS["vae"](models.config_class("vae")(image_size=28, latent_dim=8))
-    >>> model.save("runs/vae")                      # config.json + model.safetensors + README.md
-    >>> model = models.load("runs/vae")             # or a Hub repo id: models.load("owner/name")
-    >>> models.push_checkpoint("runs/vae", "owner/name")  # every file of a trained run (model.push_to_hub: the same)
-    >>> x_hat = model.reconstruct(x)                # x: float32 [N, C, S, S] in [0, 1]
-    >>> images = model.decode(model.sample_latent(16, generator=torch.Generator().manual_seed(0)))
+>>> import models
+>>> model = models.MODELS["vae"](models.config_class("vae")(image_size=28, latent_dim=8))
+>>> model.save("runs/vae")                      # config.json + model.safetensors + README.md
+>>> model = models.load("runs/vae")             # or a Hub repo id: models.load("owner/name")
+>>> models.push_checkpoint("runs/vae", "owner/name")  # every file of a trained run (model.push_to_hub: the same)
+>>> x_hat = model.reconstruct(x)                # x: float32 [N, C, S, S] in [0, 1]
+>>> images = model.decode(model.sample_latent(16, generator=torch.Generator().manual_seed(0)))
 """
 
 from __future__ import annotations
@@ -17,37 +17,39 @@ import torch
 
 from .aae import AAE, AAEConfig
 from .ae import AE, AEConfig
-from .base import (
-    CONFIG_NAME,
-    Autoencoder,
-    Config,
-    Encodable,
-    HubModel,
-    LatentModel,
-    ModelConfig,
-    Posterior,
-    checkpoint_dir,
-    push_checkpoint,
-    read_config_json,
-    resolve_file,
-)
+from .base import Autoencoder, Encodable, LatentModel
 from .cae import CAE, CAEConfig
-from .classifier import Classifier, ClassifierConfig
 from .cgan import CGAN, CGANConfig
+from .classifier import Classifier, ClassifierConfig
+from .config import Config, ModelConfig, field_specs, option
 from .cvae import CVAE, CVAEConfig
 from .dae import DAE, DAEConfig
 from .dcgan import DCGAN, DCGANConfig
 from .gan import GAN, GANConfig
+from .hub import CODE_URL, HubModel
 from .infogan import InfoGAN, InfoGANConfig
+from .nets import Posterior
 from .pixelcnn import PixelCNN, PixelCNNConfig
+from .storage import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, checkpoint_dir, push_checkpoint, read_config_json, resolve_file
 from .vae import VAE, VAEConfig
 from .vqvae import VQVAE, VQVAEConfig
 from .wgan_gp import WGANGP, WGANGPConfig
 
 # model_type (config.json) -> model class; the class's `config_class` is its config dataclass
 MODELS: dict[str, type[HubModel]] = {
-    "ae": AE, "aae": AAE, "dae": DAE, "cae": CAE, "vae": VAE, "cvae": CVAE, "vqvae": VQVAE, "pixelcnn": PixelCNN,
-    "dcgan": DCGAN, "wgan-gp": WGANGP, "cgan": CGAN, "infogan": InfoGAN, "classifier": Classifier,
+    "ae": AE,
+    "aae": AAE,
+    "dae": DAE,
+    "cae": CAE,
+    "vae": VAE,
+    "cvae": CVAE,
+    "vqvae": VQVAE,
+    "pixelcnn": PixelCNN,
+    "dcgan": DCGAN,
+    "wgan-gp": WGANGP,
+    "cgan": CGAN,
+    "infogan": InfoGAN,
+    "classifier": Classifier,
 }
 
 
@@ -92,8 +94,54 @@ def model_type_of(path_or_repo_id: str | os.PathLike, **hub_kwargs) -> str:
 
 
 __all__ = [
-    "MODELS", "load", "model_type_of", "checkpoint_dir", "push_checkpoint", "config_class", "model_class",
-    "Config", "ModelConfig", "Posterior", "HubModel", "Autoencoder", "LatentModel", "Encodable",
-    "AE", "AEConfig", "AAE", "AAEConfig", "Classifier", "ClassifierConfig", "DAE", "DAEConfig", "CAE", "CAEConfig", "VAE", "VAEConfig", "CVAE", "CVAEConfig", "VQVAE", "VQVAEConfig", "PixelCNN", "PixelCNNConfig",
-    "GAN", "GANConfig", "DCGAN", "DCGANConfig", "WGANGP", "WGANGPConfig", "CGAN", "CGANConfig", "InfoGAN", "InfoGANConfig",
+    "MODELS",
+    "load",
+    "model_type_of",
+    "checkpoint_dir",
+    "push_checkpoint",
+    "read_config_json",
+    "resolve_file",
+    "field_specs",
+    "option",
+    "CONFIG_NAME",
+    "WEIGHTS_NAME",
+    "CARD_NAME",
+    "CODE_URL",
+    "config_class",
+    "model_class",
+    "Config",
+    "ModelConfig",
+    "Posterior",
+    "HubModel",
+    "Autoencoder",
+    "LatentModel",
+    "Encodable",
+    "AE",
+    "AEConfig",
+    "AAE",
+    "AAEConfig",
+    "Classifier",
+    "ClassifierConfig",
+    "DAE",
+    "DAEConfig",
+    "CAE",
+    "CAEConfig",
+    "VAE",
+    "VAEConfig",
+    "CVAE",
+    "CVAEConfig",
+    "VQVAE",
+    "VQVAEConfig",
+    "PixelCNN",
+    "PixelCNNConfig",
+    "GAN",
+    "GANConfig",
+    "DCGAN",
+    "DCGANConfig",
+    "WGANGP",
+    "WGANGPConfig",
+    "CGAN",
+    "CGANConfig",
+    "InfoGAN",
+    "InfoGANConfig",
 ]

@@ -24,28 +24,38 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Autoencoder, ModelConfig, Posterior, bernoulli_nll, build_decoder, build_encoder, detached, option, squared_error
+from .base import Autoencoder
+from .config import ModelConfig, option
 from .gan import nonsaturating_losses
+from .nets import Posterior, bernoulli_nll, build_decoder, build_encoder, detached, squared_error
 
 
 @dataclass(frozen=True)
 class AAEConfig(ModelConfig):
     model_type: str = option("aae", "registry key in models.MODELS; fixed by the config class")
-    recon_loss: str = option("bce", "per-image reconstruction loss summed over pixels: binary cross-entropy or squared error", choices=("bce", "mse"))
-    encoder_type: str = option("deterministic", "q(z|x): a point (Makhzani et al.'s deterministic encoder) or a Gaussian sampled by reparameterisation", choices=("deterministic", "gaussian"))
+    recon_loss: str = option(
+        "bce", "per-image reconstruction loss summed over pixels: binary cross-entropy or squared error", choices=("bce", "mse")
+    )
+    encoder_type: str = option(
+        "deterministic",
+        "q(z|x): a point (Makhzani et al.'s deterministic encoder) or a Gaussian sampled by reparameterisation",
+        choices=("deterministic", "gaussian"),
+    )
     prior: str = option("gaussian", "p(z) the aggregate posterior is matched to", choices=("gaussian", "mixture", "uniform"))
-    components: int = option(10, "mixture prior: number of Gaussian components")
-    mixture_radius: float = option(4.0, "mixture prior: the components' means sit on a circle of this radius in dims 0 and 1")
-    mixture_std: float = option(0.5, "mixture prior: standard deviation of each component")
-    discriminator_width: int = option(512, "hidden width of the latent discriminator's two layers")
-    regularisation_lr_scale: float = option(1.0, "learning rate of the discriminator and generator phases as a multiple of the run's (0.5 let the discriminator win on Fashion-MNIST)")
+    components: int = option(10, "mixture prior: number of Gaussian components", low=1)
+    mixture_radius: float = option(4.0, "mixture prior: the components' means sit on a circle of this radius in dims 0 and 1", low=0)
+    mixture_std: float = option(0.5, "mixture prior: standard deviation of each component", above=0)
+    discriminator_width: int = option(512, "hidden width of the latent discriminator's two layers", low=1)
+    regularisation_lr_scale: float = option(
+        1.0,
+        "learning rate of the discriminator and generator phases as a multiple of the run's (0.5 let the discriminator win on Fashion-MNIST)",
+        above=0,
+    )
     num_classes: int = option(0, "> 0: supervise the mixture prior with class labels (component k for class k); set by --condition labels")
     condition_names: tuple[str, ...] = option((), "names of the classes supervising the mixture (set by --condition labels)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.components < 1 or self.mixture_radius < 0 or self.mixture_std <= 0 or self.discriminator_width < 1 or self.regularisation_lr_scale <= 0:
-            raise ValueError("components, discriminator_width >= 1, mixture_radius >= 0, mixture_std > 0 and regularisation_lr_scale > 0 are required")
         if self.prior == "mixture" and self.latent_dim < 2:
             raise ValueError("a mixture prior places its components in latent dims 0 and 1: latent_dim must be >= 2")
         if self.num_classes and (self.prior != "mixture" or self.num_classes != self.components):
@@ -59,7 +69,14 @@ class AAEConfig(ModelConfig):
 
 class AAE(Autoencoder, paper_url="https://arxiv.org/abs/1511.05644"):
     config_class = AAEConfig
+    kind = "adversarial AE"
+    prior = "adversarial"
     PHASES = ("reconstruction", "discriminator", "generator")
+
+    @property
+    def latent_description(self) -> str:
+        cfg = self.config
+        return f"latent {cfg.latent_dim}, {cfg.prior} prior" + (f" of {cfg.components}" if cfg.prior == "mixture" else "")
 
     def __init__(self, config: AAEConfig):
         super().__init__(config)
@@ -68,10 +85,12 @@ class AAE(Autoencoder, paper_url="https://arxiv.org/abs/1511.05644"):
         self.decoder = build_decoder(config)
         width = config.discriminator_width
         self.latent_discriminator = nn.Sequential(
-            nn.Linear(config.latent_dim + config.num_classes, width), nn.LeakyReLU(0.2),
-            nn.Linear(width, width), nn.LeakyReLU(0.2),
+            nn.Linear(config.latent_dim + config.num_classes, width),
+            nn.LeakyReLU(0.2),
+            nn.Linear(width, width),
+            nn.LeakyReLU(0.2),
             nn.Linear(width, 1),
-        )  # fmt: skip
+        )
 
     def posterior(self, h: torch.Tensor) -> Posterior:
         if self.config.encoder_type == "gaussian":
@@ -89,7 +108,9 @@ class AAE(Autoencoder, paper_url="https://arxiv.org/abs/1511.05644"):
         means[:, 0], means[:, 1] = cfg.mixture_radius * angle.cos(), cfg.mixture_radius * angle.sin()
         return means
 
-    def sample_latent(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0, components: torch.Tensor | None = None) -> torch.Tensor:
+    def sample_latent(
+        self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0, components: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """n draws of the prior; temperature scales the spread (of each component, for the mixture). components [n]:
         which mixture component each draw comes from (default: uniformly random)."""
         cfg = self.config
@@ -107,7 +128,11 @@ class AAE(Autoencoder, paper_url="https://arxiv.org/abs/1511.05644"):
     # --- training
 
     def phase_parameters(self, phase: str) -> list[nn.Parameter]:
-        parts = {"reconstruction": (self.encoder, self.decoder), "discriminator": (self.latent_discriminator,), "generator": (self.encoder,)}
+        parts = {
+            "reconstruction": (self.encoder, self.decoder),
+            "discriminator": (self.latent_discriminator,),
+            "generator": (self.encoder,),
+        }
         if phase not in parts:
             raise ValueError(f"unknown phase {phase!r}; an AAE trains {', '.join(self.PHASES)}")
         return [p for module in parts[phase] for p in module.parameters()]

@@ -11,14 +11,20 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import Autoencoder, ModelConfig, bernoulli_nll, build_decoder, build_encoder, detached, option, squared_error
+from .base import Autoencoder
+from .config import ModelConfig, option
+from .nets import bernoulli_nll, build_decoder, build_encoder, detached, squared_error
 
 
 @dataclass(frozen=True)
 class AEConfig(ModelConfig):
     model_type: str = option("ae", "registry key in models.MODELS; fixed by the config class")
-    linear: bool = option(False, "no activations, norms or output sigmoid: learns the PCA subspace (Baldi & Hornik 1989); needs recon_loss='mse'")
-    recon_loss: str = option("bce", "per-image reconstruction loss summed over pixels: binary cross-entropy or squared error", choices=("bce", "mse"))
+    linear: bool = option(
+        False, "no activations, norms or output sigmoid: learns the PCA subspace (Baldi & Hornik 1989); needs recon_loss='mse'"
+    )
+    recon_loss: str = option(
+        "bce", "per-image reconstruction loss summed over pixels: binary cross-entropy or squared error", choices=("bce", "mse")
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -28,6 +34,7 @@ class AEConfig(ModelConfig):
 
 class AE(Autoencoder, paper_url="https://doi.org/10.1016/0893-6080(89)90014-2"):
     config_class = AEConfig
+    kind = "AE"
 
     def __init__(self, config: AEConfig):
         super().__init__(config)

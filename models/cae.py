@@ -11,23 +11,22 @@ from dataclasses import dataclass
 import torch
 
 from .ae import AE, AEConfig
-from .base import detached, option
+from .config import option
+from .nets import detached
 
 
 @dataclass(frozen=True)
 class CAEConfig(AEConfig):
     model_type: str = option("cae", "registry key in models.MODELS; fixed by the config class")
-    contractive_weight: float = option(0.1, "lambda on the squared Frobenius norm of the encoder Jacobian (Rifai et al. 2011)")
-    jacobian_projections: int = option(0, "0: exact ||J||_F^2 (latent_dim backward passes); k > 0: Hutchinson estimate from k random projections")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.contractive_weight < 0 or self.jacobian_projections < 0:
-            raise ValueError("contractive_weight and jacobian_projections must be >= 0")
+    contractive_weight: float = option(0.1, "lambda on the squared Frobenius norm of the encoder Jacobian (Rifai et al. 2011)", low=0)
+    jacobian_projections: int = option(
+        0, "0: exact ||J||_F^2 (latent_dim backward passes); k > 0: Hutchinson estimate from k random projections", low=0
+    )
 
 
 class CAE(AE, paper_url="https://icml.cc/2011/papers/455_icmlpaper.pdf"):
     config_class = CAEConfig
+    kind = "contractive AE"
 
     def contractive_penalty(self, x: torch.Tensor, y=None, generator: torch.Generator | None = None):
         """(||J_f(x)||_F^2 per image [N], code z [N, D]); differentiable w.r.t. the parameters."""

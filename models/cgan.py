@@ -14,15 +14,15 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .base import check_targets, condition_labels, condition_vector, option
+from .config import check_targets, condition_labels, condition_vector, option
 from .dcgan import DCGAN, DCGANConfig
 
 
 @dataclass(frozen=True)
 class CGANConfig(DCGANConfig):
     model_type: str = option("cgan", "registry key in models.MODELS; fixed by the config class")
-    num_classes: int = option(10, "condition on a class label with this many classes (0 to condition on attributes)")
-    num_attributes: int = option(0, "condition on this many binary attributes instead (needs num_classes = 0)")
+    num_classes: int = option(10, "condition on a class label with this many classes (0 to condition on attributes)", low=0)
+    num_attributes: int = option(0, "condition on this many binary attributes instead (needs num_classes = 0)", low=0)
     condition_names: tuple[str, ...] = option((), "names of the classes or attributes, for the UI (empty: numbered)")
 
     def __post_init__(self) -> None:
@@ -32,6 +32,7 @@ class CGANConfig(DCGANConfig):
 
 class CGAN(DCGAN, paper_url="https://arxiv.org/abs/1411.1784"):
     config_class = CGANConfig
+    kind = "conditional GAN"
 
     def __init__(self, config: CGANConfig):
         super().__init__(config)

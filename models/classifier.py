@@ -15,27 +15,34 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import HubModel, ModelConfig, build_encoder, check_targets, detached, option
+from .config import ModelConfig, check_targets, option
+from .hub import HubModel
+from .nets import build_encoder, detached
 
 
 @dataclass(frozen=True)
 class ClassifierConfig(ModelConfig):
     model_type: str = option("classifier", "registry key in models.MODELS; fixed by the config class")
-    latent_dim: int = option(128, "width of the feature vector between the conv encoder and the output layer")
-    num_classes: int = option(10, "predict one class label out of this many (0 to predict binary attributes)")
-    num_attributes: int = option(0, "predict this many binary attributes instead (needs num_classes = 0)")
+    latent_dim: int = option(128, "width of the feature vector between the conv encoder and the output layer", low=1)
+    num_classes: int = option(10, "predict one class label out of this many (0 to predict binary attributes)", low=0)
+    num_attributes: int = option(0, "predict this many binary attributes instead (needs num_classes = 0)", low=0)
     condition_names: tuple[str, ...] = option((), "names of the classes or attributes (set from the data)")
-    augment: float = option(0.0, "training only: the share of images blurred (Gaussian, sigma up to 1.5 px) and noised (std up to 0.05), so a judge of decoded images reads what they show, not how sharp they are")
+    augment: float = option(
+        0.0,
+        "training only: the share of images blurred (Gaussian, sigma up to 1.5 px) and noised (std up to 0.05), so a judge of decoded images reads what they show, not how sharp they are",
+        low=0,
+        high=1,
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_targets(self, "a classifier predicts")
-        if not 0 <= self.augment <= 1:
-            raise ValueError(f"field 'augment' must be in [0, 1], got {self.augment}")
 
 
 class Classifier(HubModel):
     config_class = ClassifierConfig
+    kind = "classifier"
+    classifies = True
     pipeline_tag = "image-classification"
 
     def __init__(self, config: ClassifierConfig):
@@ -62,7 +69,9 @@ class Classifier(HubModel):
         if y is None:
             raise ValueError("a classifier trains on targets y: class ids [N] or attributes [N, A] (--condition)")
         if self.training and self.config.augment > 0:
-            x = torch.where(torch.rand(len(x), 1, 1, 1, generator=generator, device=x.device) < self.config.augment, degrade(x, generator), x)
+            x = torch.where(
+                torch.rand(len(x), 1, 1, 1, generator=generator, device=x.device) < self.config.augment, degrade(x, generator), x
+            )
         logits = self.logits(x)
         if self.config.num_classes:
             loss = F.cross_entropy(logits, y.long())
@@ -80,7 +89,7 @@ def degrade(x: torch.Tensor, generator: torch.Generator | None = None, max_sigma
     radius = 3  # a 7-tap kernel covers 2 sigma at sigma 1.5
     sigma = torch.rand(n, generator=generator, device=x.device) * max_sigma + 1e-3
     taps = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
-    kernel = torch.exp(-taps[None] ** 2 / (2 * sigma[:, None] ** 2))
+    kernel = torch.exp(-(taps[None] ** 2) / (2 * sigma[:, None] ** 2))
     kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(c, 0)[:, None, None, :]  # [N*C, 1, 1, 7]: one per image and channel
     blurred = x.reshape(1, n * c, h, w)  # images and channels as groups of one depthwise conv
     blurred = F.conv2d(F.pad(blurred, (radius, radius, 0, 0), mode="replicate"), kernel, groups=n * c)  # along x

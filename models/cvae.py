@@ -12,15 +12,15 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import check_targets, condition_labels, condition_vector, option
+from .config import check_targets, condition_labels, condition_vector, option
 from .vae import VAE, VAEConfig
 
 
 @dataclass(frozen=True)
 class CVAEConfig(VAEConfig):
     model_type: str = option("cvae", "registry key in models.MODELS; fixed by the config class")
-    num_classes: int = option(10, "condition on a class label with this many classes (0 to condition on attributes)")
-    num_attributes: int = option(0, "condition on this many binary attributes instead (needs num_classes = 0)")
+    num_classes: int = option(10, "condition on a class label with this many classes (0 to condition on attributes)", low=0)
+    num_attributes: int = option(0, "condition on this many binary attributes instead (needs num_classes = 0)", low=0)
     condition_names: tuple[str, ...] = option((), "names of the classes or attributes, for the UI (empty: numbered)")
 
     def __post_init__(self) -> None:
@@ -28,8 +28,11 @@ class CVAEConfig(VAEConfig):
         check_targets(self, "CVAE conditions on")
 
 
-class CVAE(VAE, paper_url="https://papers.nips.cc/paper/5775-learning-structured-output-representation-using-deep-conditional-generative-models"):
+class CVAE(
+    VAE, paper_url="https://papers.nips.cc/paper/5775-learning-structured-output-representation-using-deep-conditional-generative-models"
+):
     config_class = CVAEConfig
+    kind = "conditional VAE"
 
     @property
     def condition_dim(self) -> int:

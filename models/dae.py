@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import torch
 
 from .ae import AE, AEConfig
-from .base import detached, option
+from .config import option
+from .nets import detached
 
 
 @dataclass(frozen=True)
@@ -22,20 +23,23 @@ class DAEConfig(AEConfig):
         "q(x~|x): masking noise (Vincent et al. 2008), additive Gaussian or salt-and-pepper (Vincent et al. 2010)",
         choices=("gaussian", "masking", "salt_and_pepper"),
     )
-    noise_level: float = option(0.25, "Gaussian std, or the fraction of pixels masked / salted-and-peppered")
+    noise_level: float = option(0.25, "Gaussian std, or the fraction of pixels masked / salted-and-peppered", low=0)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.noise_level < 0 or (self.corruption != "gaussian" and self.noise_level > 1):
-            raise ValueError(f"noise_level must be >= 0 (and <= 1 for {self.corruption!r}), got {self.noise_level}")
+        if self.corruption != "gaussian" and self.noise_level > 1:  # a fraction of pixels; a Gaussian std has no cap
+            raise ValueError(f"noise_level must be <= 1 for {self.corruption!r} (a fraction of pixels), got {self.noise_level}")
 
 
 class DAE(AE, paper_url="https://doi.org/10.1145/1390156.1390294"):
     config_class = DAEConfig
+    kind = "denoising AE"
+    denoises = True
 
-    def corrupt(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Draw x~ ~ q(x~|x); results stay in [0, 1]. Masks act per pixel (all channels of a pixel together)."""
-        kind, level = self.config.corruption, self.config.noise_level
+    def corrupt(self, x: torch.Tensor, generator: torch.Generator | None = None, level: float | None = None) -> torch.Tensor:
+        """Draw x~ ~ q(x~|x) at the trained noise level, or at `level` (the same kind of corruption); results stay in
+        [0, 1]. Masks act per pixel (all channels of a pixel together)."""
+        kind, level = self.config.corruption, self.config.noise_level if level is None else level
 
         def rand(shape):
             return torch.rand(shape, generator=generator, device=x.device, dtype=x.dtype)

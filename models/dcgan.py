@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .base import detached, option
+from .config import option
 from .gan import GAN, GANConfig, nonsaturating_losses
+from .nets import detached
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class DCGANConfig(GANConfig):
 
 class DCGAN(GAN, paper_url="https://arxiv.org/abs/1511.06434"):
     config_class = DCGANConfig
+    kind = "DCGAN"
 
     def discriminator_loss(self, x, y, generator) -> dict[str, torch.Tensor]:
         _, fake = self.fake(len(x), y, generator)

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .base import WEIGHTS_NAME, LatentModel
+from .storage import WEIGHTS_NAME
 
 DECODER_NAME = "decoder.onnx"
 RECORD_NAME = "decoder.json"
@@ -48,7 +48,7 @@ class _Decode(nn.Module):
 
 def exportable(model: nn.Module) -> str | None:
     """None if model's decoder can run in a page, else why not (one line)."""
-    if not isinstance(model, LatentModel):
+    if not model.has_latent:
         return "it has no decoder"
     if len(model.latent_shape) != 1:
         return f"its latent is not a flat vector (shape {tuple(model.latent_shape)})"

@@ -21,27 +21,27 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Config, HubModel, feature_sizes, option
+from .config import Config, option
+from .hub import HubModel
+from .nets import feature_sizes
 
 
 @dataclass(frozen=True)
 class GANConfig(Config):
-    image_size: int = option(64, "height = width of the images in pixels (set from the data)")
-    channels: int = option(3, "image channels: 1 for grey, 3 for RGB (set from the data)")
-    latent_dim: int = option(100, "size of the noise vector z (Radford et al. 2016 use 100)")
-    base_width: int = option(32, "channels at half resolution (the discriminator's first layer, the generator's last hidden one); doubles at every further halving")
-    max_width: int = option(256, "cap on channels")
-    discriminator_norm: str = option(
-        "batch", "normalisation in the discriminator after its first layer: BatchNorm (DCGAN), layer norm, or none", choices=("batch", "layer", "none")
+    image_size: int = option(64, "height = width of the images in pixels (set from the data)", low=8)
+    channels: int = option(3, "image channels: 1 for grey, 3 for RGB (set from the data)", low=1)
+    latent_dim: int = option(100, "size of the noise vector z (Radford et al. 2016 use 100)", low=1)
+    base_width: int = option(
+        32,
+        "channels at half resolution (the discriminator's first layer, the generator's last hidden one); doubles at every further halving",
+        low=1,
     )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for name in ("image_size", "channels", "latent_dim", "base_width", "max_width"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"field {name!r} must be >= 1, got {getattr(self, name)}")
-        if self.image_size < 8:
-            raise ValueError(f"a GAN needs images of at least 8x8 pixels, got image_size {self.image_size}")
+    max_width: int = option(256, "cap on channels", low=1)
+    discriminator_norm: str = option(
+        "batch",
+        "normalisation in the discriminator after its first layer: BatchNorm (DCGAN), layer norm, or none",
+        choices=("batch", "layer", "none"),
+    )
 
 
 def gan_widths(config: GANConfig) -> list[int]:
@@ -118,6 +118,8 @@ class GAN(HubModel):
     """Generator + discriminator. Subclasses set config_class and the two losses."""
 
     config_class = GANConfig
+    has_latent = True
+    prior = "noise"
     PHASES = ("discriminator", "generator")
     adam_betas = (0.5, 0.999)  # Radford et al. 2016, sec. 4
     default_lr = 2e-4
@@ -144,12 +146,18 @@ class GAN(HubModel):
     def latent_description(self) -> str:
         return f"noise {self.config.latent_dim}"
 
+    def samples_caption(self) -> str:
+        below = "; column c draws input c's condition" if self.condition_labels else ""
+        return f"Top row: validation images; below: samples of the generator (seed 0){below}."
+
     def check_latent(self, z: torch.Tensor) -> None:
         if not torch.is_tensor(z) or z.ndim != 2 or tuple(z.shape[1:]) != self.latent_shape:
             got = tuple(z.shape) if torch.is_tensor(z) else type(z).__name__
             raise ValueError(f"{type(self).__name__} expects latents [N, {self.latent_shape[0]}], got {got}")
 
-    def sample_latent(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0, truncation: float = 0.0) -> torch.Tensor:
+    def sample_latent(
+        self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0, truncation: float = 0.0
+    ) -> torch.Tensor:
         """z ~ N(0, I) scaled by temperature; with truncation > 0 each value is drawn from N(0, 1) conditioned on
         |z| <= truncation first (Brock et al. 2019: trading variety for fidelity)."""
         device = generator.device if generator is not None else self.device

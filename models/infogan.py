@@ -22,39 +22,47 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import detached, option
+from .config import option
 from .dcgan import DCGAN, DCGANConfig
 from .gan import nonsaturating_losses
+from .nets import detached
 
 
 @dataclass(frozen=True)
 class InfoGANConfig(DCGANConfig):
     model_type: str = option("infogan", "registry key in models.MODELS; fixed by the config class")
-    latent_dim: int = option(62, "size of the incompressible noise (Chen et al. 2016 use 62 on MNIST)")
-    categories: int = option(10, "values of the categorical code (0: none)")
-    continuous: int = option(2, "continuous codes, each uniform on [-1, 1]")
-    info_weight_categorical: float = option(1.0, "lambda of the categorical code's information loss (Chen et al. 2016: 1)")
-    info_weight_continuous: float = option(0.1, "lambda of the continuous codes' information loss (smaller, as Chen et al. 2016 advise)")
-    q_width: int = option(128, "hidden width of the Q head")
-    generator_lr_scale: float = option(5.0, "the generator's learning rate as a multiple of the run's (Chen et al. 2016's MNIST runs: 1e-3 against 2e-4)")
+    latent_dim: int = option(62, "size of the incompressible noise (Chen et al. 2016 use 62 on MNIST)", low=1)
+    categories: int = option(10, "values of the categorical code (0: none; 1 is no choice, so refused)", low=0)
+    continuous: int = option(2, "continuous codes, each uniform on [-1, 1]", low=0)
+    info_weight_categorical: float = option(1.0, "lambda of the categorical code's information loss (Chen et al. 2016: 1)", low=0)
+    info_weight_continuous: float = option(
+        0.1, "lambda of the continuous codes' information loss (smaller, as Chen et al. 2016 advise)", low=0
+    )
+    q_width: int = option(128, "hidden width of the Q head", low=1)
+    generator_lr_scale: float = option(
+        5.0, "the generator's learning rate as a multiple of the run's (Chen et al. 2016's MNIST runs: 1e-3 against 2e-4)", above=0
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.categories < 0 or self.continuous < 0 or self.categories + self.continuous == 0 or self.categories == 1:
-            raise ValueError(f"InfoGAN needs codes: categories = 0 or >= 2, continuous >= 0, not both 0; got {self.categories} and {self.continuous}")
-        if self.info_weight_categorical < 0 or self.info_weight_continuous < 0 or self.q_width < 1 or self.generator_lr_scale <= 0:
-            raise ValueError("info weights must be >= 0, q_width >= 1 and generator_lr_scale > 0")
+        # not a range: 1 is excluded from categories >= 0, and the two counts together must give a code
+        if self.categories + self.continuous == 0 or self.categories == 1:
+            raise ValueError(f"InfoGAN needs codes: categories = 0 or >= 2, not both 0; got {self.categories} and {self.continuous}")
 
 
 class InfoGAN(DCGAN, paper_url="https://arxiv.org/abs/1606.03657"):
     config_class = InfoGANConfig
+    kind = "InfoGAN"
+    has_structured_codes = True
 
     def __init__(self, config: InfoGANConfig):
         super().__init__(config)
         self.q = nn.Sequential(
-            nn.Linear(self.discriminator.features, config.q_width), nn.BatchNorm1d(config.q_width), nn.LeakyReLU(0.2),
+            nn.Linear(self.discriminator.features, config.q_width),
+            nn.BatchNorm1d(config.q_width),
+            nn.LeakyReLU(0.2),
             nn.Linear(config.q_width, config.categories + config.continuous),
-        )  # fmt: skip
+        )
 
     def phase_lr_scale(self, phase: str) -> float:
         return self.config.generator_lr_scale if phase == "generator" else 1.0
@@ -75,7 +83,9 @@ class InfoGAN(DCGAN, paper_url="https://arxiv.org/abs/1606.03657"):
         start = self.config.latent_dim
         return slice(start, start + self.config.categories), slice(start + self.config.categories, self.latent_shape[0])
 
-    def sample_latent(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0, truncation: float = 0.0) -> torch.Tensor:
+    def sample_latent(
+        self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0, truncation: float = 0.0
+    ) -> torch.Tensor:
         """Noise as every GAN draws it (temperature, truncation), a uniform category and U(-1, 1) continuous codes."""
         cfg = self.config
         device = generator.device if generator is not None else self.device
@@ -110,7 +120,7 @@ class InfoGAN(DCGAN, paper_url="https://arxiv.org/abs/1606.03657"):
         cat, cont = self.code_slices
         categorical = F.cross_entropy(out[:, : cfg.categories], z[:, cat].argmax(1)) if cfg.categories else out.new_zeros(())
         continuous = 0.5 * (out[:, cfg.categories :] - z[:, cont]).pow(2).sum(1).mean() if cfg.continuous else out.new_zeros(())
-        return cfg.info_weight_categorical * categorical + cfg.info_weight_continuous * continuous, categorical, continuous
+        return (cfg.info_weight_categorical * categorical + cfg.info_weight_continuous * continuous, categorical, continuous)
 
     def discriminator_loss(self, x, y, generator) -> dict[str, torch.Tensor]:
         z, fake = self.fake(len(x), y, generator)
@@ -118,7 +128,13 @@ class InfoGAN(DCGAN, paper_url="https://arxiv.org/abs/1606.03657"):
         fake_score, features = self.discriminate(fake.detach(), y)
         info, categorical, continuous = self.info_loss(z, features)
         loss = nonsaturating_losses(real_score, fake_score) + info
-        return detached(loss, d_real=torch.sigmoid(real_score).mean(), d_fake=torch.sigmoid(fake_score).mean(), info_categorical=categorical, info_continuous=continuous)
+        return detached(
+            loss,
+            d_real=torch.sigmoid(real_score).mean(),
+            d_fake=torch.sigmoid(fake_score).mean(),
+            info_categorical=categorical,
+            info_continuous=continuous,
+        )
 
     def generator_loss(self, x, y, generator) -> dict[str, torch.Tensor]:
         z, fake = self.fake(len(x), y, generator)

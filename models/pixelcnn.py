@@ -25,7 +25,9 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .base import Config, HubModel, detached, option
+from .config import Config, option
+from .hub import HubModel
+from .nets import detached
 
 
 @dataclass(frozen=True)
@@ -33,23 +35,22 @@ class PixelCNNConfig(Config):
     model_type: str = option("pixelcnn", "registry key in models.MODELS; fixed by the config class")
     vqvae: str = option("", "the VQ-VAE whose code grids this prior models: a checkpoint directory or Hub repo id")
     vqvae_fingerprint: str = option("", "SHA-256 of that VQ-VAE's weights; attaching another VQ-VAE is refused")
-    num_codes: int = option(256, "codebook size K of the VQ-VAE: each cell is a K-way softmax (set from --vqvae)")
-    grid_size: int = option(16, "side of the VQ-VAE's code grid")
-    width: int = option(64, "channels of the vertical and horizontal stacks")
-    layers: int = option(8, "gated layers; cell (i, j) sees all of rows < i and columns j - layers * (kernel_size // 2) .. j - 1 of row i")
-    kernel_size: int = option(3, "odd kernel width of the stacks' convolutions")
-    num_classes: int = option(0, "> 0: class-conditional prior over this many classes")
+    num_codes: int = option(256, "codebook size K of the VQ-VAE: each cell is a K-way softmax (set from --vqvae)", low=2)
+    grid_size: int = option(16, "side of the VQ-VAE's code grid", low=1)
+    width: int = option(64, "channels of the vertical and horizontal stacks", low=1)
+    layers: int = option(
+        8, "gated layers; cell (i, j) sees all of rows < i and columns j - layers * (kernel_size // 2) .. j - 1 of row i", low=1
+    )
+    kernel_size: int = option(3, "odd kernel width of the stacks' convolutions", low=3)
+    num_classes: int = option(0, "> 0: class-conditional prior over this many classes", low=0)
     condition_names: tuple[str, ...] = option((), "names of the classes, for the UI (set from the data)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name, least in (("num_codes", 2), ("grid_size", 1), ("width", 1), ("layers", 1)):
-            if getattr(self, name) < least:
-                raise ValueError(f"field {name!r} must be >= {least}, got {getattr(self, name)}")
-        if self.kernel_size < 3 or self.kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be odd and >= 3, got {self.kernel_size}")
-        if self.num_classes < 0 or (self.condition_names and len(self.condition_names) != self.num_classes):
-            raise ValueError(f"num_classes must be >= 0 with one condition name per class, got {self.num_classes} and {len(self.condition_names)} names")
+        if self.kernel_size % 2 == 0:  # not a range: the stacks centre the kernel on a cell
+            raise ValueError(f"kernel_size must be odd, got {self.kernel_size}")
+        if self.condition_names and len(self.condition_names) != self.num_classes:
+            raise ValueError(f"condition_names has {len(self.condition_names)} names for {self.num_classes} classes")
 
 
 def gate(x: torch.Tensor) -> torch.Tensor:
@@ -102,12 +103,16 @@ def fingerprint(model: nn.Module) -> str:
 
 class PixelCNN(HubModel, paper_url="https://arxiv.org/abs/1606.05328"):
     config_class = PixelCNNConfig
+    kind = "PixelCNN prior"
+    models_codes = True
 
     def __init__(self, config: PixelCNNConfig):
         super().__init__(config)
         self.embedding = nn.Embedding(config.num_codes, config.width)
         self.layers = nn.ModuleList(GatedLayer(config, first=i == 0) for i in range(config.layers))
-        self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(config.width, config.width, 1), nn.ReLU(), nn.Conv2d(config.width, config.num_codes, 1))
+        self.head = nn.Sequential(
+            nn.ReLU(), nn.Conv2d(config.width, config.width, 1), nn.ReLU(), nn.Conv2d(config.width, config.num_codes, 1)
+        )
         self._vqvae = None
 
     # --- the VQ-VAE it belongs to
@@ -136,13 +141,28 @@ class PixelCNN(HubModel, paper_url="https://arxiv.org/abs/1606.05328"):
     def condition_labels(self) -> list[str]:
         return list(self.config.condition_names) or [f"class {i}" for i in range(self.config.num_classes)]
 
+    def samples_caption(self) -> str:
+        rows = "; row r draws class r" if self.config.num_classes else ""
+        return f"Samples from the prior (seed 0, temperature 1), decoded by its VQ-VAE{rows}."
+
+    def card_rows(self) -> str:
+        cfg = self.config
+        return f"| prior over the codes of | `{cfg.vqvae}` (weights SHA-256 `{cfg.vqvae_fingerprint[:16]}...`) |\n"
+
     # --- the model
 
     def check_condition(self, y: torch.Tensor | None, n: int) -> torch.Tensor | None:
         k = self.config.num_classes
         if not k:
             return None
-        if y is None or not torch.is_tensor(y) or y.shape != (n,) or y.is_floating_point() or y.dtype == torch.bool or (n and (y.min() < 0 or y.max() >= k)):
+        if (
+            y is None
+            or not torch.is_tensor(y)
+            or y.shape != (n,)
+            or y.is_floating_point()
+            or y.dtype == torch.bool
+            or (n and (y.min() < 0 or y.max() >= k))
+        ):
             got = f"tensor {tuple(y.shape)} {y.dtype}" if torch.is_tensor(y) else repr(y)
             raise ValueError(f"this prior is class-conditional: y must be class ids, an integer tensor [{n}] in [0, {k}); got {got}")
         return y.long().to(self.device)
@@ -180,7 +200,9 @@ class PixelCNN(HubModel, paper_url="https://arxiv.org/abs/1606.05328"):
         return detached(nll, bits_per_code=nll / torch.log(torch.tensor(2.0)))
 
     @torch.no_grad()
-    def sample(self, n: int, y: torch.Tensor | None = None, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(
+        self, n: int, y: torch.Tensor | None = None, temperature: float = 1.0, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """n code grids [n, g, g] (long, on the CPU), cell by cell in raster order, each from softmax(logits / temperature).
         The same generator state gives the same grids."""
         if temperature <= 0:

@@ -16,35 +16,39 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import Autoencoder, ModelConfig, Posterior, bernoulli_nll, build_decoder, build_encoder, detached, gaussian_log_density, gaussian_nll, option
+from .base import Autoencoder
+from .config import ModelConfig, option
+from .nets import Posterior, bernoulli_nll, build_decoder, build_encoder, detached, gaussian_log_density, gaussian_nll
 
 
 @dataclass(frozen=True)
 class VAEConfig(ModelConfig):
     model_type: str = option("vae", "registry key in models.MODELS; fixed by the config class")
-    likelihood: str = option("bernoulli", "decoder likelihood p(x|z): Bernoulli (cross-entropy) or Gaussian with fixed std", choices=("bernoulli", "gaussian"))
-    likelihood_std: float = option(0.1, "std of the Gaussian likelihood (gaussian only)")
-    beta: float = option(1.0, "weight on KL(q(z|x) || p(z)); > 1 is the beta-VAE (Higgins et al. 2017)")
-    gamma: float = option(0.0, "> 0: capacity objective gamma * |KL - C| replaces beta * KL (Burgess et al. 2018 used 1000)")
-    capacity_max: float = option(25.0, "final KL capacity C in nats (Burgess et al. 2018)")
-    capacity_steps: int = option(100_000, "steps over which C rises linearly from 0 to capacity_max (Burgess et al. 2018)")
-    tc_weight: float = option(0.0, "> 0: beta-TCVAE weight on the total correlation of q(z), estimated by minibatch-weighted sampling (Chen et al. 2018)")
-    tc_dataset_size: int = option(60_000, "N in the minibatch-weighted sampling estimator; shifts the TC value by a constant, not its gradient")
+    likelihood: str = option(
+        "bernoulli", "decoder likelihood p(x|z): Bernoulli (cross-entropy) or Gaussian with fixed std", choices=("bernoulli", "gaussian")
+    )
+    likelihood_std: float = option(0.1, "std of the Gaussian likelihood (gaussian only)", above=0)
+    beta: float = option(1.0, "weight on KL(q(z|x) || p(z)); > 1 is the beta-VAE (Higgins et al. 2017)", low=0)
+    gamma: float = option(0.0, "> 0: capacity objective gamma * |KL - C| replaces beta * KL (Burgess et al. 2018 used 1000)", low=0)
+    capacity_max: float = option(25.0, "final KL capacity C in nats (Burgess et al. 2018)", low=0)
+    capacity_steps: int = option(100_000, "steps over which C rises linearly from 0 to capacity_max (Burgess et al. 2018)", above=0)
+    tc_weight: float = option(
+        0.0, "> 0: beta-TCVAE weight on the total correlation of q(z), estimated by minibatch-weighted sampling (Chen et al. 2018)", low=0
+    )
+    tc_dataset_size: int = option(
+        60_000, "N in the minibatch-weighted sampling estimator; shifts the TC value by a constant, not its gradient", above=0
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("likelihood_std", "capacity_steps", "tc_dataset_size"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"field {name!r} must be > 0, got {getattr(self, name)}")
-        for name in ("beta", "gamma", "capacity_max", "tc_weight"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"field {name!r} must be >= 0, got {getattr(self, name)}")
         if self.gamma > 0 and (self.beta != 1.0 or self.tc_weight > 0):
             raise ValueError("capacity annealing (gamma > 0) replaces beta * KL: leave beta = 1 and tc_weight = 0")
 
 
 class VAE(Autoencoder, paper_url="https://arxiv.org/abs/1312.6114"):
     config_class = VAEConfig
+    kind = "VAE"
+    prior = "kl"
 
     def __init__(self, config: VAEConfig):
         super().__init__(config)

@@ -26,33 +26,35 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from .base import ACTIVATIONS, Autoencoder, ModelConfig, Posterior, detached, option
+from .base import Autoencoder
+from .config import ACTIVATIONS, ModelConfig, option
+from .nets import Posterior, detached
 
 
 @dataclass(frozen=True)
 class VQVAEConfig(ModelConfig):
     model_type: str = option("vqvae", "registry key in models.MODELS; fixed by the config class")
-    latent_dim: int = option(16, "size D of each codebook vector and of the encoder output at each grid cell")
-    num_codes: int = option(256, "codebook size K (van den Oord et al. 2017 used 512 on ImageNet)")
-    downsamples: int = option(2, "stride-2 convolutions: the code grid is image_size / 2^downsamples on a side")
-    res_blocks: int = option(2, "residual blocks at grid resolution in encoder and decoder (van den Oord et al. 2017 used 2)")
+    latent_dim: int = option(16, "size D of each codebook vector and of the encoder output at each grid cell", low=1)
+    num_codes: int = option(256, "codebook size K (van den Oord et al. 2017 used 512 on ImageNet)", low=2)
+    downsamples: int = option(2, "stride-2 convolutions: the code grid is image_size / 2^downsamples on a side", low=1)
+    res_blocks: int = option(2, "residual blocks at grid resolution in encoder and decoder (van den Oord et al. 2017 used 2)", low=0)
     activation: str = option("relu", "nonlinearity between layers", choices=tuple(ACTIVATIONS))
-    commitment_cost: float = option(0.25, "beta on the commitment loss ||z_e - sg[e]||^2 (van den Oord et al. 2017: 0.25)")
-    codebook_update: str = option("ema", "learn the codebook by exponential moving averages or by the codebook loss ||sg[z_e] - e||^2", choices=("ema", "loss"))
-    ema_decay: float = option(0.99, "decay of the moving averages (van den Oord et al. 2017, appendix A.1: 0.99)")
-    ema_epsilon: float = option(1e-5, "Laplace smoothing of the code counts, so no count is 0")
-    revive_after: int = option(100, "re-initialise a code from recent encoder outputs after this many training steps unused (0: never)")
+    commitment_cost: float = option(0.25, "beta on the commitment loss ||z_e - sg[e]||^2 (van den Oord et al. 2017: 0.25)", low=0)
+    codebook_update: str = option(
+        "ema", "learn the codebook by exponential moving averages or by the codebook loss ||sg[z_e] - e||^2", choices=("ema", "loss")
+    )
+    ema_decay: float = option(0.99, "decay of the moving averages (van den Oord et al. 2017, appendix A.1: 0.99)", above=0, below=1)
+    ema_epsilon: float = option(1e-5, "Laplace smoothing of the code counts, so no count is 0", above=0)
+    revive_after: int = option(
+        100, "re-initialise a code from recent encoder outputs after this many training steps unused (0: never)", low=0
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.mlp:
             raise ValueError("a VQ-VAE is convolutional: its latent is a grid of codes (mlp=False)")
-        if self.downsamples < 1 or self.image_size % 2**self.downsamples:
-            raise ValueError(f"image_size {self.image_size} must be divisible by 2^downsamples = 2^{self.downsamples} (downsamples >= 1)")
-        if self.num_codes < 2:
-            raise ValueError(f"num_codes must be >= 2, got {self.num_codes}")
-        if not 0 < self.ema_decay < 1 or self.ema_epsilon <= 0 or self.commitment_cost < 0 or self.revive_after < 0:
-            raise ValueError("need 0 < ema_decay < 1, ema_epsilon > 0, commitment_cost >= 0 and revive_after >= 0")
+        if self.image_size % 2**self.downsamples:
+            raise ValueError(f"image_size {self.image_size} must be divisible by 2^downsamples = 2^{self.downsamples}")
 
 
 class VectorQuantizer(nn.Module):
@@ -136,7 +138,9 @@ class ResBlock(nn.Module):
 
     def __init__(self, width: int, activation: str):
         super().__init__()
-        self.body = nn.Sequential(ACTIVATIONS[activation](), nn.Conv2d(width, width, 3, padding=1), ACTIVATIONS[activation](), nn.Conv2d(width, width, 1))
+        self.body = nn.Sequential(
+            ACTIVATIONS[activation](), nn.Conv2d(width, width, 3, padding=1), ACTIVATIONS[activation](), nn.Conv2d(width, width, 1)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -144,6 +148,10 @@ class ResBlock(nn.Module):
 
 class VQVAE(Autoencoder, paper_url="https://arxiv.org/abs/1711.00937"):
     config_class = VQVAEConfig
+    kind = "VQ-VAE"
+    prior = "learned"
+    has_codes = True
+    gradient_editable = False  # the decoder snaps every grid cell to a code: no gradient with respect to the latent
 
     def __init__(self, config: VQVAEConfig):
         super().__init__(config)
@@ -155,7 +163,12 @@ class VQVAE(Autoencoder, paper_url="https://arxiv.org/abs/1711.00937"):
         encoder: list[nn.Module] = []
         for conv in down:
             encoder += [conv, ACTIVATIONS[act]()]
-        encoder += [nn.Conv2d(top, top, 3, padding=1), *[ResBlock(top, act) for _ in range(config.res_blocks)], ACTIVATIONS[act](), nn.Conv2d(top, d, 1)]
+        encoder += [
+            nn.Conv2d(top, top, 3, padding=1),
+            *[ResBlock(top, act) for _ in range(config.res_blocks)],
+            ACTIVATIONS[act](),
+            nn.Conv2d(top, d, 1),
+        ]
         self.encoder = nn.Sequential(*encoder)
         self.quantizer = VectorQuantizer(config)
         decoder: list[nn.Module] = [nn.Conv2d(d, top, 3, padding=1), *[ResBlock(top, act) for _ in range(config.res_blocks)]]
@@ -174,6 +187,12 @@ class VQVAE(Autoencoder, paper_url="https://arxiv.org/abs/1711.00937"):
     @property
     def latent_description(self) -> str:
         return f"{self.grid_size}x{self.grid_size} grid of {self.config.num_codes} codes"
+
+    def samples_caption(self) -> str:
+        return (
+            "Top row: validation images; second row: their reconstructions; below: code grids drawn uniformly at random "
+            "(a VQ-VAE samples through its PixelCNN prior, whose card shows those samples)."
+        )
 
     def grid(self, z: torch.Tensor) -> torch.Tensor:
         """Flat latents [N, D*g*g] -> the grid [N, D, g, g] they flatten."""

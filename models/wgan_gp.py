@@ -16,26 +16,26 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import detached, option
+from .config import option
 from .gan import GAN, GANConfig
+from .nets import detached
 
 
 @dataclass(frozen=True)
 class WGANGPConfig(GANConfig):
     model_type: str = option("wgan-gp", "registry key in models.MODELS; fixed by the config class")
-    discriminator_norm: str = option("layer", "normalisation in the critic: never BatchNorm for a gradient penalty", choices=("layer", "none"))
-    gp_weight: float = option(10.0, "lambda, the weight of the gradient penalty (Gulrajani et al. 2017 use 10)")
-    n_critic: int = option(5, "critic steps per generator step (Gulrajani et al. 2017 use 5)")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.gp_weight < 0 or self.n_critic < 1:
-            raise ValueError(f"gp_weight must be >= 0 and n_critic >= 1, got {self.gp_weight} and {self.n_critic}")
+    discriminator_norm: str = option(
+        "layer", "normalisation in the critic: never BatchNorm for a gradient penalty", choices=("layer", "none")
+    )
+    gp_weight: float = option(10.0, "lambda, the weight of the gradient penalty (Gulrajani et al. 2017 use 10)", low=0)
+    n_critic: int = option(5, "critic steps per generator step (Gulrajani et al. 2017 use 5)", low=1)
 
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """E[(||grad_x critic(x_hat)||_2 - 1)^2] over x_hat = e x + (1 - e) G(z), e ~ U[0, 1] per image."""
-    e = torch.rand((len(real), *([1] * (real.ndim - 1))), generator=generator, device=real.device if generator is None else generator.device).to(real)
+    e = torch.rand(
+        (len(real), *([1] * (real.ndim - 1))), generator=generator, device=real.device if generator is None else generator.device
+    ).to(real)
     x_hat = (e * real + (1 - e) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)  # the penalty trains the critic: keep the graph
     return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
@@ -43,6 +43,7 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: 
 
 class WGANGP(GAN, paper_url="https://arxiv.org/abs/1704.00028"):
     config_class = WGANGPConfig
+    kind = "WGAN-GP"
     adam_betas = (0.0, 0.9)
     default_lr = 1e-4
 

@@ -15,6 +15,8 @@ import tempfile
 import types
 from pathlib import Path
 
+import pytest
+
 # Before anything imports gradio: no usage reporting, no network, from any test.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -24,11 +26,21 @@ _GRADIO_TEMP = None if "GRADIO_TEMP_DIR" in os.environ else tempfile.mkdtemp(pre
 if _GRADIO_TEMP:
     os.environ["GRADIO_TEMP_DIR"] = _GRADIO_TEMP
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"mlp": True, "hidden_dims": (64,), "latent_dim": 4}  # 16x16 digits through a small MLP: fast on CPU
 TINY_GAN = {"base_width": 8, "max_width": 16, "latent_dim": 8}
+
+
+def tiny_run(out, **settings):
+    """A TrainConfig for a tiny run on 16x16 digits into `out`: batches of 32, one thread, no progress grids; the
+    settings override these and TrainConfig's defaults."""
+    from train.config import TrainConfig
+
+    return TrainConfig(
+        **{"data": "digits", "data_options": {"size": 16}, "out": str(out), "batch_size": 32, "threads": 1, "sample_every": 0, **settings}
+    )
+
 
 # Checkpoint directory name -> (model type, architecture overrides, extra TrainConfig fields).
 CHECKPOINTS = {
@@ -48,8 +60,12 @@ DOOMED = "vae-copy"  # a copy of "vae" that a test deletes while the server runs
 
 
 def pytest_addoption(parser):
-    parser.addoption("--all", action="store_true", help="also run the slow tests (marked slow: the shipped checkpoints' quality bars and the "
-                     "browser and API checks on shipped models), as CI does")  # fmt: skip
+    parser.addoption(
+        "--all",
+        action="store_true",
+        help="also run the slow tests (marked slow: the shipped checkpoints' quality bars and the "
+        "browser and API checks on shipped models), as CI does",
+    )
 
 
 def pytest_configure(config):
@@ -96,11 +112,9 @@ def latent_lab_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def digits_classifier(tmp_path_factory, latent_lab_cache) -> Path:
     """A small classifier of 16x16 digits (outside the served directory): what the GANs' monitor measures with."""
-    from train.config import TrainConfig
     from train.loop import train
 
-    cfg = TrainConfig(data="digits", data_options={"size": 16}, out=str(tmp_path_factory.mktemp("classifier")), epochs=3, batch_size=32,
-                      threads=1, sample_every=0, condition="labels")  # fmt: skip
+    cfg = tiny_run(tmp_path_factory.mktemp("classifier"), epochs=3, condition="labels")
     return train("classifier", {"base_width": 8, "max_width": 32, "latent_dim": 32}, cfg)
 
 
@@ -109,15 +123,16 @@ def checkpoints(tmp_path_factory, latent_lab_cache, digits_classifier) -> Path:
     """A directory of tiny checkpoints on 16x16 digits, one epoch each: a VAE (latent 4), a DAE,
     a class-conditional CVAE, a 2-D VAE, a 2-D adversarial AE with a supervised mixture prior, a VQ-VAE with a class-conditional prior, a DCGAN, an InfoGAN,
     and a copy of the VAE that a test may delete."""
-    from train.config import TrainConfig
     from train.loop import train
 
     root = tmp_path_factory.mktemp("checkpoints")
     classifier = digits_classifier
     for name, (model_type, fields, extra) in CHECKPOINTS.items():
-        fill = lambda settings: {k: v.format(root=root, classifier=classifier) if isinstance(v, str) else v for k, v in settings.items()}  # noqa: E731
-        run = dict(data="digits", data_options={"size": 16}, out=str(root / name), epochs=1, batch_size=32, threads=1, sample_every=0, log_every=50, stats_images=300)
-        cfg = TrainConfig(**{**run, **fill(extra)})
+
+        def fill(settings):
+            return {k: v.format(root=root, classifier=classifier) if isinstance(v, str) else v for k, v in settings.items()}
+
+        cfg = tiny_run(root / name, **{"epochs": 1, "log_every": 50, "stats_images": 300, **fill(extra)})
         train(model_type, fill(fields), cfg)
     shutil.copytree(root / "vae", root / DOOMED)
     return root
@@ -146,7 +161,9 @@ def serve(checkpoints_dir, extra=()):
     ui.launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     labels = {entry.key: label for label, entry in catalog.entries.items()}
     try:
-        yield types.SimpleNamespace(url=f"http://127.0.0.1:{port}/", demo=demo, catalog=catalog, checkpoints=Path(checkpoints_dir), labels=labels, doomed=DOOMED)
+        yield types.SimpleNamespace(
+            url=f"http://127.0.0.1:{port}/", demo=demo, catalog=catalog, checkpoints=Path(checkpoints_dir), labels=labels, doomed=DOOMED
+        )
     finally:
         demo.close()
 

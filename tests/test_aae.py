@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_run
 
 import data
 import models
 from latent import Explorer
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: tiny models on one thread
 
@@ -80,7 +80,9 @@ def test_the_regularisation_phases_move_each_class_to_its_component():
     ds = data.load("digits", split="train", size=16)
     x, y = ds.batch(np.arange(len(ds))), torch.from_numpy(ds.labels).long()
     model = aae(hidden_dims=(64,), prior="mixture", num_classes=10, mixture_radius=1.0, mixture_std=0.15)
-    optimizers = {phase: torch.optim.Adam(model.phase_parameters(phase), lr=1e-3, betas=(0.5, 0.999)) for phase in ("discriminator", "generator")}
+    optimizers = {
+        phase: torch.optim.Adam(model.phase_parameters(phase), lr=1e-3, betas=(0.5, 0.999)) for phase in ("discriminator", "generator")
+    }
 
     def agreement():
         with torch.no_grad():
@@ -99,10 +101,9 @@ def test_the_regularisation_phases_move_each_class_to_its_component():
 def test_supervised_mixture_aae_trains_through_the_shared_loop(tmp_path):
     """The three phases through train/loop.py: logged, validated on reconstruction, the classes recorded, and the
     explorer samples the prior the codes were matched to."""
-    from train.config import TrainConfig
     from train.loop import train
 
-    cfg = TrainConfig(data="digits", data_options={"size": 16}, out=str(tmp_path / "aae"), epochs=2, batch_size=32, threads=1, sample_every=0, condition="labels")
+    cfg = tiny_run(tmp_path / "aae", epochs=2, condition="labels")
     out = train("aae", {"mlp": True, "hidden_dims": (64,), "latent_dim": 2, "prior": "mixture", "components": 10}, cfg)
     model = models.load(out)
     assert model.config.num_classes == 10 and model.config.condition_names == tuple(str(i) for i in range(10))

@@ -9,8 +9,8 @@ error reporting") and the server must answer the next request.
 from __future__ import annotations
 
 import io
-import os
 import json
+import os
 import re
 import shutil
 import struct
@@ -126,7 +126,9 @@ def test_denoising_model_corrupts_the_input_first(client, label, tmp_path):
     def psnr(reference: np.ndarray) -> float:
         return 10 * np.log10(1 / np.mean((pixels(output)[::16, ::16] / 255.0 - reference / 255.0) ** 2))
 
-    assert abs(stated - psnr(pixels(exact))) < 0.3 < abs(stated - psnr(pixels(shown)[::16, ::16])), note  # the clean upload, not the corrupted one
+    assert abs(stated - psnr(pixels(exact))) < 0.3 < abs(stated - psnr(pixels(shown)[::16, ::16])), (
+        note
+    )  # the clean upload, not the corrupted one
     assert not np.array_equal(pixels(clean[0]), pixels(noisy[0]))  # the model input shows the corruption
     assert np.array_equal(pixels(noisy[0]), pixels(again[0]))  # with a fixed seed: a stable picture
     assert "corrupted" not in reconstruct(client, label("vae"), path, noise=0.5)[3]  # other models ignore the slider
@@ -325,7 +327,9 @@ def test_sample_temperature_changes_the_images(client, label):
 
 
 def test_sample_values_out_of_range_are_refused(client, label):
-    assert "Number of samples: expected a number from 1 to 64, got 100" in error_of(client, label("vae"), 100, 1.0, 0, "prior", None, [], api_name="/sample")
+    assert "Number of samples: expected a number from 1 to 64, got 100" in error_of(
+        client, label("vae"), 100, 1.0, 0, "prior", None, [], api_name="/sample"
+    )
     assert "expected a number from 0.1 to" in error_of(client, label("vae"), 4, 5.0, 0, "prior", None, [], api_name="/sample")
 
 
@@ -467,7 +471,9 @@ def test_edit_attribute_with_a_custom_vector(client, label, tmp_path):
 
 def test_edit_attribute_unknown_name_is_explained(client, label, tmp_path):
     reconstruct(client, label("vae"), digit_png(tmp_path))
-    message = error_of(client, label("vae"), "attribute", "Smiling", "mean_difference", [], [], [], 1.0, None, [], api_name="/edit_attribute")
+    message = error_of(
+        client, label("vae"), "attribute", "Smiling", "mean_difference", [], [], [], 1.0, None, [], api_name="/edit_attribute"
+    )
     assert "Smiling" in message and re.search(r"0'?, '?1'?, '?2", message), message  # names what is accepted
 
 
@@ -500,7 +506,9 @@ def test_decode_map_point_makes_the_current_image(client, label):
     assert "(0.500, -0.500)" in note and pixels(picture).shape[:2] == (480, 480)
     decoded, _ = decode(client, label("vae"), [1.0])  # the sliders now act on the picked point
     assert pixels(decoded).shape[:2] == (16, 16)  # /decode: the model's own size (the page scales it up)
-    assert "map x: expected a number from -1000 to 1000, got None" in error_of(client, label("vae"), None, 0.0, "none", None, [], api_name="/decode_map_point")
+    assert "map x: expected a number from -1000 to 1000, got None" in error_of(
+        client, label("vae"), None, 0.0, "none", None, [], api_name="/decode_map_point"
+    )
 
 
 # --- Compare
@@ -611,7 +619,9 @@ def raw_call(app, api_name: str, data: list) -> tuple[str, dict | list | None]:
     """(event, data) of one call through Gradio's HTTP API: "complete" with the outputs, or "error" with the
     message (null for an exception that is not a gr.Error)."""
     body = json.dumps({"data": data})  # json writes NaN and Infinity, which Python's json (the server's) reads
-    event_id = httpx.post(f"{app.url}gradio_api/call{api_name}", content=body, headers={"content-type": "application/json"}, timeout=30).json()["event_id"]
+    event_id = httpx.post(
+        f"{app.url}gradio_api/call{api_name}", content=body, headers={"content-type": "application/json"}, timeout=30
+    ).json()["event_id"]
     stream = httpx.get(f"{app.url}gradio_api/call{api_name}/{event_id}", timeout=120).text
     event = re.search(r"^event: (\w+)$", stream, re.M).group(1)
     return event, json.loads(re.search(r"^data: (.*)$", stream, re.M).group(1))
@@ -628,7 +638,10 @@ def test_every_number_of_every_endpoint_is_checked_by_name(app, client, label):
     reached = set()
     for api_name, endpoint in endpoints.items():
         parameters = endpoint["parameters"]
-        defaults = [label("vae") if p["component"] == "Dropdown" and "label" in p["parameter_name"] else p.get("parameter_default") for p in parameters]
+        defaults = [
+            label("vae") if p["component"] == "Dropdown" and "label" in p["parameter_name"] else p.get("parameter_default")
+            for p in parameters
+        ]
         numbers = [i for i, p in enumerate(parameters) if p["component"] in ("Slider", "Number")]
         for i in numbers[:6]:  # /decode's 32 pool sliders are one kind: its first ones stand for the rest
             parameter = parameters[i]
@@ -642,7 +655,17 @@ def test_every_number_of_every_endpoint_is_checked_by_name(app, client, label):
                     continue
                 assert event == "error" and result["error"] and "expected a number from" in result["error"], (context, result)
                 reached.add(api_name)
-    assert reached == {"/reconstruct", "/sample", "/interpolate", "/decode", "/set_codes", "/edit_attribute", "/decode_map_point", "/edit_code", "/compare"}
+    assert reached == {
+        "/reconstruct",
+        "/sample",
+        "/interpolate",
+        "/decode",
+        "/set_codes",
+        "/edit_attribute",
+        "/decode_map_point",
+        "/edit_code",
+        "/compare",
+    }
     assert_serving(app, Path(tempfile.mkdtemp()))
 
 
@@ -693,8 +716,16 @@ def test_the_catalog_serves_the_good_checkpoints_and_names_each_bad_one_in_a_lin
     broken("truncated-weights", lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:100]))
     broken("no-weights", lambda d: (d / "model.safetensors").unlink())
     broken("damaged-stats", lambda d: (d / "stats.safetensors").write_bytes(b"\0" * 64))
-    broken("huge", lambda d: (d / "config.json").write_text(json.dumps({**json.loads((d / "config.json").read_text()), "hidden_dims": [1_000_000, 1_000_000]})))
-    broken("wrong-shapes", lambda d: (d / "config.json").write_text(json.dumps({**json.loads((d / "config.json").read_text()), "latent_dim": 5})))
+    broken(
+        "huge",
+        lambda d: (d / "config.json").write_text(
+            json.dumps({**json.loads((d / "config.json").read_text()), "hidden_dims": [1_000_000, 1_000_000]})
+        ),
+    )
+    broken(
+        "wrong-shapes",
+        lambda d: (d / "config.json").write_text(json.dumps({**json.loads((d / "config.json").read_text()), "latent_dim": 5})),
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         catalog = Catalog.discover(root)

@@ -128,7 +128,9 @@ def wait_for_new_image(page, label: str, before: str | None) -> str:
     """Wait until the image under `label` is shown with a src other than `before` (Gradio names files by content)."""
     img = image(page, label)
     img.wait_for()
-    page.wait_for_function("([img, before]) => img.src && img.src !== before && img.complete", arg=[img.element_handle(), before], timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        "([img, before]) => img.src && img.src !== before && img.complete", arg=[img.element_handle(), before], timeout=TIMEOUT_MS
+    )
     return img.get_attribute("src")
 
 
@@ -136,8 +138,10 @@ def drag(page, slider, fraction: float) -> None:
     """Drag a range input's thumb from where it is to `fraction` of its width, as a mouse would."""
     slider.scroll_into_view_if_needed()
     box = slider.bounding_box()
-    value, low, high = float(slider.input_value()), float(slider.get_attribute("min")), float(slider.get_attribute("max"))
-    start = min(max(box["x"] + box["width"] * (value - low) / (high - low), box["x"] + 3), box["x"] + box["width"] - 3)  # on the track, even at an end
+    value, low, high = (float(slider.input_value()), float(slider.get_attribute("min")), float(slider.get_attribute("max")))
+    start = min(
+        max(box["x"] + box["width"] * (value - low) / (high - low), box["x"] + 3), box["x"] + box["width"] - 3
+    )  # on the track, even at an end
     y = box["y"] + box["height"] / 2
     page.mouse.move(start, y)
     page.mouse.down()
@@ -230,7 +234,9 @@ def test_upload_drag_sliders_and_edit_attributes(page, screenshots, tmp_path):
         if result:
             wait_for_new_image(page, result, before)
         else:
-            page.locator("div.block:has(> label[data-testid=block-label]:text-is('Side by side')) img").locator("visible=true").first.wait_for()
+            page.locator("div.block:has(> label[data-testid=block-label]:text-is('Side by side')) img").locator(
+                "visible=true"
+            ).first.wait_for()
         screenshot(page, screenshots, tab_id)
     open_tab(page, "latent-map")
     image(page, "Held-out images on the top two principal directions: click to decode a point").wait_for()
@@ -244,13 +250,11 @@ def test_upload_drag_sliders_and_edit_attributes(page, screenshots, tmp_path):
 def test_vqvae_codebook_click_a_cell_and_change_its_code(page, served, screenshots):
     """Choose the VQ-VAE, sample through its prior, then in the Codebook tab click a cell of the current image's
     code map, choose another code and put it in: the decoded image changes."""
-    from models import VQVAE
 
-    vq_label = next(label for label, entry in served.catalog.entries.items() if isinstance(entry.model, VQVAE))
+    vq_label = next(label for label, entry in served.catalog.entries.items() if entry.model.has_codes)
     model = page.get_by_label("Model", exact=True)
     model.click()
     page.get_by_role("option", name=vq_label).click()
-    reconstruction = image(page, "Reconstruction")
     page.get_by_text("example #0. Reconstruction").wait_for()  # the new model opens on its first example
 
     open_tab(page, "sample")
@@ -288,9 +292,8 @@ def test_vqvae_codebook_click_a_cell_and_change_its_code(page, served, screensho
 def test_gan_inverts_samples_with_truncation_and_infogan_codes_move_the_image(page, served, screenshots):
     """Choose the InfoGAN: Reconstruct inverts a picked example (a GAN has no encoder), Sample draws with a truncation
     slider, and in the sliders tab choosing another categorical code redraws the decoded image."""
-    from models import InfoGAN
 
-    label = next(label for label, entry in served.catalog.entries.items() if isinstance(entry.model, InfoGAN))
+    label = next(label for label, entry in served.catalog.entries.items() if entry.model.has_structured_codes)
     page.get_by_label("Model", exact=True).click()
     page.get_by_role("option", name=label).click()
     page.get_by_text("Upload an image or pick an example to invert it").first.wait_for()
@@ -506,7 +509,7 @@ def test_a_shared_link_reopens_the_view_pixel_for_pixel(browser, faces_vae_app):
         assert receiver.locator('input[type=range][aria-label^="range slider for z"]').nth(1).input_value() == moved
         assert errors == [] and error_toasts(receiver) == []
 
-        damaged = url[: -10]  # a link cut short opens the explorer as usual, with a warning
+        damaged = url[:-10]  # a link cut short opens the explorer as usual, with a warning
         receiver.goto(damaged)
         receiver.get_by_text("Could not open the shared view").wait_for()
         image(receiver, "Reconstruction").wait_for()
@@ -546,7 +549,9 @@ def test_the_explorer_as_a_newcomer_meets_it(page, served, tmp_path):
     wait_for_new_image(page, "Reconstruction", before)  # the VAE's first example: the picked model has taken over
     page.locator("input[type=file]").first.set_input_files(str(photo))
     page.get_by_text("centre-cropped 120×90 → 90×90").wait_for(timeout=60_000)  # the upload's reconstruction
-    assert page.get_by_text("This image is unlike the digits images vae was trained on").is_visible(), page.locator(".prose").all_inner_texts()
+    assert page.get_by_text("This image is unlike the digits images vae was trained on").is_visible(), page.locator(
+        ".prose"
+    ).all_inner_texts()
     before = image(page, "Reconstruction").get_attribute("src")
     page.locator("button.thumbnail-item").nth(1).click()  # a held-out digit: no warning
     wait_for_new_image(page, "Reconstruction", before)

@@ -9,10 +9,10 @@ import numpy as np
 import onnxruntime
 import pytest
 import torch
+from test_models import build
 
 import models
 from models import export
-from test_models import build
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -8,7 +8,8 @@ import torch
 
 import data
 from data import faces
-from data.faces import ATTRIBUTE_NAMES, F, STYLES, VERSION, attributes_from_factors, render_face, sample_factors
+from data.face_drawing import render_face
+from data.face_factors import ATTRIBUTE_NAMES, STYLES, VERSION, F, attributes_from_factors, sample_factors
 
 
 @pytest.fixture(autouse=True)
@@ -174,7 +175,7 @@ def test_unknown_split_and_option():
 def face_box(image):
     """(width, height) fractions of the image spanned by skin-coloured pixels (the face and ears)."""
     upright_skin = render_face(upright(hat=0), image.shape[0])[image.shape[0] // 2, image.shape[0] // 2]  # the nose bridge: skin
-    mask = (np.abs(image.astype(int) - upright_skin.astype(int)).max(axis=2) < 12)
+    mask = np.abs(image.astype(int) - upright_skin.astype(int)).max(axis=2) < 12
     cols, rows = np.flatnonzero(mask.any(0)), np.flatnonzero(mask.any(1))
     return (cols[-1] - cols[0] + 1) / image.shape[1], (rows[-1] - rows[0] + 1) / image.shape[0]
 
@@ -206,7 +207,15 @@ def test_version_2_attribute_margins_are_visible(factor):
 def test_version_2_details_cover_more_pixels():
     """Glasses and a mustache change at least twice as many pixels at 32x32 in version 2 as in version 1."""
     for change in ({"glasses": 1}, {"facial_hair": 1}):
-        changed = [(np.abs(render_face(upright(), 32, version=v).astype(int) - render_face(upright(**change), 32, version=v).astype(int)).max(axis=2) > 24).sum() for v in (1, 2)]
+        changed = [
+            (
+                np.abs(render_face(upright(), 32, version=v).astype(int) - render_face(upright(**change), 32, version=v).astype(int)).max(
+                    axis=2
+                )
+                > 24
+            ).sum()
+            for v in (1, 2)
+        ]
         assert changed[1] >= 2 * changed[0] > 0, (change, changed)
 
 

@@ -5,13 +5,13 @@ checkpoints, training through the shared loop, and the explorer's endpoints for 
 from __future__ import annotations
 
 import json
-
 import re
 import types
 
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_run
 from gradio_client import Client
 from PIL import Image
 
@@ -21,16 +21,13 @@ from metrics.monitor import Monitor, attribute_cells, cell_coverage, code_agreem
 from metrics.samples import frechet_distance
 from models.wgan_gp import gradient_penalty
 
-GANS = {
-    "dcgan": {},
-    "wgan-gp": {},
-    "cgan": {"num_classes": 3},
-    "infogan": {"latent_dim": 6, "categories": 4, "continuous": 2},
-}
+GANS = {"dcgan": {}, "wgan-gp": {}, "cgan": {"num_classes": 3}, "infogan": {"latent_dim": 6, "categories": 4, "continuous": 2}}
 
 
 def tiny(model_type: str, **fields):
-    config = models.config_class(model_type)(image_size=16, channels=1, base_width=8, max_width=16, **{"latent_dim": 8, **GANS[model_type], **fields})
+    config = models.config_class(model_type)(
+        image_size=16, channels=1, base_width=8, max_width=16, **{"latent_dim": 8, **GANS[model_type], **fields}
+    )
     return models.MODELS[model_type](config)
 
 
@@ -286,11 +283,9 @@ def test_gan_stats_hold_ganspace_directions(checkpoints):
 
 @pytest.mark.slow  # tens of seconds (training runs, subprocesses): with --all, as CI runs
 def test_gan_stops_early_when_the_frechet_distance_stops_improving(tmp_path, digits_classifier):
-    from train.config import TrainConfig
     from train.loop import train
 
-    cfg = TrainConfig(data="digits", data_options={"size": 16}, out=str(tmp_path / "run"), epochs=4, batch_size=32, threads=1, sample_every=0,
-                      stats_images=200, monitor_every=4, patience=2, monitor_classifier=str(digits_classifier))  # fmt: skip
+    cfg = tiny_run(tmp_path / "run", epochs=4, stats_images=200, monitor_every=4, patience=2, monitor_classifier=str(digits_classifier))
     out = train("dcgan", {"base_width": 8, "max_width": 16, "latent_dim": 8}, cfg)
     scores = [r["monitor_frechet_distance"] for r in records(out) if "monitor_frechet_distance" in r]
     steps = json.loads((out / "training.json").read_text())["steps"]
@@ -308,12 +303,19 @@ def test_gan_trains_under_ddp_with_two_cpu_processes(tmp_path, digits_classifier
 
     out = tmp_path / "ddp"
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533", "-m", "train", "wgan-gp",
-         "--data", "digits", "--data-size", "16", "--base-width", "8", "--max-width", "16", "--latent-dim", "8", "--epochs", "2",
-         "--batch-size", "64", "--log-every", "5", "--sample-every", "0", "--stats-images", "200", "--monitor-every", "10",
-         "--monitor-classifier", str(digits_classifier), "--out", str(out)],
-        cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            *"-m torch.distributed.run --nproc_per_node=2 --master_port=29533 -m train wgan-gp --data digits --data-size 16 --base-width 8 --max-width 16 --latent-dim 8 --epochs 2 --batch-size 64 --log-every 5 --sample-every 0 --stats-images 200 --monitor-every 10 --monitor-classifier".split(),
+            str(digits_classifier),
+            "--out",
+            str(out),
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     checks = [r["step"] for r in records(out) if "monitor_frechet_distance" in r]
     assert checks == [10, 20, 30, 40, 42]  # one process measures: no duplicates
@@ -436,7 +438,9 @@ def test_inversion_recovers_the_generators_own_samples_better_than_a_random_star
     random = dcgan_model.decode(dcgan_model.sample_latent(3, generator=torch.Generator().manual_seed(9))).detach()
     random_mse = (random - target).pow(2).flatten(1).mean(1)
     assert (result.mse < random_mse / 4).all(), (result.mse, random_mse)
-    assert torch.allclose(result.mse, (result.images - target).pow(2).flatten(1).mean(1), atol=1e-6)  # the reported error is the kept image's
+    assert torch.allclose(
+        result.mse, (result.images - target).pow(2).flatten(1).mean(1), atol=1e-6
+    )  # the reported error is the kept image's
     assert result.z.shape == (3, dcgan_model.config.latent_dim) and torch.allclose(result.psnr, 10 * torch.log10(1 / result.mse))
 
 

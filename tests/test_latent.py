@@ -6,6 +6,7 @@ import torch
 
 import latent
 import models
+import ui.latent_map
 from latent import Explorer
 from train.config import TrainConfig
 from train.loop import train
@@ -231,7 +232,7 @@ def test_latent_map_click_maps_back_to_the_point():
     xy, basis = latent.latent_map(z)
     assert xy.shape == (200, 2)
     assert torch.allclose(latent.from_pca(xy, basis), z, atol=1e-4)  # on the plane the map is exact
-    image, pixels = latent.render_scatter(xy, labels, size=256, mark=xy[7])
+    image, pixels = ui.latent_map.render_scatter(xy, labels, size=256, mark=xy[7])
     assert image.shape == (256, 256, 3) and image.dtype == np.uint8
     for i in (0, 7, 123):
         col, row = pixels.to_pixel(*xy[i].tolist())
@@ -240,7 +241,7 @@ def test_latent_map_click_maps_back_to_the_point():
         back = latent.from_pca(torch.tensor(click, dtype=torch.float32), basis)
         assert (back - z[i]).norm() <= pixels.scale  # within one pixel of the clicked point
     col, row = map(round, pixels.to_pixel(*xy[123].tolist()))
-    assert image[row, col].tolist() in [list(c) for c in latent.PALETTE[:3]]  # a point is drawn there, in a class colour
+    assert image[row, col].tolist() in [list(c) for c in ui.latent_map.PALETTE[:3]]  # a point is drawn there, in a class colour
     stats_xy, _ = latent.latent_map(z, latent.latent_statistics(z)[0])
     assert torch.allclose(stats_xy.abs(), xy.abs(), atol=1e-3)  # same PCA up to the sign of each axis
 
@@ -300,4 +301,3 @@ def test_explorer_on_an_autoencoder_samples_the_aggregate_posterior(tmp_path):
     assert ex.sample(2).shape == (2, 1, 8, 8)
     with pytest.raises(ValueError, match="known: none"):
         ex.attribute_vector("Smiling")
-

@@ -184,7 +184,7 @@ def idx_dir(request, tmp_path):
     rng = np.random.default_rng(0)
     arrays = {}
     for split, count in (("train", 5), ("t10k", 3)):
-        arrays[split] = rng.integers(0, 256, (count, 28, 28), dtype=np.uint8), rng.integers(0, 10, count, dtype=np.uint8)
+        arrays[split] = (rng.integers(0, 256, (count, 28, 28), dtype=np.uint8), rng.integers(0, 10, count, dtype=np.uint8))
         write_idx(tmp_path / f"{split}-images-idx3-ubyte{request.param}", arrays[split][0])
         write_idx(tmp_path / f"{split}-labels-idx1-ubyte{request.param}", arrays[split][1])
     return tmp_path, arrays
@@ -231,7 +231,9 @@ def test_idx_truncated_gzip_and_wrong_file_are_clear_errors(tmp_path):
 
 
 def test_idx_missing_files_say_where_and_how(tmp_path):
-    with pytest.raises(ValueError, match=r"looked for train-images-idx3-ubyte\[\.gz\] and train-labels.*apt-get install dataset-fashion-mnist"):
+    with pytest.raises(
+        ValueError, match=r"looked for train-images-idx3-ubyte\[\.gz\] and train-labels.*apt-get install dataset-fashion-mnist"
+    ):
         idx.load_fashion_mnist(data_dir=str(tmp_path))
     with pytest.raises(ValueError, match=r"data_dir .*missing does not exist.*apt-get install dataset-fashion-mnist"):
         data.load("fashion-mnist", data_dir=str(tmp_path / "missing"))

@@ -103,7 +103,9 @@ def test_classifier_trains_and_reports_accuracy(tmp_path):
     from train.loop import train
 
     out = tmp_path / "classifier"
-    cfg = TrainConfig(data="digits", data_options={"size": 16}, out=str(out), epochs=3, batch_size=32, threads=1, condition="labels", lr=3e-3)
+    cfg = TrainConfig(
+        data="digits", data_options={"size": 16}, out=str(out), epochs=3, batch_size=32, threads=1, condition="labels", lr=3e-3
+    )
     train("classifier", {"base_width": 8, "max_width": 16, "latent_dim": 32}, cfg)
     classifier = models.load(out)
     assert isinstance(classifier, models.Classifier) and classifier.names == [str(d) for d in range(10)]
@@ -120,8 +122,9 @@ def test_classifier_trains_and_reports_accuracy(tmp_path):
 
 
 def test_attribute_classifier_config_and_loss():
-    config = models.ClassifierConfig(image_size=16, channels=3, base_width=4, max_width=8, latent_dim=8, num_classes=0, num_attributes=3,
-                                     condition_names=("A", "B", "C"))  # fmt: skip
+    config = models.ClassifierConfig(
+        image_size=16, channels=3, base_width=4, max_width=8, latent_dim=8, num_classes=0, num_attributes=3, condition_names=("A", "B", "C")
+    )
     classifier = models.Classifier(config)
     x, y = torch.rand(5, 3, 16, 16), torch.tensor([[1, 0, 1]] * 5).float()
     parts = classifier.loss(x, y)
@@ -141,7 +144,10 @@ def test_metrics_and_card_commands(checkpoints, tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    run = lambda *args: subprocess.run([sys.executable, "-m", *args], cwd=root, capture_output=True, text=True, timeout=300)  # noqa: E731
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", *args], cwd=root, capture_output=True, text=True, timeout=300)
+
     copy = shutil.copytree(checkpoints / "vae", tmp_path / "vae")
     (copy / "README.md").unlink()
     (copy / metrics.EVALUATION_NAME).unlink()
@@ -198,9 +204,23 @@ def test_degrade_blurs_and_noises_without_moving_the_picture():
     assert (degrade(flat, torch.Generator().manual_seed(1)) - flat).abs().max() <= 0.3  # a flat image only gets noise
 
 
+def tiny_judge_config(image_size: int, names: tuple[str, ...], **more) -> models.ClassifierConfig:
+    """A small attribute classifier's config, as the dataset judges are built."""
+    return models.ClassifierConfig(
+        image_size=image_size,
+        channels=3,
+        base_width=4,
+        max_width=8,
+        latent_dim=8,
+        num_classes=0,
+        num_attributes=len(names),
+        condition_names=names,
+        **more,
+    )
+
+
 def test_judge_augmentation_applies_in_training_only():
-    config = models.ClassifierConfig(image_size=16, channels=3, base_width=4, max_width=8, latent_dim=8, num_classes=0, num_attributes=2,
-                                     condition_names=("A", "B"), augment=1.0)  # fmt: skip
+    config = tiny_judge_config(16, ("A", "B"), augment=1.0)
     judge, plain = models.Classifier(config), models.Classifier(dataclasses.replace(config, augment=0.0))
     plain.load_state_dict(judge.state_dict())
     x, y = torch.rand(6, 3, 16, 16), torch.tensor([[1.0, 0.0]] * 6)
@@ -215,7 +235,7 @@ def test_judge_augmentation_applies_in_training_only():
 def _classifier_dir(root, name, size, version, seed=0):
     """A tiny untrained faces attribute classifier saved as checkpoints/classifiers/<name> with its training record."""
     torch.manual_seed(seed)
-    config = models.ClassifierConfig(image_size=size, channels=3, base_width=4, max_width=8, latent_dim=8, num_classes=0, num_attributes=2, condition_names=("Smiling", "Eyeglasses"))
+    config = tiny_judge_config(size, ("Smiling", "Eyeglasses"))
     out = root / "classifiers" / name
     models.Classifier(config).save(out)
     options = {"size": size} | ({} if version is None else {"version": version})
@@ -233,7 +253,15 @@ def test_classifier_for_matches_the_dataset_version_and_size(tmp_path):
 
     def found(size, options, judge=False):
         classifier = metrics.classifier_for("faces", size, options, checkpoints=tmp_path, judge=judge)
-        return None if classifier is None else next(p.name for p in (tmp_path / "classifiers").iterdir() if torch.equal(models.load(p).head[1].weight, classifier.head[1].weight))
+        return (
+            None
+            if classifier is None
+            else next(
+                p.name
+                for p in (tmp_path / "classifiers").iterdir()
+                if torch.equal(models.load(p).head[1].weight, classifier.head[1].weight)
+            )
+        )
 
     assert found(64, {}) == "faces" and found(64, {"version": 1}) == "faces"
     assert found(64, {"version": 2}) == "faces-v2" and found(64, {"version": 2}, judge=True) == "faces-v2-judge"
@@ -244,7 +272,7 @@ def test_classifier_for_matches_the_dataset_version_and_size(tmp_path):
 def test_details_kept_counts_what_the_judge_reads_in_the_reconstructions():
     """A model that reconstructs perfectly keeps exactly what the judge reads in the inputs; one that returns grey keeps
     an attribute only on images the judge reads the same way in grey."""
-    config = models.ClassifierConfig(image_size=32, channels=3, base_width=4, max_width=8, latent_dim=8, num_classes=0, num_attributes=2, condition_names=("Smiling", "Eyeglasses"))
+    config = tiny_judge_config(32, ("Smiling", "Eyeglasses"))
     torch.manual_seed(0)
     judge = models.Classifier(config).eval()
     ds = data.load("faces", split="test", n=40, size=32)

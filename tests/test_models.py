@@ -15,11 +15,14 @@ import safetensors.torch
 import torch
 
 import models
-from models.base import Posterior, feature_sizes, field_specs
+from models import Posterior, field_specs
+from models.nets import feature_sizes
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: tiny models on one thread
 
-MODEL_TYPES = [name for name, cls in models.MODELS.items() if issubclass(cls, models.Autoencoder) and cls is not models.VQVAE]  # a grid latent: test_vq.py
+MODEL_TYPES = [
+    name for name, cls in models.MODELS.items() if issubclass(cls, models.Autoencoder) and cls is not models.VQVAE
+]  # a grid latent: test_vq.py
 
 
 def tiny(model_type: str, **overrides) -> models.ModelConfig:
@@ -57,7 +60,7 @@ def images(n: int, channels: int, size: int, seed: int = 0) -> torch.Tensor:
 
 
 def test_registry_and_config_classes():
-    assert list(models.MODELS) == ["ae", "aae", "dae", "cae", "vae", "cvae", "vqvae", "pixelcnn", "dcgan", "wgan-gp", "cgan", "infogan", "classifier"]
+    assert list(models.MODELS) == [*"ae aae dae cae vae cvae vqvae pixelcnn dcgan wgan-gp cgan infogan classifier".split()]
     assert MODEL_TYPES == ["ae", "aae", "dae", "cae", "vae", "cvae"]
     for model_type, cls in models.MODELS.items():
         config_cls = models.config_class(model_type)
@@ -68,7 +71,10 @@ def test_registry_and_config_classes():
             specs = {spec["name"]: spec for spec in field_specs(config_cls)}
             assert specs["latent_dim"]["type"] is int and specs["hidden_dims"]["type"] == tuple[int, ...]
             assert specs["activation"]["choices"] == ("relu", "leaky_relu", "silu", "gelu")
-    with pytest.raises(ValueError, match="unknown model_type 'gan'.*accepted: ae, aae, dae, cae, vae, cvae, vqvae, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier"):
+    with pytest.raises(
+        ValueError,
+        match="unknown model_type 'gan'.*accepted: ae, aae, dae, cae, vae, cvae, vqvae, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier",
+    ):
         models.config_class("gan")
 
 
@@ -231,7 +237,10 @@ def _edit_weights(path, edit):
 
 def test_load_refuses_unknown_model_type(saved):
     _edit_config(saved, model_type="gan")
-    with pytest.raises(ValueError, match=r"config.json: unknown model_type 'gan'; accepted: ae, aae, dae, cae, vae, cvae, vqvae, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier"):
+    with pytest.raises(
+        ValueError,
+        match=r"config.json: unknown model_type 'gan'; accepted: ae, aae, dae, cae, vae, cvae, vqvae, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier",
+    ):
         models.load(saved)
 
 
@@ -251,7 +260,9 @@ def test_load_refuses_malformed_json(saved, text, message):
 
 def test_load_refuses_unknown_field(saved):
     _edit_config(saved, latent_size=8)
-    with pytest.raises(ValueError, match=r"config.json: unknown field\(s\) 'latent_size' for model_type 'vae'; accepted fields: .*latent_dim"):
+    with pytest.raises(
+        ValueError, match=r"config.json: unknown field\(s\) 'latent_size' for model_type 'vae'; accepted fields: .*latent_dim"
+    ):
         models.load(saved)
 
 
@@ -274,7 +285,9 @@ def test_load_refuses_misshaped_and_unexpected_tensors(saved):
         state["extra"] = torch.zeros(1)
 
     _edit_weights(saved, edit)
-    with pytest.raises(ValueError, match=r"unexpected tensor\(s\): extra; mis-shaped tensor\(s\): encoder.head.weight \(file \[3, 3\], model \[8, "):
+    with pytest.raises(
+        ValueError, match=r"unexpected tensor\(s\): extra; mis-shaped tensor\(s\): encoder.head.weight \(file \[3, 3\], model \[8, "
+    ):
         models.load(saved)
 
 
@@ -320,7 +333,9 @@ def test_load_hub_repo_id_from_local_cache(saved, tmp_path, monkeypatch):
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     _assert_identical(original, models.load("latent-lab/tiny-vae"), "vae")
-    with pytest.raises(ValueError, match=r"'latent-lab/absent' is neither a local checkpoint directory \(no such directory\) nor a Hub model repo"):
+    with pytest.raises(
+        ValueError, match=r"'latent-lab/absent' is neither a local checkpoint directory \(no such directory\) nor a Hub model repo"
+    ):
         models.load("latent-lab/absent", local_files_only=True)
 
 

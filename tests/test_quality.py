@@ -16,9 +16,9 @@ import torch
 import data
 import metrics
 import models
-from models import export
 from latent import Explorer
 from metrics.monitor import Resized
+from models import export
 from train.presets import PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,11 +67,15 @@ def test_every_preset_is_shipped_and_small():
         assert f"python -m train --preset {name}" in card and "Measured on the `test` split" in card, name
         if export.exportable(models.load(out)) is None:  # a decoder that can run in a page ships, made from these weights
             assert export.decoder_file(out) is not None, f"{name}: no decoder.onnx for these weights (python -m models.export)"
-    shipped = [f for f in (ROOT / "checkpoints").rglob("*") if f.is_file() and "progress" not in f.parts and f.name != "resume.pt"]  # as .gitignore
+    shipped = [
+        f for f in (ROOT / "checkpoints").rglob("*") if f.is_file() and "progress" not in f.parts and f.name != "resume.pt"
+    ]  # as .gitignore
     total = sum(f.stat().st_size for f in shipped)
     # 41 MB of checkpoints (40.2 MB) and 10 MB for the decoders the page runs while a slider is dragged (8.2 MB)
     decoders = sum(f.stat().st_size for f in shipped if f.name == export.DECODER_NAME)
-    assert total - decoders <= 41e6 and decoders <= 10e6, f"checkpoints/ holds {(total - decoders) / 1e6:.1f} MB and {decoders / 1e6:.1f} MB of decoders"
+    assert total - decoders <= 41e6 and decoders <= 10e6, (
+        f"checkpoints/ holds {(total - decoders) / 1e6:.1f} MB and {decoders / 1e6:.1f} MB of decoders"
+    )
 
 
 def test_faces_vae_reconstructs_test_faces_at_28_db(faces_test):
@@ -84,7 +88,7 @@ def test_face_classifiers_are_accurate_on_every_attribute(judge):
     for size_of in ("faces-vae", "faces-dcgan"):  # faces version 2 at 64x64 and 32x32
         classifier, faces = measuring(size_of, judge=judge), held_out(size_of)
         accuracy = metrics.accuracy(classifier, faces, faces.targets(classifier.names))
-        assert set(accuracy) == {*data.faces.ATTRIBUTE_NAMES, "all"}
+        assert set(accuracy) == {*data.face_factors.ATTRIBUTE_NAMES, "all"}
         assert min(accuracy.values()) >= 0.97, (size_of, accuracy)
 
 
@@ -108,7 +112,9 @@ def test_faces_vae_attribute_vector_adds_the_attribute_and_only_it(faces_test, f
     card = metrics.edit_scorecard(Explorer.load(ROOT / "checkpoints/faces-vae"), faces_judge, faces_test, attribute)
     assert card["n"] == 1000 and card["strength"] == 1.0 and set(card["changed"]) == set(faces_judge.names) - {attribute}
     assert card["flip_rate"] >= floor and max(card["changed"].values()) <= 0.1, card
-    assert card["flip_rate"] == pytest.approx(shipped("faces-vae")["edits"][attribute]["flip_rate"], abs=0.003)  # a face or three may flip with the thread count
+    assert card["flip_rate"] == pytest.approx(
+        shipped("faces-vae")["edits"][attribute]["flip_rate"], abs=0.003
+    )  # a face or three may flip with the thread count
     assert card["changed"] == pytest.approx(shipped("faces-vae")["edits"][attribute]["changed"], abs=0.003)
 
 
@@ -210,7 +216,9 @@ def test_face_gans_cover_the_attribute_cells(name):
     >= 0.5% of the data are drawn, as the card says."""
     gan = gan_quality(name)
     assert gan["coverage"] >= 0.95, gan
-    assert gan["coverage"] == pytest.approx(shipped(name)["gan"]["coverage"]) and gan["frechet_distance"] == pytest.approx(shipped(name)["gan"]["frechet_distance"], rel=0.01)
+    assert gan["coverage"] == pytest.approx(shipped(name)["gan"]["coverage"]) and gan["frechet_distance"] == pytest.approx(
+        shipped(name)["gan"]["frechet_distance"], rel=0.01
+    )
 
 
 def test_faces_dcgan_samples_beat_the_vaes_prior_samples():
@@ -297,7 +305,9 @@ def test_every_shipped_model_reconstructs_interpolates_and_edits_an_uploaded_fac
             condition = entry.default_condition
             _, reconstruction, _, note = client.predict(label, uploads[0], 0.0, *condition, api_name="/reconstruct")
             assert "PSNR" in note and np.asarray(Image.open(reconstruction)).std() > 0, (key, note)
-            strip, _, note = client.predict(label, "images", uploads[0], uploads[1], None, None, 0, 1, "slerp", 4, *condition, api_name="/interpolate")
+            strip, _, note = client.predict(
+                label, "images", uploads[0], uploads[1], None, None, 0, 1, "slerp", 4, *condition, api_name="/interpolate"
+            )
             tiles = np.split(np.asarray(Image.open(strip)), 4, axis=1)
             assert "between the two images" in note and len(tiles) == 4, key
             if entry.dataset != "faces":  # a face means little to a digits or dSprites model: it only has to take it
@@ -305,14 +315,18 @@ def test_every_shipped_model_reconstructs_interpolates_and_edits_an_uploaded_fac
             assert not np.array_equal(tiles[0], tiles[-1]), key
             if "Smiling" in entry.explorer.vectors:
                 client.predict(label, uploads[0], 0.0, *condition, api_name="/reconstruct")  # the current image: the upload
-                original, edited, note = client.predict(label, "attribute", "Smiling", "mean_difference", [], [], [], 1.5, *condition, api_name="/edit_attribute")
+                original, edited, note = client.predict(
+                    label, "attribute", "Smiling", "mean_difference", [], [], [], 1.5, *condition, api_name="/edit_attribute"
+                )
                 assert "Smiling" in note and not np.array_equal(np.asarray(Image.open(original)), np.asarray(Image.open(edited))), key
             guide = (label, "attribute", "Smiling", "guided", [], [], [], 1.5, *condition)
             if "Smiling" in entry.explorer.guided_attributes:  # the catalog loaded an attribute classifier at the model's size
                 _, guided, note = client.predict(*guide, api_name="/edit_attribute")
-                assert "8 steps of 0.750 latent units" in note and not np.array_equal(np.asarray(Image.open(edited)), np.asarray(Image.open(guided))), (key, note)
+                assert "8 steps of 0.750 latent units" in note and not np.array_equal(
+                    np.asarray(Image.open(edited)), np.asarray(Image.open(guided))
+                ), (key, note)
                 guided_models.add(key)
-            elif isinstance(entry.model, models.VQVAE):  # snapped codes: no gradient to follow, and a clear refusal
+            elif not entry.model.gradient_editable:  # snapped codes: no gradient to follow, and a clear refusal
                 with pytest.raises(AppError, match="a VQ-VAE snaps every grid cell"):
                     client.predict(*guide, api_name="/edit_attribute")
         faces_models = {key for key, label in app.labels.items() if app.catalog.entries[label].dataset == "faces"}
@@ -366,6 +380,8 @@ def test_vqvae_sliders_change_the_picture_on_most_ticks_of_a_drag(name):
         z = explorer.encode(image[None])[0]
         for spec in [s for s in explorer.sliders(z, mode) if s.active][:4]:
             end = spec.max if spec.max - spec.value > spec.value - spec.min else spec.min
-            pictures = [explorer.decode(explorer.apply_sliders(z, {spec.index: float(v)}, mode)[None]) for v in np.linspace(spec.value, end, 41)]
+            pictures = [
+                explorer.decode(explorer.apply_sliders(z, {spec.index: float(v)}, mode)[None]) for v in np.linspace(spec.value, end, 41)
+            ]
             changes = sum(not torch.equal(a, b) for a, b in zip(pictures, pictures[1:]))
             assert changes >= 30, f"{name}, slider {spec.label}: {changes} of 40 ticks changed the picture"

@@ -34,11 +34,35 @@ import models
 ROOT = Path(__file__).resolve().parents[1]
 
 SPACE_KEYS = {  # every key the configuration reference accepts
-    "title", "emoji", "colorFrom", "colorTo", "sdk", "python_version", "sdk_version", "suggested_hardware", "suggested_storage",
-    "app_file", "app_port", "base_path", "fullWidth", "header", "short_description", "models", "datasets", "tags", "thumbnail",
-    "pinned", "hf_oauth", "hf_oauth_scopes", "hf_oauth_expiration_minutes", "disable_embedding", "startup_duration_timeout",
-    "custom_headers", "preload_from_hub", "license",
-}  # fmt: skip
+    "title",
+    "emoji",
+    "colorFrom",
+    "colorTo",
+    "sdk",
+    "python_version",
+    "sdk_version",
+    "suggested_hardware",
+    "suggested_storage",
+    "app_file",
+    "app_port",
+    "base_path",
+    "fullWidth",
+    "header",
+    "short_description",
+    "models",
+    "datasets",
+    "tags",
+    "thumbnail",
+    "pinned",
+    "hf_oauth",
+    "hf_oauth_scopes",
+    "hf_oauth_expiration_minutes",
+    "disable_embedding",
+    "startup_duration_timeout",
+    "custom_headers",
+    "preload_from_hub",
+    "license",
+}
 COLORS = {"red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray"}
 
 
@@ -59,9 +83,13 @@ def test_the_front_matter_passes_the_hubs_rules():
     assert meta["sdk"] == "gradio"
     assert meta["sdk_version"] == gradio.__version__ == pinned("requirements.txt", "gradio"), "the Space must run the Gradio the tests ran"
     assert (ROOT / meta["app_file"]).is_file()
-    assert re.fullmatch(r"3\.\d+(\.\d+)?", str(meta["python_version"])), "python_version: a quoted 3.x or 3.x.x (unquoted, YAML reads 3.10 as 3.1)"
+    assert re.fullmatch(r"3\.\d+(\.\d+)?", str(meta["python_version"])), (
+        "python_version: a quoted 3.x or 3.x.x (unquoted, YAML reads 3.10 as 3.1)"
+    )
     assert meta["colorFrom"] in COLORS and meta["colorTo"] in COLORS
-    assert 0 < len(meta["short_description"]) <= 60, f"short_description has {len(meta['short_description'])} characters; the Hub refuses more than 60"
+    assert 0 < len(meta["short_description"]) <= 60, (
+        f"short_description has {len(meta['short_description'])} characters; the Hub refuses more than 60"
+    )
     emoji = meta["emoji"].replace("\ufe0f", "")  # a variation selector may follow the pictograph
     assert len(emoji) == 1 and unicodedata.category(emoji) == "So", f"emoji must be one emoji character, got {meta['emoji']!r}"
     assert isinstance(meta["title"], str) and 0 < len(meta["title"]) <= 30
@@ -93,7 +121,11 @@ class FakeHub:
 
     def upload_folder(self, api, *, folder_path, repo_id, ignore_patterns=None, **kwargs):
         folder = Path(folder_path)
-        names = sorted(filter_repo_objects([p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()], ignore_patterns=ignore_patterns))
+        names = sorted(
+            filter_repo_objects(
+                [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()], ignore_patterns=ignore_patterns
+            )
+        )
         sha = f"{len(self.uploads):040x}"
         repo = self.cache / ("models--" + repo_id.replace("/", "--"))
         for name in names:
@@ -123,7 +155,16 @@ def test_the_cli_and_push_to_hub_upload_the_same_complete_checkpoint(checkpoints
     models.load(checkpoints / "vae").push_to_hub("latent-lab/by-method")
     (_, by_cli), (_, by_method) = hub.uploads
     assert by_cli == by_method
-    for name in ("config.json", "model.safetensors", "README.md", "stats.safetensors", "samples.png", "training.json", "evaluation.json", "metrics.jsonl"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "README.md",
+        "stats.safetensors",
+        "samples.png",
+        "training.json",
+        "evaluation.json",
+        "metrics.jsonl",
+    ):
         assert name in by_cli, f"{name} was not pushed"
     assert not any(name == "resume.pt" or name.startswith((".", "progress/")) for name in by_cli)
 
@@ -139,20 +180,28 @@ def test_push_to_hub_refuses_what_is_not_a_trained_checkpoint(checkpoints, hub):
     assert hub.uploads == []
 
 
-@pytest.mark.parametrize("setting, expected", [
-    ("offline", "cannot push: HF_HUB_OFFLINE is set"),
-    ("no token", "cannot push: not logged in to the Hugging Face Hub; run `hf auth login`"),
-    ("unreachable", "cannot push to latent-lab/x: the Hub is unreachable"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "setting, expected",
+    [
+        ("offline", "cannot push: HF_HUB_OFFLINE is set"),
+        ("no token", "cannot push: not logged in to the Hugging Face Hub; run `hf auth login`"),
+        ("unreachable", "cannot push to latent-lab/x: the Hub is unreachable"),
+    ],
+)
 def test_push_fails_in_one_line_without_the_hub(setting, expected, checkpoints, tmp_path, monkeypatch):
-    from train.cli import main
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", setting == "offline")
     monkeypatch.setenv("HF_TOKEN", "" if setting == "no token" else "hf_test")
     monkeypatch.setenv("HF_HOME", str(tmp_path))  # no stored token either
     monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")  # the discard port: refused at once
-    result = subprocess.run([sys.executable, "-m", "train", "push", str(checkpoints / "vae"), "latent-lab/x"], cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1" if setting == "offline" else "0", "HF_ENDPOINT": "http://127.0.0.1:9"}, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "train", "push", str(checkpoints / "vae"), "latent-lab/x"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1" if setting == "offline" else "0", "HF_ENDPOINT": "http://127.0.0.1:9"},
+        timeout=120,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"python -m train push: {result.stderr.split(': ', 1)[1].strip()}"], result.stderr
     assert expected in result.stderr
@@ -175,7 +224,9 @@ def test_a_pushed_checkpoint_is_served_exactly_like_the_local_one(checkpoints, d
         client = Client(app.url, verbose=False)
         image = tmp_path / "digit.png"
         Image.fromarray(np.asarray(local.examples[3])[..., 0]).save(image)
-        pictures = [client.predict(entry.label, handle_file(str(image)), 0.0, None, [], api_name="/reconstruct")[:3] for entry in (local, remote)]
+        pictures = [
+            client.predict(entry.label, handle_file(str(image)), 0.0, None, [], api_name="/reconstruct")[:3] for entry in (local, remote)
+        ]
         for a, b in zip(*pictures):  # input, reconstruction, error map
             assert np.array_equal(np.asarray(Image.open(a)), np.asarray(Image.open(b)))
 
@@ -191,7 +242,7 @@ def test_every_shipped_card_carries_the_hubs_metadata():
     for directory in cards:
         card = ModelCard.load(directory / "README.md")
         record = json.loads((directory / "training.json").read_text())
-        kind = models.base.read_config_json(str(directory / "config.json"))["model_type"]
+        kind = models.read_config_json(str(directory / "config.json"))["model_type"]
         assert card.data.library_name == "latent-lab" and card.data.license == "mit", directory
         assert card.data.pipeline_tag == ("image-classification" if kind == "classifier" else "unconditional-image-generation"), directory
         assert {"latent-lab", kind, record["data"]} <= set(card.data.tags), directory
@@ -201,7 +252,7 @@ def test_every_shipped_card_carries_the_hubs_metadata():
         for result, (kind, name, value) in zip(card.data.eval_results, expected):
             assert (result.metric_type, result.metric_name, result.dataset_split) == (kind, name, "test")
             assert result.metric_value == pytest.approx(value, abs=1e-4)
-        assert f"[Latent Lab]({models.base.CODE_URL})" in card.text, directory
+        assert f"[Latent Lab]({models.CODE_URL})" in card.text, directory
 
 
 # --- the API a program calls
@@ -239,8 +290,16 @@ def test_the_typed_endpoints_refuse_bad_values_by_name(faces_vae_served, tmp_pat
     bad = [
         (dict(model="nope", latent=latent), "/decode_latent", "model: unknown 'nope'"),
         (dict(model="faces-vae", latent=latent[:5]), "/decode_latent", "latent: faces-vae takes a list of 64 numbers, got 5"),
-        (dict(model="faces-vae", latent=latent, attribute="Smiling", strength=1e9), "/edit_latent", "strength: expected a number from -10 to 10"),
-        (dict(model="faces-vae", latent=latent, attribute="Smiling", method="guided"), "/edit_latent", "method: one of mean_difference, svm"),
+        (
+            dict(model="faces-vae", latent=latent, attribute="Smiling", strength=1e9),
+            "/edit_latent",
+            "strength: expected a number from -10 to 10",
+        ),
+        (
+            dict(model="faces-vae", latent=latent, attribute="Smiling", method="guided"),
+            "/edit_latent",
+            "method: one of mean_difference, svm",
+        ),
         (dict(model="faces-vae", latent=latent, attribute="Bogus"), "/edit_latent", "attribute: unknown 'Bogus'"),
         (dict(model="faces-vae", n=1000), "/sample_latents", "n: expected a number from 1 to 64"),
         (dict(model="faces-vae", n=1, source="nowhere"), "/sample_latents", "source: one of prior, fitted"),
@@ -251,11 +310,17 @@ def test_the_typed_endpoints_refuse_bad_values_by_name(faces_vae_served, tmp_pat
             client.predict(**kwargs, api_name=api_name)
     for api_name, data, message in [  # NaN and infinity, which a JSON client cannot send but a raw request can
         ("/decode_latent", ["faces-vae", [float("nan")] * 64, None], "latent[0]: expected a number"),
-        ("/edit_latent", ["faces-vae", latent, "Smiling", float("inf"), "mean_difference", None, None], "strength: expected a number from -10 to 10"),
+        (
+            "/edit_latent",
+            ["faces-vae", latent, "Smiling", float("inf"), "mean_difference", None, None],
+            "strength: expected a number from -10 to 10",
+        ),
         ("/sample_latents", ["faces-vae", 1, 0, float("nan"), "prior", None], "temperature: expected a number"),
     ]:
         body = json.dumps({"data": data})  # json writes NaN and Infinity; the server's json reads them
-        event_id = httpx.post(f"{faces_vae_served.url}gradio_api/call{api_name}", content=body, headers={"content-type": "application/json"}, timeout=30).json()["event_id"]
+        event_id = httpx.post(
+            f"{faces_vae_served.url}gradio_api/call{api_name}", content=body, headers={"content-type": "application/json"}, timeout=30
+        ).json()["event_id"]
         stream = httpx.get(f"{faces_vae_served.url}gradio_api/call{api_name}/{event_id}", timeout=60).text
         assert "event: error" in stream and message in stream, (api_name, stream[-500:])
     junk = tmp_path / "junk.safetensors"

@@ -8,13 +8,14 @@ import sys
 import time
 from pathlib import Path
 
+import conftest
 import pytest
 import torch
 from safetensors.torch import load_file
 
 import models
-from models.base import field_specs
 from latent import load_stats
+from models import field_specs
 from train.config import TrainConfig
 from train.loop import NonFiniteLoss, train
 
@@ -23,8 +24,7 @@ TINY = {"mlp": True, "hidden_dims": (64,), "latent_dim": 4}  # 16x16 digits thro
 
 
 def tiny_run(out, **overrides) -> TrainConfig:
-    settings = dict(data="digits", data_options={"size": 16}, out=str(out), epochs=2, batch_size=32, threads=1, log_every=1, sample_every=0, stats_images=300)
-    return TrainConfig(**{**settings, **overrides})
+    return conftest.tiny_run(out, **{"epochs": 2, "log_every": 1, "stats_images": 300, **overrides})
 
 
 def cli(*args, env=None, timeout=300):
@@ -90,8 +90,9 @@ def test_held_out_rows_spread_over_a_dataset_stored_in_order():
     """dSprites runs through its factor grid shape first: the first 1,000 sorted validation indices were all squares."""
     import numpy as np
 
+    from train.artifacts import spread
     from train.config import TrainConfig
-    from train.loop import split, spread
+    from train.inputs import split
 
     shapes = np.repeat(np.arange(3), 20_000)  # like dSprites: every square, then every ellipse, then every heart
     _, val = split(len(shapes), TrainConfig(out="unused", val_fraction=0.05))
@@ -105,9 +106,10 @@ def test_held_out_rows_spread_over_a_dataset_stored_in_order():
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
     reference = train("vae", TINY, tiny_run(tmp_path / "reference", epochs=3, checkpoint_every=7))
     killed = tmp_path / "killed"
-    args = ["vae", "--data", "digits", "--data-size", "16", "--mlp", "--hidden-dims", "64", "--latent-dim", "4", "--epochs", "3",
-            "--batch-size", "32", "--threads", "1", "--log-every", "1", "--sample-every", "0", "--stats-images", "300",
-            "--checkpoint-every", "7", "--out", str(killed)]  # fmt: skip
+    args = [
+        *"vae --data digits --data-size 16 --mlp --hidden-dims 64 --latent-dim 4 --epochs 3 --batch-size 32 --threads 1 --log-every 1 --sample-every 0 --stats-images 300 --checkpoint-every 7 --out".split(),
+        str(killed),
+    ]
     proc = subprocess.Popen([sys.executable, "-m", "train", *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline:  # kill it mid-run, at whatever instant the poll lands
@@ -142,8 +144,9 @@ def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path, monkeypat
     assert torch.isfinite(torch.cat([v.flatten() for v in load_file(out / "model.safetensors").values()])).all()
 
 
-CLI_TINY = ["vae", "--data", "digits", "--data-size", "16", "--mlp", "--hidden-dims", "64", "--latent-dim", "4", "--batch-size", "32",
-            "--threads", "1", "--sample-every", "0", "--stats-images", "300"]  # fmt: skip
+CLI_TINY = [
+    *"vae --data digits --data-size 16 --mlp --hidden-dims 64 --latent-dim 4 --batch-size 32 --threads 1 --sample-every 0 --stats-images 300".split()
+]
 
 
 def one_line_error(result) -> str:
@@ -170,7 +173,7 @@ def test_a_full_disk_stops_with_one_line_and_the_last_checkpoint_loads_and_resum
     from train import loop
 
     reference = train("vae", TINY, tiny_run(tmp_path / "reference", epochs=2))
-    saved = loop._save_model_atomic
+    saved = loop.save_model_atomic
     calls = []
 
     def fills_up(*args, **kwargs):
@@ -179,7 +182,7 @@ def test_a_full_disk_stops_with_one_line_and_the_last_checkpoint_loads_and_resum
             raise OSError(28, "No space left on device", str(tmp_path / "run" / "model.safetensors.tmp"))
         return saved(*args, **kwargs)
 
-    monkeypatch.setattr(loop, "_save_model_atomic", fills_up)
+    monkeypatch.setattr(loop, "save_model_atomic", fills_up)
     args = [*CLI_TINY, "--epochs", "2", "--log-every", "1", "--out", str(tmp_path / "run")]
     with pytest.raises(SystemExit) as exit_:
         train_cli.main(args)
@@ -187,7 +190,7 @@ def test_a_full_disk_stops_with_one_line_and_the_last_checkpoint_loads_and_resum
     error = stderr.strip().splitlines()[-1]
     assert exit_.value.code == 1 and "Traceback" not in stderr and "No space left on device" in error and "kept whole" in error
     models.load(tmp_path / "run")  # epoch 1's checkpoint
-    monkeypatch.setattr(loop, "_save_model_atomic", saved)
+    monkeypatch.setattr(loop, "save_model_atomic", saved)
     train_cli.main([*args, "--resume"])
     a, b = load_file(reference / "model.safetensors"), load_file(tmp_path / "run" / "model.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -205,7 +208,9 @@ def test_a_damaged_resume_file_is_a_one_line_error(tmp_path):
 def test_conditional_model_takes_labels_or_attributes(tmp_path):
     out = train("cvae", TINY, tiny_run(tmp_path / "labels", epochs=1))
     assert models.load(out).config.num_classes == 10
-    faces = dict(data="faces", data_options={"n": 300, "size": 32}, condition="Smiling,Eyeglasses", epochs=1, batch_size=50, stats_images=100)
+    faces = dict(
+        data="faces", data_options={"n": 300, "size": 32}, condition="Smiling,Eyeglasses", epochs=1, batch_size=50, stats_images=100
+    )
     out = train("cvae", TINY, tiny_run(tmp_path / "attrs", **faces))
     config = models.load(out).config
     assert config.num_attributes == 2 and config.condition_names == ("Smiling", "Eyeglasses")
@@ -220,11 +225,17 @@ def test_ddp_two_cpu_processes(tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517", "-m", "train", "vae",
-         "--data", "digits", "--data-size", "16", "--mlp", "--hidden-dims", "64", "--latent-dim", "4", "--epochs", "1",
-         "--batch-size", "64", "--log-every", "5", "--sample-every", "0", "--stats-images", "200", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            *"-m torch.distributed.run --nproc_per_node=2 --master_port=29517 -m train vae --data digits --data-size 16 --mlp --hidden-dims 64 --latent-dim 4 --epochs 1 --batch-size 64 --log-every 5 --sample-every 0 --stats-images 200 --out".split(),
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     steps = [m["step"] for m in metrics(out) if "loss" in m]
     assert steps == sorted(set(steps)) and len(steps) == 1366 // 64 // 5  # rank 0 alone logs: no duplicates
@@ -234,8 +245,25 @@ def test_ddp_two_cpu_processes(tmp_path):
 
 def test_preset_with_overrides(tmp_path):
     out = tmp_path / "preset"
-    result = cli("--preset", "digits-vae", "--epochs", "1", "--data-size", "16", "--mlp", "--hidden-dims", "32", "--sample-every", "0",
-                 "--stats-images", "200", "--threads", "1", "--out", str(out))  # fmt: skip
+    result = cli(
+        "--preset",
+        "digits-vae",
+        "--epochs",
+        "1",
+        "--data-size",
+        "16",
+        "--mlp",
+        "--hidden-dims",
+        "32",
+        "--sample-every",
+        "0",
+        "--stats-images",
+        "200",
+        "--threads",
+        "1",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads((out / "training.json").read_text())
     assert summary["preset"] == "digits-vae" and summary["epochs"] == 1  # the flag overrides the preset's 60 epochs
@@ -245,7 +273,9 @@ def test_preset_with_overrides(tmp_path):
 def test_bfloat16_autocast_trains_on_the_cpu_and_the_record_pins_the_faces_version(tmp_path):
     """--precision bfloat16 (the face presets') trains on the CPU with float32 weights; training.json records the faces
     version the run used (the newest, as none was asked for), so its metrics measure it on that version later."""
-    faces = dict(data="faces", data_options={"n": 300, "size": 32}, epochs=4, batch_size=50, stats_images=100, precision="bfloat16", lr=3e-3)
+    faces = dict(
+        data="faces", data_options={"n": 300, "size": 32}, epochs=4, batch_size=50, stats_images=100, precision="bfloat16", lr=3e-3
+    )
     out = train("vae", {"base_width": 8, "max_width": 16, "latent_dim": 8}, tiny_run(tmp_path / "bf16", **faces))
     losses = [m["loss"] for m in metrics(out) if "loss" in m]
     assert len(losses) == 20 and all(abs(v) < 1e9 for v in losses) and sum(losses[-5:]) < sum(losses[:5])

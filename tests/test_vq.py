@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import tiny_run
 
 import metrics
 import models
@@ -85,7 +86,11 @@ def test_the_codebook_loss_option_trains_the_codebook_by_gradient():
 def test_perplexity_and_usage():
     assert perplexity(torch.tensor([5.0, 5.0, 5.0, 5.0])).item() == pytest.approx(4.0)
     assert perplexity(torch.tensor([7.0, 0.0, 0.0])).item() == pytest.approx(1.0)
-    assert metrics.code_usage(torch.tensor([3, 0, 1, 0])) == {"codes_used": 0.5, "perplexity": pytest.approx(perplexity(torch.tensor([3.0, 0, 1, 0])).item()), "dead_codes": 2}
+    assert metrics.code_usage(torch.tensor([3, 0, 1, 0])) == {
+        "codes_used": 0.5,
+        "perplexity": pytest.approx(perplexity(torch.tensor([3.0, 0, 1, 0])).item()),
+        "dead_codes": 2,
+    }
 
 
 # --- the VQ-VAE
@@ -180,7 +185,15 @@ def test_a_conditional_prior_needs_class_ids():
 
 
 def test_a_prior_refuses_a_vqvae_it_was_not_trained_on(vqvae, tmp_path):
-    prior = models.PixelCNN(models.PixelCNNConfig(vqvae="runs/vq", num_codes=16, width=8, layers=2, **{k: v for k, v in models.PixelCNN.fields_for(vqvae).items() if k != "num_codes"}))
+    prior = models.PixelCNN(
+        models.PixelCNNConfig(
+            vqvae="runs/vq",
+            num_codes=16,
+            width=8,
+            layers=2,
+            **{k: v for k, v in models.PixelCNN.fields_for(vqvae).items() if k != "num_codes"},
+        )
+    )
     prior.attach(vqvae)
     prior.save(tmp_path / "prior")
     loaded = models.load(tmp_path / "prior")
@@ -200,7 +213,11 @@ def test_a_prior_refuses_a_vqvae_it_was_not_trained_on(vqvae, tmp_path):
 def test_a_classifier_guided_edit_is_refused_for_a_vqvae(vqvae):
     """Its decoder snaps every cell to a code: no gradient with respect to the latent to follow."""
     explorer = Explorer(vqvae, {"mean": torch.zeros(64)}, {})
-    explorer.classifier = models.Classifier(models.ClassifierConfig(image_size=16, channels=1, base_width=8, max_width=16, num_classes=0, num_attributes=2, condition_names=("a", "b")))
+    explorer.classifier = models.Classifier(
+        models.ClassifierConfig(
+            image_size=16, channels=1, base_width=8, max_width=16, num_classes=0, num_attributes=2, condition_names=("a", "b")
+        )
+    )
     with pytest.raises(ValueError, match="a VQ-VAE snaps every grid cell to its nearest code"):
         explorer.guided_edit(torch.zeros(64), "a")
 
@@ -213,7 +230,7 @@ def test_a_prior_trains_on_a_frozen_vqvae_and_says_what_is_wrong(tmp_path):
     from train.loop import train
 
     def run(model_type, fields, out, **extra):
-        cfg = TrainConfig(data="digits", data_options={"size": 16}, out=str(tmp_path / out), epochs=1, batch_size=32, threads=1, sample_every=0, stats_images=200, **extra)
+        cfg = tiny_run(tmp_path / out, epochs=1, stats_images=200, **extra)
         return train(model_type, fields, cfg)
 
     vq = run("vqvae", {"latent_dim": 4, "num_codes": 16, "base_width": 8, "max_width": 16, "revive_after": 5}, "vq")

@@ -17,15 +17,13 @@ import typing
 from pathlib import Path
 
 import data
-import metrics
 import models
+from models import field_specs
 
-from models.base import field_specs
-
+from .artifacts import rewrite_stats, write_card
 from .config import TrainConfig
-from .loop import NonFiniteLoss, rewrite_stats, train, write_card
+from .loop import NonFiniteLoss, train
 from .presets import PRESETS
-
 
 # config fields the loop fills in from the dataset and --condition
 DERIVED = {
@@ -73,7 +71,10 @@ def main(argv: list[str] | None = None) -> None:
     args.pop("model", None)
     args.pop("preset", None)  # recorded in TrainConfig.preset below
     settings = {**{k: v for k, v in preset.items() if k not in ("model", "description")}, **args}
-    data_options = {**preset.get("data_options", {}), **{_data_option(k): settings.pop(k) for k in list(settings) if k.startswith("data_opt_")}}
+    data_options = {
+        **preset.get("data_options", {}),
+        **{_data_option(k): settings.pop(k) for k in list(settings) if k.startswith("data_opt_")},
+    }
     settings.pop("data_options", None)
     config_fields = {f.name for f in dataclasses.fields(models.config_class(model_type))}
     model_fields = {k: v for k, v in settings.items() if k in config_fields}
@@ -86,12 +87,17 @@ def main(argv: list[str] | None = None) -> None:
         parser.exit(1, f"{parser.prog}: error: {err}\n")
     except OSError as err:  # a read-only or full disk, an --out that is a file: the last checkpoint written is whole
         where = f" ({err.filename})" if err.filename else ""
-        parser.exit(1, f"{parser.prog}: error: cannot write the run{where}: {err.strerror or err}; any checkpoint already saved in {cfg.out} is kept whole\n")
+        parser.exit(
+            1,
+            f"{parser.prog}: error: cannot write the run{where}: {err.strerror or err}; any checkpoint already saved in {cfg.out} is kept whole\n",
+        )
     if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process speaks
-        explore = {
-            "classifier": f"; python -m metrics {out} measures it",
-            "pixelcnn": "; python app.py samples its VQ-VAE through it",
-        }.get(model_type, f" or python app.py --model {out}")
+        kind = models.model_class(model_type)
+        explore = f" or python app.py --model {out}"
+        if kind.classifies:
+            explore = f"; python -m metrics {out} measures it"
+        elif kind.models_codes:
+            explore = "; python app.py samples its VQ-VAE through it"
         print(f"checkpoint written to {out}; open it with models.load({str(out)!r}){explore}")
 
 
@@ -101,11 +107,14 @@ def _head_parser() -> Parser:
         prog="python -m train",
         usage="python -m train MODEL --data DATASET [--FIELD VALUE ...] --out DIR | python -m train --preset NAME [--FIELD VALUE ...]",
         description="Train a Latent Lab model. `python -m train MODEL --help` lists every flag of MODEL.",
-        epilog="models: " + ", ".join(models.MODELS) + "\n\npresets (python -m train --preset NAME):\n" + "\n".join(lines)
+        epilog="models: "
+        + ", ".join(models.MODELS)
+        + "\n\npresets (python -m train --preset NAME):\n"
+        + "\n".join(lines)
         + "\n\nupload a checkpoint: python -m train push DIR REPO_ID",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         add_help=False,
-    )  # fmt: skip
+    )
     head.add_argument("--preset", help="start from a preset's settings")
     head.add_argument("--data", help="dataset")
     head.add_argument("-h", "--help", action="store_true")
@@ -188,7 +197,9 @@ def push(argv: list[str]) -> None:
 def card(argv: list[str]) -> None:
     """Measure checkpoints again (python -m metrics) and rewrite their model cards, e.g. after a
     classifier they are measured with changed."""
-    stored = {"--stored": "rewrite the cards from the measurements stored beside them (evaluation.json) instead, e.g. after the card's layout changed"}
+    stored = {
+        "--stored": "rewrite the cards from the measurements stored beside them (evaluation.json) instead, e.g. after the card's layout changed"
+    }
     _each_checkpoint(argv, "card", card.__doc__, lambda out, stored: write_card(out, measure=not stored), "model card written", stored)
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import gradio as gr
 
@@ -47,7 +47,7 @@ class Shared:
     condition_attributes: gr.CheckboxGroup
     latent: gr.State  # list[float]: the current image's latent
     pending_view: gr.State  # a shared view being opened (ui.views), until its latent has arrived in the tabs
-    on_model: list[tuple[list, Callable[[Entry], list]]] = field(default_factory=list)
+    on_model: list[tuple[list, Callable[[Entry], list | dict]]] = field(default_factory=list)
     view_fields: dict = field(default_factory=dict)  # the controls a shared view carries, registered by their tabs
     tabs: gr.Tabs | None = None
     tab_ids: list[str] = field(default_factory=list)
@@ -64,9 +64,24 @@ class Shared:
     def conditions(self) -> list:
         return [self.condition_class, self.condition_attributes]
 
-    def when_model_changes(self, outputs: list, update: Callable[[Entry], list]) -> None:
-        """Register a tab's reaction to a model change: update(entry) returns one value per output."""
+    def when_model_changes(self, outputs: list, update: Callable[[Entry], list | dict]) -> None:
+        """Register a tab's reaction to a model change: update(entry) returns {output: value} for the outputs it sets,
+        or a short list with one value per output."""
         self.on_model.append((outputs, update))
+
+    @property
+    def model_outputs(self) -> list:
+        """Every component a model change sets, once each."""
+        return list(dict.fromkeys(component for outputs, _ in self.on_model for component in outputs))
+
+    def model_change(self, label: str) -> dict:
+        """{component: value} for a change to the model `label`, from every tab's registered update."""
+        entry = self.entry(label)
+        values: dict = {}
+        for outputs, update in self.on_model:
+            result = update(entry)
+            values |= result if isinstance(result, dict) else dict(zip(outputs, result, strict=True))
+        return values
 
 
 def theme() -> gr.Theme:
@@ -113,7 +128,7 @@ def sweep_cache(older_than: float, folder: Path | None = None) -> int:
     root = Path(folder or gradio.utils.get_upload_folder())
     cutoff = time.time() - older_than
     deleted = 0
-    for directory, folders, files in os.walk(root, topdown=False):
+    for directory, _, files in os.walk(root, topdown=False):
         for name in files:
             path = Path(directory) / name
             try:
@@ -167,30 +182,28 @@ def launch(demo: gr.Blocks, **options):
     keep_house()
     write_pictures_atomically()
     return demo.queue(default_concurrency_limit=8).launch(
-        theme=theme(), css=CSS, head=head, ssr_mode=False, run_history=False, max_file_size=MAX_UPLOAD_BYTES,
-        state_session_capacity=SESSIONS, **options
+        theme=theme(),
+        css=CSS,
+        head=head,
+        ssr_mode=False,
+        run_history=False,
+        max_file_size=MAX_UPLOAD_BYTES,
+        state_session_capacity=SESSIONS,
+        **options,
     )
 
 
 def build(catalog: Catalog) -> gr.Blocks:
     from . import attributes, codebook, compare, interpolate, latent_map, model_card, reconstruct, sample, sliders
 
-    first = catalog.entries[catalog.labels[0]]
-    gr.set_static_paths([STATIC, *(e.decoder.resolve() for e in catalog.entries.values() if e.decoder is not None)])  # a Hub snapshot links to its blobs
+    # the static files the page loads: its scripts, and each exported decoder (a Hub snapshot links to its blobs)
+    gr.set_static_paths([STATIC, *(e.decoder.resolve() for e in catalog.entries.values() if e.decoder is not None)])
     with gr.Blocks(title=TITLE, delete_cache=CACHE_SWEEP) as demo:
-        gr.Markdown(f"# {TITLE}\nLook inside generative models: reconstruct, sample, interpolate, drag latent sliders, add attribute vectors.", elem_id="title")
-        with gr.Row(equal_height=True):
-            model = gr.Dropdown(catalog.labels, value=first.label, label="Model", scale=3)
-            # every model's conditions to start with: Gradio checks a choice against the session's choices, and an API
-            # client never sees the model change that narrows them
-            entries = catalog.entries.values()
-            every_class = union_choices([(c, c) for c in e.conditions] for e in entries if e.conditioned_on_classes)
-            every_attribute = union_choices([(c, c) for c in e.conditions] for e in entries if not e.conditioned_on_classes)
-            condition_class = gr.Dropdown(every_class, value=None, label="Condition on class", visible=False, scale=1)
-            condition_attributes = gr.CheckboxGroup(every_attribute, label="Condition on attributes", visible=False, scale=2)
-            link_controls = views.controls()
-        shared = Shared(catalog, model, condition_class, condition_attributes, gr.State([]), gr.State(None))
-        shared.when_model_changes(shared.conditions, _condition_updates)
+        gr.Markdown(
+            f"# {TITLE}\nLook inside generative models: reconstruct, sample, interpolate, drag latent sliders, add attribute vectors.",
+            elem_id="title",
+        )
+        shared, link_controls = _header(catalog)
         with gr.Tabs(selected="reconstruct") as shared.tabs:
             for tab in (reconstruct, sample, interpolate, sliders, attributes, latent_map, codebook, compare, model_card):
                 tab.build(shared)
@@ -199,21 +212,33 @@ def build(catalog: Catalog) -> gr.Blocks:
         views.build(shared, tab_blocks, *link_controls)
         api.build(shared)
 
-        outputs = [component for outs, _ in shared.on_model for component in outs]
-
-        def on_model(label):
-            entry = shared.entry(label)
-            return [value for _, update in shared.on_model for value in update(entry)]
-
         # a person's choice (.input, not .change: the page opening a shared view sets the picker without resetting the tabs)
-        model.input(on_model, model, outputs, api_name=False)
-        opening = [*outputs, *views.extra_outputs(shared)]
+        shared.model.input(shared.model_change, shared.model, shared.model_outputs, api_name=False)
 
         def opened(label, request: gr.Request):
-            return views.open_view(shared, opening, on_model, label, request)
+            return views.open_view(shared, label, request)
 
-        demo.load(opened, model, opening, api_name=False)
+        demo.load(opened, shared.model, [*shared.model_outputs, *views.extra_outputs(shared)], api_name=False)
     return demo
+
+
+def _header(catalog: Catalog) -> tuple[Shared, tuple]:
+    """The row above the tabs -- the model picker, a conditional model's condition controls, the link controls --
+    and the Shared state the tabs build on."""
+    first = catalog.entries[catalog.labels[0]]
+    with gr.Row(equal_height=True):
+        model = gr.Dropdown(catalog.labels, value=first.label, label="Model", scale=3)
+        # every model's conditions to start with: Gradio checks a choice against the session's choices, and an API
+        # client never sees the model change that narrows them
+        entries = catalog.entries.values()
+        every_class = union_choices([(c, c) for c in e.conditions] for e in entries if e.conditioned_on_classes)
+        every_attribute = union_choices([(c, c) for c in e.conditions] for e in entries if not e.conditioned_on_classes)
+        condition_class = gr.Dropdown(every_class, value=None, label="Condition on class", visible=False, scale=1)
+        condition_attributes = gr.CheckboxGroup(every_attribute, label="Condition on attributes", visible=False, scale=2)
+        link_controls = views.controls()
+    shared = Shared(catalog, model, condition_class, condition_attributes, gr.State([]), gr.State(None))
+    shared.when_model_changes(shared.conditions, _condition_updates)
+    return shared, link_controls
 
 
 def _condition_updates(entry: Entry) -> list:

@@ -25,7 +25,7 @@ from gradio.data_classes import FileData
 
 from latent import ATTRIBUTE_METHODS, DEFAULT_STRENGTH, SAMPLE_SOURCES, edit, load_vector, save_vector
 
-from .attributes import fitted, labelled
+from .attribute_vectors import fitted, labelled
 from .common import SEED_MAX, cache_file, checked_number, load_image, slow_work, to_pil
 
 MAX_LATENTS = 64  # sample_latents' n
@@ -39,6 +39,7 @@ def build(shared) -> None:
 
 def _bind(fn, shared):
     """fn with `shared` filled in, keeping fn's name, docstring and typed signature (gr.api reads them)."""
+
     @functools.wraps(fn)
     def bound(*args, **kwargs):
         return fn(shared, *args, **kwargs)
@@ -65,9 +66,15 @@ def decode_latent(shared, model: str, latent: list[float], condition: str | list
 
 
 def edit_latent(
-    shared, model: str, latent: list[float], attribute: str = "", strength: float = DEFAULT_STRENGTH, method: str = "mean_difference",
-    vector: FileData | None = None, condition: str | list[str] | None = None,
-) -> dict:  # fmt: skip
+    shared,
+    model: str,
+    latent: list[float],
+    attribute: str = "",
+    strength: float = DEFAULT_STRENGTH,
+    method: str = "mean_difference",
+    vector: FileData | None = None,
+    condition: str | list[str] | None = None,
+) -> dict:
     """latent + strength x an attribute vector: the model's own (attribute, method), or one from a file
     /attribute_vector gave (vector)."""
     entry = _entry(shared, model)
@@ -83,10 +90,16 @@ def edit_latent(
         direction, _ = _fitted(entry, attribute, method)
         what = f"{attribute} ({method})"
     edited = edit(z, direction, strength)
-    return {"image": _png(entry.explorer.decode(edited[None], _condition(entry, condition))), "latent": _floats(edited), "note": f"{what} at strength {strength:+g}"}
+    return {
+        "image": _png(entry.explorer.decode(edited[None], _condition(entry, condition))),
+        "latent": _floats(edited),
+        "note": f"{what} at strength {strength:+g}",
+    }
 
 
-def sample_latents(shared, model: str, n: int = 1, seed: int = 0, temperature: float = 1.0, source: str = "prior", condition: str | list[str] | None = None) -> dict:
+def sample_latents(
+    shared, model: str, n: int = 1, seed: int = 0, temperature: float = 1.0, source: str = "prior", condition: str | list[str] | None = None
+) -> dict:
     """n latents drawn from the prior (or a Gaussian fitted to the training codes: source "fitted"), and their images."""
     entry = _entry(shared, model)
     n = int(checked_number("n", n, 1, MAX_LATENTS))
@@ -126,7 +139,9 @@ def _entry(shared, model: str):
 def _latent(entry, latent) -> torch.Tensor:
     dim = entry.explorer.latent_dim
     if not isinstance(latent, list) or len(latent) != dim:
-        raise gr.Error(f"latent: {entry.key} takes a list of {dim} numbers, got {len(latent) if isinstance(latent, list) else type(latent).__name__}")
+        raise gr.Error(
+            f"latent: {entry.key} takes a list of {dim} numbers, got {len(latent) if isinstance(latent, list) else type(latent).__name__}"
+        )
     return torch.tensor([float(checked_number(f"latent[{i}]", v, None, None)) for i, v in enumerate(latent)], dtype=torch.float32)
 
 

@@ -17,8 +17,6 @@ from models import export
 from models.pixelcnn import fingerprint
 
 DEFAULT_MODEL = "faces-vae"  # the shipped checkpoint the explorer opens on
-MODEL_NAMES = {"ae": "AE", "dae": "denoising AE", "cae": "contractive AE", "vae": "VAE", "cvae": "conditional VAE", "vqvae": "VQ-VAE",
-               "aae": "adversarial AE", "dcgan": "DCGAN", "wgan-gp": "WGAN-GP", "cgan": "conditional GAN", "infogan": "InfoGAN"}
 
 
 @dataclass
@@ -49,16 +47,13 @@ class Entry:
     @property
     def label(self) -> str:
         cfg = self.config
-        kind = MODEL_NAMES.get(cfg.model_type, cfg.model_type)
+        kind = self.model.kind or cfg.model_type
         if getattr(cfg, "beta", 1.0) != 1.0 or getattr(cfg, "gamma", 0.0) > 0:
             kind = "beta-" + kind
-        latent = getattr(self.model, "latent_description", f"latent {cfg.latent_dim}")
-        if isinstance(self.model, models.AAE):
-            latent += f", {cfg.prior} prior" + (f" of {cfg.components}" if cfg.prior == "mixture" else "")
         prior = ""
-        if isinstance(self.model, models.VQVAE):
+        if self.model.prior == "learned":
             prior = " + PixelCNN prior" if self.explorer.prior is not None else " (no prior)"
-        return f"{self.key} · {kind}{prior}, {latent}, on {self.dataset}"
+        return f"{self.key} · {kind}{prior}, {self.model.latent_description}, on {self.dataset}"
 
     @property
     def conditions(self) -> list[str]:
@@ -105,12 +100,14 @@ class Catalog:
         (DEFAULT_MODEL first, the others by name); the first is the one the app opens on. A PixelCNN prior
         is not served on its own: it becomes the sampler of the VQ-VAE it was trained on.
         A checkpoint that fails to load is reported and skipped; the others are served."""
-        found = [p for p in Path(checkpoints).iterdir() if (p / "config.json").exists()] if checkpoints and Path(checkpoints).is_dir() else []
+        found = (
+            [p for p in Path(checkpoints).iterdir() if (p / "config.json").exists()] if checkpoints and Path(checkpoints).is_dir() else []
+        )
         sources = [str(p) for p in sorted(found, key=lambda p: (p.name != DEFAULT_MODEL, p.name))]
         entries, priors = [], []
         for source in [*extra, *sources]:
             try:
-                if models.model_type_of(source) == "pixelcnn":
+                if models.model_class(models.model_type_of(source)).models_codes:
                     priors.append((source, models.load(source)))
                 else:
                     entries.append(load_entry(source))
@@ -120,12 +117,19 @@ class Catalog:
         for entry in entries:  # the checkpoints/classifiers/ one of the entry's dataset, data version and image size
             key = (entry.dataset, entry.config.image_size, tuple(sorted(entry.data_options.items())))
             if key not in classifiers:
-                classifiers[key] = metrics.classifier_for(entry.dataset, entry.config.image_size, entry.data_options, checkpoints=checkpoints) if checkpoints else None
+                classifiers[key] = (
+                    metrics.classifier_for(entry.dataset, entry.config.image_size, entry.data_options, checkpoints=checkpoints)
+                    if checkpoints
+                    else None
+                )
             entry.explorer.classifier = classifiers[key]
         for source, prior in priors:  # each prior samples the VQ-VAE it was trained on, if that is served
-            owner = next((e for e in entries if isinstance(e.model, models.VQVAE) and fingerprint(e.model) == prior.config.vqvae_fingerprint), None)
+            owner = next((e for e in entries if e.model.has_codes and fingerprint(e.model) == prior.config.vqvae_fingerprint), None)
             if owner is None:
-                warnings.warn(f"skipping prior {source}: the VQ-VAE it was trained on ({prior.config.vqvae}) is not among the served models", stacklevel=2)
+                warnings.warn(
+                    f"skipping prior {source}: the VQ-VAE it was trained on ({prior.config.vqvae}) is not among the served models",
+                    stacklevel=2,
+                )
             elif owner.explorer.prior is not None:
                 warnings.warn(f"skipping prior {source}: {owner.key} already samples through an earlier prior", stacklevel=2)
             else:
@@ -150,5 +154,12 @@ def load_entry(source: str) -> Entry:
     dataset = record.get("data", "?")
     options = record.get("data_options", {})
     evaluation = json.loads((path / metrics.EVALUATION_NAME).read_text()) if (path / metrics.EVALUATION_NAME).exists() else {}
-    return Entry(key=Path(source).name if Path(source).exists() else source, explorer=explorer, dataset=dataset, data_options=options,
-                 evaluation=evaluation, decoder=export.decoder_file(path), path=path)
+    return Entry(
+        key=Path(source).name if Path(source).exists() else source,
+        explorer=explorer,
+        dataset=dataset,
+        data_options=options,
+        evaluation=evaluation,
+        decoder=export.decoder_file(path),
+        path=path,
+    )

@@ -11,8 +11,8 @@ import torch
 from PIL import Image, ImageDraw
 
 from latent.codebook import code_colours, code_patches, codebook_projection, replace_codes
+from metrics import code_usage
 from models import VQVAE
-from models.vqvae import perplexity
 
 from .common import Number, Slider, image_output, state_to_latent, to_pil
 
@@ -83,7 +83,7 @@ def projection_picture(model: VQVAE, counts: tuple[int, ...], size: int = 480) -
 
 
 def _vq(entry) -> VQVAE:
-    if not isinstance(entry.model, VQVAE):
+    if not entry.model.has_codes:
         raise gr.Error(f"{entry.key} has no codebook: the Codebook tab is for VQ-VAE models")
     return entry.model
 
@@ -99,7 +99,7 @@ def _grid(entry, state, edits) -> tuple[torch.Tensor, torch.Tensor, dict]:
 def show_codes(label, state, *, shared):
     """The current image's code map and decoding, edits cleared."""
     entry = shared.entry(label)
-    if not isinstance(entry.model, VQVAE) or not state or len(state) != entry.explorer.latent_dim:
+    if not entry.model.has_codes or not state or len(state) != entry.explorer.latent_dim:
         return None, None, "", {"base": None, "cells": []}
     codes, _, _ = _grid(entry, state, None)
     decoded = entry.model.decode(entry.model.embed(codes[None])).cpu()
@@ -123,9 +123,16 @@ def edit_code(label, row, col, code, state, edits, *, shared):
     decoded = model.decode(model.embed(edited[None])).cpu()
     before = model.decode(model.embed(codes[None])).cpu()
     changed = (decoded - before).abs().amax(1) > 1 / 255  # [1, S, S] pixels that visibly moved
-    note = (f"Cell {cell}: code {int(codes[cell])} -> {int(code)}. {len(cells)} cell(s) edited; "
-            f"{int(changed.sum())} pixels changed (the decoder spreads a cell over its neighbours).")  # fmt: skip
-    return code_map(edited, colours(model), cell), to_pil(decoded), note, {"base": state, "cells": [[r, c, k] for (r, c), k in cells.items()]}
+    note = (
+        f"Cell {cell}: code {int(codes[cell])} -> {int(code)}. {len(cells)} cell(s) edited; "
+        f"{int(changed.sum())} pixels changed (the decoder spreads a cell over its neighbours)."
+    )
+    return (
+        code_map(edited, colours(model), cell),
+        to_pil(decoded),
+        note,
+        {"base": state, "cells": [[r, c, k] for (r, c), k in cells.items()]},
+    )
 
 
 def select_cell(label, state, edits, index, *, shared):
@@ -140,18 +147,28 @@ def select_cell(label, state, edits, index, *, shared):
 
 def _model_updates(entry, vq_names: str) -> list:
     """[explanation, controls, usage chart, usage note, projection, code slider]"""
-    if not isinstance(entry.model, VQVAE):
-        return [gr.update(value=NOT_VQ.format(names=vq_names or "none are served"), visible=True), gr.update(visible=False), None, "", None, gr.update()]
+    if not entry.model.has_codes:
+        return [
+            gr.update(value=NOT_VQ.format(names=vq_names or "none are served"), visible=True),
+            gr.update(visible=False),
+            None,
+            "",
+            None,
+            gr.update(),
+        ]
     model = entry.model
     counts = entry.explorer.stats.get("code_counts")
     if counts is None:
         counts = torch.zeros(model.config.num_codes)
     counts = counts.long()
-    used = int((counts > 0).sum())
+    usage = code_usage(counts)  # what the model card measures (metrics.code_usage), here over the training images
+    used = len(counts) - usage["dead_codes"]
     dead = (counts == 0).nonzero().flatten().tolist()
-    note = (f"**{used} of {len(counts)} codes used** ({used / len(counts):.0%}) over {int(counts.sum())} grid cells of training images; "
-            f"perplexity {perplexity(counts.float()):.1f} (the number of equally used codes with the same entropy). "
-            + (f"Dead codes: {', '.join(map(str, dead[:40]))}{' ...' if len(dead) > 40 else ''}." if dead else "No dead codes."))  # fmt: skip
+    note = (
+        f"**{used} of {len(counts)} codes used** ({used / len(counts):.0%}) over {int(counts.sum())} grid cells of training images; "
+        f"perplexity {usage['perplexity']:.1f} (the number of equally used codes with the same entropy). "
+        + (f"Dead codes: {', '.join(map(str, dead[:40]))}{' ...' if len(dead) > 40 else ''}." if dead else "No dead codes.")
+    )
     return [
         gr.update(visible=False),
         gr.update(visible=True),
@@ -163,7 +180,7 @@ def _model_updates(entry, vq_names: str) -> list:
 
 
 def build(shared) -> None:
-    vq = [e for e in shared.catalog.entries.values() if isinstance(e.model, VQVAE)]
+    vq = [e for e in shared.catalog.entries.values() if e.model.has_codes]
     vq_names = ", ".join(e.key for e in vq)
     most_codes = max([e.model.config.num_codes for e in vq], default=2)
     with gr.Tab("Codebook", id="codebook"):
@@ -171,9 +188,13 @@ def build(shared) -> None:
         with gr.Column(visible=False) as controls:
             with gr.Row():
                 with gr.Column():
-                    gr.Markdown("### The current image's code grid\nColours follow the code vectors (similar vectors, similar colours). Reconstruct or pick an image in the Reconstruct tab to change it.")
+                    gr.Markdown(
+                        "### The current image's code grid\nColours follow the code vectors (similar vectors, similar colours). Reconstruct or pick an image in the Reconstruct tab to change it."
+                    )
                     with gr.Row():
-                        grid_map = gr.Image(label="Code map (click a cell)", type="pil", format="png", interactive=False, height=MAP_SIZE + 40)
+                        grid_map = gr.Image(
+                            label="Code map (click a cell)", type="pil", format="png", interactive=False, height=MAP_SIZE + 40
+                        )
                         decoded = image_output("Decoded")
                     with gr.Row():
                         row = Number(label="Row", precision=0, minimum=0)
@@ -185,10 +206,16 @@ def build(shared) -> None:
                     cell_note = gr.Markdown()
                 with gr.Column():
                     gr.Markdown("### Code usage")
-                    usage = gr.Image(label="How often each code is chosen (code 0 left; red: dead)", type="pil", format="png", interactive=False)
+                    usage = gr.Image(
+                        label="How often each code is chosen (code 0 left; red: dead)", type="pil", format="png", interactive=False
+                    )
                     usage_note = gr.Markdown()
-                    projection = gr.Image(label="Code vectors on their top two principal directions, drawn as the patch each decodes to",
-                                          type="pil", format="png", interactive=False)  # fmt: skip
+                    projection = gr.Image(
+                        label="Code vectors on their top two principal directions, drawn as the patch each decodes to",
+                        type="pil",
+                        format="png",
+                        interactive=False,
+                    )
         edits = gr.State({"base": None, "cells": []})
         show = partial(show_codes, shared=shared)
         outputs = [grid_map, decoded, cell_note, edits]

@@ -79,7 +79,9 @@ UPLOAD_LIMITS = f"up to {MAX_UPLOAD_BYTES // 1_000_000} MB and {MAX_UPLOAD_PIXEL
 def image_input(label: str, **kwargs) -> ImageInput:
     """An upload box whose label says the limits (MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS)."""
     label = f"{label}; {UPLOAD_LIMITS}"
-    return ImageInput(label=label, type="filepath", image_mode=None, sources=["upload", "webcam", "clipboard"], height=DISPLAY + 40, **kwargs)
+    return ImageInput(
+        label=label, type="filepath", image_mode=None, sources=["upload", "webcam", "clipboard"], height=DISPLAY + 40, **kwargs
+    )
 
 
 def static_url(path: Path) -> str:

@@ -29,7 +29,9 @@ def compare(picked, labels, source, upload, example, seed, progress=gr.Progress(
     results = []
     if source == "image":
         x = _input(reference, upload, example)
-        results.append((to_pil(x, display=TILE), "input" + (f" (example #{int(str(example).lstrip('#'))} of {reference.key})" if not upload else "")))
+        results.append(
+            (to_pil(x, display=TILE), "input" + (f" (example #{int(str(example).lstrip('#'))} of {reference.key})" if not upload else ""))
+        )
     with slow_work():
         for i, label in enumerate(labels):
             entry = shared.entry(label)
@@ -38,9 +40,17 @@ def compare(picked, labels, source, upload, example, seed, progress=gr.Progress(
                 images = entry.explorer.sample(1, seed=int(seed), y=y)
             else:  # fitted to this model's size and channels; a GAN inverts it
                 fitted = load_image(_as_pil(x), entry)[0]
-                report = None if progress is None else (lambda f, desc=None, i=i, key=entry.key: progress((i + f) / len(labels), desc=f"inverting with {key}"))
-                images = entry.explorer.decode(entry.explorer.encode(fitted, y, inversion_progress(report) if entry.explorer.is_generator else None), y)
-            results.append((to_pil(images, display=TILE), entry.key + (" (inverted)" if entry.explorer.is_generator and source == "image" else "")))
+                report = (
+                    None
+                    if progress is None
+                    else (lambda f, desc=None, i=i, key=entry.key: progress((i + f) / len(labels), desc=f"inverting with {key}"))
+                )
+                images = entry.explorer.decode(
+                    entry.explorer.encode(fitted, y, inversion_progress(report) if entry.explorer.is_generator else None), y
+                )
+            results.append(
+                (to_pil(images, display=TILE), entry.key + (" (inverted)" if entry.explorer.is_generator and source == "image" else ""))
+            )
     return results
 
 
@@ -88,6 +98,8 @@ def build(shared) -> None:
                 seed = Number(value=0, precision=0, minimum=0, maximum=SEED_MAX, label="Seed")
                 button = gr.Button("Compare", variant="primary")
             with gr.Column(scale=2):
-                gallery = gr.Gallery(label="Side by side", columns=3, height="auto", format="png", object_fit="contain", allow_preview=False)
+                gallery = gr.Gallery(
+                    label="Side by side", columns=3, height="auto", format="png", object_fit="contain", allow_preview=False
+                )
         button.click(partial(compare, shared=shared), [shared.model, models, source, upload, example, seed], gallery, api_name="compare")
         shared.when_model_changes([models, example, gallery], partial(_on_model, labels=labels, shared=shared))

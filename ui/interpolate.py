@@ -11,9 +11,21 @@ import gradio as gr
 import torch
 
 from latent import INTERPOLATIONS
-from models import VQVAE
 
-from .common import SEED_MAX, cache_file, Number, Slider, example_tensor, image_input, image_output, inversion_progress, load_image, slow_work, to_pil, union_choices
+from .common import (
+    SEED_MAX,
+    Number,
+    Slider,
+    cache_file,
+    example_tensor,
+    image_input,
+    image_output,
+    inversion_progress,
+    load_image,
+    slow_work,
+    to_pil,
+    union_choices,
+)
 
 SOURCES = ("images", "seeds")
 
@@ -22,7 +34,23 @@ STRIP_COLUMNS = 8  # at most this many frames per row of the path
 STRIP_TILE = 128  # pixels per frame
 
 
-def interpolate(label, source, upload_a, upload_b, example_a, example_b, seed_a, seed_b, method, steps, class_choice, attribute_choice, progress=gr.Progress(), *, shared):
+def interpolate(
+    label,
+    source,
+    upload_a,
+    upload_b,
+    example_a,
+    example_b,
+    seed_a,
+    seed_b,
+    method,
+    steps,
+    class_choice,
+    attribute_choice,
+    progress=gr.Progress(),
+    *,
+    shared,
+):
     entry = shared.entry(label)
     if source not in SOURCES:
         raise gr.Error(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
@@ -43,10 +71,14 @@ def interpolate(label, source, upload_a, upload_b, example_a, example_b, seed_a,
     path = entry.explorer.interpolate(ends[0], ends[1], steps, method)
     frames = entry.explorer.decode(path, None if y is None else y.expand(steps, *y.shape[1:]))
     note = f"{steps} steps by {method} between {what}."
-    if isinstance(entry.model, VQVAE):
+    if entry.model.has_codes:
         note += " The path runs through the continuous pre-quantisation space; every point is snapped to its nearest codes before decoding, so the images change in jumps, cell by cell."
     rows = math.ceil(steps / STRIP_COLUMNS)
-    return to_pil(frames, columns=math.ceil(steps / rows), display=STRIP_TILE), _gif(frames, f"{entry.key}-{method}-{steps}-steps.gif".replace("/", "-")), note
+    return (
+        to_pil(frames, columns=math.ceil(steps / rows), display=STRIP_TILE),
+        _gif(frames, f"{entry.key}-{method}-{steps}-steps.gif".replace("/", "-")),
+        note,
+    )
 
 
 def _endpoint(entry, upload, example):
@@ -97,7 +129,9 @@ def build(shared) -> None:
                 strip = image_output("Path")
                 gif = gr.Image(label="Animated GIF (the path forth and back)", type="filepath", interactive=False, height=240)
                 note = gr.Markdown()
-        source.change(lambda s: [gr.update(visible=s == "images"), gr.update(visible=s == "seeds")], source, [images, seeds], api_name=False)
+        source.change(
+            lambda s: [gr.update(visible=s == "images"), gr.update(visible=s == "seeds")], source, [images, seeds], api_name=False
+        )
         inputs = [shared.model, source, upload_a, upload_b, example_a, example_b, seed_a, seed_b, method, steps, *shared.conditions]
         button.click(partial(interpolate, shared=shared), inputs, [strip, gif, note], api_name="interpolate")
 
@@ -106,6 +140,13 @@ def build(shared) -> None:
             source_value = "seeds" if entry.explorer.is_generator else "images"  # a GAN opens on seeds: images need inverting
             if not names:  # no examples: keep the old choices (emptied choices upset the browser's dropdown), select none
                 return [gr.update(value=None), gr.update(value=None), None, None, "", source_value]
-            return [gr.update(choices=names, value=names[0]), gr.update(choices=names, value=names[1] if len(names) > 1 else None), None, None, "", source_value]
+            return [
+                gr.update(choices=names, value=names[0]),
+                gr.update(choices=names, value=names[1] if len(names) > 1 else None),
+                None,
+                None,
+                "",
+                source_value,
+            ]
 
         shared.when_model_changes([example_a, example_b, strip, gif, note, source], on_model)

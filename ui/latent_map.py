@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import html
 from functools import lru_cache, partial
+from typing import NamedTuple
 
 import gradio as gr
+import numpy as np
 import torch
+from PIL import Image, ImageDraw
 
-from latent import PALETTE, from_pca, latent_map, render_scatter, to_pca
+from latent import from_pca, latent_map, to_pca
 
 from .common import Number, image_output, latent_to_state, to_pil, union_choices
 
@@ -17,6 +20,91 @@ MAP_SIZE = 480  # pixels; drawn at this size and shown unscaled, so a click's pi
 NONE = "none"
 CLASS = "class"
 MAP_LIMIT = 1e3  # map coordinates accepted: the maps span a few units; far beyond, a decoder only saturates
+
+
+# categorical colours (Tableau 10): category k is drawn in PALETTE[k % 10], so the UI can draw the legend
+PALETTE = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+]
+# continuous values: linear interpolation between these anchors of the viridis colour map, low to high
+VIRIDIS = np.array([(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)], dtype=np.float64)
+
+
+class PixelMap(NamedTuple):
+    """Pixel (col, row) of a rendered map <-> map coordinates (x, y): x = x0 + col * scale, y = y0 - row * scale
+    (rows grow downwards, y upwards; one scale for both axes so distances are not distorted)."""
+
+    x0: float  # map x at pixel column 0
+    y0: float  # map y at pixel row 0
+    scale: float  # map units per pixel
+
+    def to_map(self, col: float, row: float) -> tuple[float, float]:
+        return self.x0 + col * self.scale, self.y0 - row * self.scale
+
+    def to_pixel(self, x: float, y: float) -> tuple[float, float]:
+        return (x - self.x0) / self.scale, (self.y0 - y) / self.scale
+
+
+def render_scatter(
+    xy: torch.Tensor,
+    values: torch.Tensor | np.ndarray | None = None,
+    size: int = 320,
+    radius: int = 3,
+    margin: int = 12,
+    mark: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, PixelMap]:
+    """A uint8 RGB image [size, size, 3] of points xy [N, 2] on white, and its PixelMap.
+
+    values [N] colour the points: integer or bool values as categories (PALETTE[value % 10]), floats on a viridis
+    scale from their min to their max; None draws every point in PALETTE[0]. `mark` (a map point, e.g. the current
+    latent's coordinates) is drawn as a black ring.
+    """
+    xy = torch.as_tensor(xy).detach().double().cpu()
+    if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) == 0:
+        raise ValueError(f"xy must be map coordinates [N, 2] with N >= 1, got {tuple(xy.shape)}")
+    if size <= 2 * margin:
+        raise ValueError(f"size ({size}) must exceed twice the margin ({margin})")
+    colours = _colours(values, len(xy))  # [N, 3] uint8
+    low, high = xy.min(0).values, xy.max(0).values  # [2] bounding box of the points
+    centre = (low + high) / 2
+    scale = max(float((high - low).max()), 1e-12) / (size - 1 - 2 * margin)  # map units per pixel, both axes
+    pixels = PixelMap(float(centre[0]) - (size - 1) / 2 * scale, float(centre[1]) + (size - 1) / 2 * scale, scale)
+    image = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(image)
+    for (x, y), colour in zip(xy.tolist(), colours.tolist()):
+        col, row = pixels.to_pixel(x, y)
+        draw.ellipse((col - radius, row - radius, col + radius, row + radius), fill=tuple(colour))
+    if mark is not None:
+        col, row = pixels.to_pixel(*map(float, mark))
+        r = radius + 3
+        draw.ellipse((col - r, row - r, col + r, row + r), outline=(0, 0, 0), width=2)
+    return np.asarray(image), pixels
+
+
+def _colours(values, n: int) -> np.ndarray:
+    """uint8 colours [N, 3] for the point values (see render_scatter)."""
+    if values is None:
+        return np.tile(np.array(PALETTE[0], dtype=np.uint8), (n, 1))
+    v = np.asarray(values.detach().cpu() if torch.is_tensor(values) else values)
+    if v.shape != (n,):
+        raise ValueError(f"values must hold one number per point: shape ({n},), got {v.shape}")
+    if v.dtype == bool or np.issubdtype(v.dtype, np.integer):
+        return np.array(PALETTE, dtype=np.uint8)[v.astype(np.int64) % len(PALETTE)]
+    if not np.issubdtype(v.dtype, np.floating) or not np.isfinite(v).all():
+        raise ValueError(f"values must be integer/bool categories or finite floats, got dtype {v.dtype}")
+    t = (v - v.min()) / max(float(v.max() - v.min()), 1e-12) * (len(VIRIDIS) - 1)  # [N] position on the anchors
+    i = np.minimum(t.astype(np.int64), len(VIRIDIS) - 2)
+    f = (t - i)[:, None]
+    return np.round((1 - f) * VIRIDIS[i] + f * VIRIDIS[i + 1]).astype(np.uint8)
 
 
 def colour_choices(explorer) -> list[tuple[str, str]]:
@@ -32,8 +120,10 @@ def colour_choices(explorer) -> list[tuple[str, str]]:
 def unavailable(explorer) -> str:
     """Why this model has no map ('' when it has one)."""
     if explorer.is_generator and "heldout_latents" not in explorer.stats:
-        return ("A GAN has no encoder: its map shows 1,000 of its own samples, labelled by the dataset's attribute classifier, and this "
-                "dataset has none. Reconstruct an image (inversion) to make it the current image instead.")  # fmt: skip
+        return (
+            "A GAN has no encoder: its map shows 1,000 of its own samples, labelled by the dataset's attribute classifier, and this "
+            "dataset has none. Reconstruct an image (inversion) to make it the current image instead."
+        )
     if "heldout_latents" not in explorer.stats:
         return "This checkpoint's stats.safetensors stores no encoded held-out images (it predates them), so there is no map to draw; a run of the current `python -m train` stores them."
     if len(explorer.stats["pca_variance"]) < 2:
@@ -107,18 +197,25 @@ def _colouring(explorer, colour_by) -> tuple[torch.Tensor | None, str]:
 
 def _legend(entries: list[tuple[int, str]]) -> str:
     """render_scatter colours category k with PALETTE[k % 10]; the legend repeats that rule."""
-    items = (f'<span style="white-space:nowrap;margin-right:1em"><span style="color:rgb{PALETTE[k % len(PALETTE)]}">&#9679;</span> {html.escape(text)}</span>' for k, text in entries)
+    items = (
+        f'<span style="white-space:nowrap;margin-right:1em"><span style="color:rgb{PALETTE[k % len(PALETTE)]}">&#9679;</span> {html.escape(text)}</span>'
+        for k, text in entries
+    )
     return '<div style="line-height:1.8">' + " ".join(items) + "</div>"
 
 
 def axes_text(entry) -> str:
     """What the map's axes are, for this kind of model."""
     if entry.explorer.is_generator:
-        return ("Axes: the top two GANSpace directions (Härkönen et al. 2020), principal directions of the generator's first feature map over "
-                "prior draws, carried back to z. The points are 1,000 of the GAN's own samples (it has no encoder to place real images). "
-                "A clicked point (x, y) decodes x·PC1 + y·PC2 from the mean draw; the black ring marks the current image.")  # fmt: skip
-    return ("Axes: the top two principal directions of the training latents' means. A clicked point (x, y) decodes "
-            "mean + x·PC1 + y·PC2, the other directions held at the mean; the black ring marks the current image.")  # fmt: skip
+        return (
+            "Axes: the top two GANSpace directions (Härkönen et al. 2020), principal directions of the generator's first feature map over "
+            "prior draws, carried back to z. The points are 1,000 of the GAN's own samples (it has no encoder to place real images). "
+            "A clicked point (x, y) decodes x·PC1 + y·PC2 from the mean draw; the black ring marks the current image."
+        )
+    return (
+        "Axes: the top two principal directions of the training latents' means. A clicked point (x, y) decodes "
+        "mean + x·PC1 + y·PC2, the other directions held at the mean; the black ring marks the current image."
+    )
 
 
 def picture_label(entry) -> str:
@@ -146,8 +243,16 @@ def build(shared) -> None:
                 decode_button = gr.Button("Decode this point")
                 note = gr.Markdown()
         # a person's choice (or an API call) draws, and says why a model has no map; a model change redraws through model_updates
-        colour_by.input(partial(draw_map, shared=shared), [shared.model, colour_by, shared.latent], [picture, legend], api_name="latent_map")
-        shared.latent.change(partial(redraw, shared=shared), [shared.model, colour_by, shared.latent], [picture, legend], api_name=False, show_progress="hidden")
+        colour_by.input(
+            partial(draw_map, shared=shared), [shared.model, colour_by, shared.latent], [picture, legend], api_name="latent_map"
+        )
+        shared.latent.change(
+            partial(redraw, shared=shared),
+            [shared.model, colour_by, shared.latent],
+            [picture, legend],
+            api_name=False,
+            show_progress="hidden",
+        )
         point_outputs = [decoded, picture, note, shared.latent]
         point_inputs = [shared.model, x, y, colour_by, *shared.conditions]
         decode_button.click(partial(decode_map_point, shared=shared), point_inputs, point_outputs, api_name="decode_map_point")
@@ -163,9 +268,17 @@ def build(shared) -> None:
             why = unavailable(entry.explorer)
             choices = colour_choices(entry.explorer)
             colour = CLASS if any(value == CLASS for _, value in choices) else NONE  # classes make the map informative
-            shown = gr.update(value=why, visible=bool(why)), gr.update(visible=not why), gr.update(choices=choices, value=colour)
             drawn, key = redraw(entry.label, colour, None, shared=shared)
-            return [*shown, gr.update(value=drawn, label=picture_label(entry)), key, None, "", axes_text(entry)]
+            return {
+                explain: gr.update(value=why, visible=bool(why)),
+                body: gr.update(visible=not why),
+                colour_by: gr.update(choices=choices, value=colour),
+                picture: gr.update(value=drawn, label=picture_label(entry)),
+                legend: key,
+                decoded: None,
+                note: "",
+                axes: axes_text(entry),
+            }
 
         # drawn here without a ring; shared.latent.change then rings the new model's current image
         shared.when_model_changes([explain, body, colour_by, picture, legend, decoded, note, axes], model_updates)

@@ -4,17 +4,26 @@ latent is found by inversion (latent.invert, with a progress bar), and a GAN ope
 
 from __future__ import annotations
 
-import math
 from functools import partial
 
 import gradio as gr
 import torch
 
 from latent.invert import STARTS, STEPS
-from models import DAE
+from metrics import psnr
 
-from .common import Slider, example_images, example_tensor, image_input, image_output, inversion_progress, latent_to_state, load_image, slow_work, to_pil
-
+from .common import (
+    Slider,
+    example_images,
+    example_tensor,
+    image_input,
+    image_output,
+    inversion_progress,
+    latent_to_state,
+    load_image,
+    slow_work,
+    to_pil,
+)
 
 DAE_NOISE = 0.3  # a denoising model opens with its input this noisy, to show it cleaning up
 
@@ -31,8 +40,8 @@ def reconstruct(label, path, noise, class_choice, attribute_choice, example=None
 def _reconstruct(entry, x, note, noise, class_choice, attribute_choice, progress=None):
     y = entry.condition(class_choice, attribute_choice, 1)
     clean, against = x, "the input"  # a denoiser's output is measured against the clean image it should recover
-    if isinstance(entry.model, DAE) and noise > 0:
-        x = corrupt(entry.model, x, noise)
+    if entry.model.denoises and noise > 0:
+        x = entry.model.corrupt(x, torch.Generator().manual_seed(0), noise)  # a fixed seed: the picture is stable
         note += f"; corrupted with {entry.config.corruption.replace('_', '-')} noise at {noise:.2f}"
         against = "the clean image (before the noise)"
     if entry.explorer.is_generator:
@@ -44,11 +53,13 @@ def _reconstruct(entry, x, note, noise, class_choice, attribute_choice, progress
     error = (x_hat - clean).abs().mean(1, keepdim=True)  # [1, 1, S, S]: mean absolute error over channels
     scale = error.max().clamp_min(1e-6)
     mse = (x_hat - clean).pow(2).mean().item()
-    psnr = 10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item()
     # the card measured clean inputs: a denoiser's noisy input is judged by its clean reconstruction
     plain = mse if x is clean else (entry.explorer.decode(entry.explorer.encode(clean, y), y) - clean).pow(2).mean().item()
     warning = unlike_data(entry, plain)
-    summary = (f"**{warning}** " if warning else "") + f"{note}. Reconstruction MSE {mse:.4f}, PSNR {psnr:.1f} dB against {against}; error map scaled to its maximum ({scale.item():.3f})."
+    summary = (
+        (f"**{warning}** " if warning else "")
+        + f"{note}. Reconstruction MSE {mse:.4f}, PSNR {psnr(mse):.1f} dB against {against}; error map scaled to its maximum ({scale.item():.3f})."
+    )
     return to_pil(x), to_pil(x_hat), to_pil(error / scale), summary, latent_to_state(z[0])
 
 
@@ -60,19 +71,28 @@ def unlike_data(entry, mse: float) -> str:
     inversion = entry.evaluation.get("inversion")
     if quantiles and mse > quantiles["mse"]["0.99"]:
         how = f"its reconstruction error ({mse:.4f}) is above that of 99% of held-out test images ({quantiles['mse']['0.99']:.4f})"
-    elif inversion and entry.explorer.is_generator and 10 * math.log10(1 / max(mse, 1e-12)) < inversion["psnr_min"]:
-        how = f"its inversion ({10 * math.log10(1 / max(mse, 1e-12)):.1f} dB) is worse than every held-out test image's ({inversion['psnr_min']:.1f} dB at worst)"
+    elif inversion and entry.explorer.is_generator and psnr(mse) < inversion["psnr_min"]:
+        how = f"its inversion ({psnr(mse):.1f} dB) is worse than every held-out test image's ({inversion['psnr_min']:.1f} dB at worst)"
     else:
         return ""
-    return (f"This image is unlike the {entry.dataset} images {entry.key} was trained on: {how}. A model knows only the kind of "
-            "image it was trained on, so expect a poor reconstruction and poor edits.")
+    return (
+        f"This image is unlike the {entry.dataset} images {entry.key} was trained on: {how}. A model knows only the kind of "
+        "image it was trained on, so expect a poor reconstruction and poor edits."
+    )
 
 
-def corrupt(model: DAE, x: torch.Tensor, level: float) -> torch.Tensor:
-    """The DAE's own corruption type at `level`, with a fixed seed so the picture is stable."""
-    cfg = model.config
-    noisy = DAE(type(cfg)(**{**cfg.to_dict(), "noise_level": float(level)}))  # same corruption kind, other level
-    return noisy.corrupt(x, generator=torch.Generator().manual_seed(0))
+def _opening(entry) -> list:
+    """What a newly picked model shows: [input, reconstruction, error map, note, latent state]."""
+    if entry.explorer.is_generator:  # a GAN opens on the sample of seed 0 (inverting an example takes seconds)
+        note = (
+            f"{entry.key} is a GAN: the current image of the other tabs is the sample of seed 0. Upload an image or pick "
+            "an example to invert it (its latent is found by optimisation, which takes a few seconds)."
+        )
+        return [None, None, None, note, latent_to_state(entry.explorer.sample_latent(1, seed=0)[0])]
+    if entry.examples is not None:
+        noise = DAE_NOISE if entry.model.denoises else 0.0
+        return list(_reconstruct(entry, example_tensor(entry, 0), "example #0", noise, *entry.default_condition))
+    return [None] * 4 + [[]]
 
 
 def build(shared) -> None:
@@ -82,7 +102,14 @@ def build(shared) -> None:
                 upload = image_input("Input image (upload, webcam or paste)")
                 noise = Slider(0, 1, value=DAE_NOISE, step=0.05, label="Noise before encoding (denoising models)", visible=False)
                 button = gr.Button("Reconstruct", variant="primary")
-                examples = gr.Gallery(label="…or pick an example (held-out images)", columns=8, height="auto", allow_preview=False, object_fit="contain", buttons=[])
+                examples = gr.Gallery(
+                    label="…or pick an example (held-out images)",
+                    columns=8,
+                    height="auto",
+                    allow_preview=False,
+                    object_fit="contain",
+                    buttons=[],
+                )
             with gr.Column():
                 with gr.Row():
                     shown = image_output("Model input")
@@ -100,20 +127,24 @@ def build(shared) -> None:
         # the outputs no longer come from
         def pick(label, noise, class_choice, attribute_choice, evt: gr.SelectData, progress=gr.Progress()):
             entry = shared.entry(label)
-            return [*_reconstruct(entry, example_tensor(entry, evt.index), f"example #{evt.index}", noise, class_choice, attribute_choice, progress), None, evt.index]
+            return [
+                *_reconstruct(
+                    entry, example_tensor(entry, evt.index), f"example #{evt.index}", noise, class_choice, attribute_choice, progress
+                ),
+                None,
+                evt.index,
+            ]
 
         examples.select(pick, [shared.model, noise, *shared.conditions], [*outputs, upload, picked], api_name=False)
+
         def first_example(entry):  # a new model opens on its first example, so every tab has a current image
-            if entry.explorer.is_generator:  # a GAN opens on the sample of seed 0 (inverting an example takes seconds)
-                note = (f"{entry.key} is a GAN: the current image of the other tabs is the sample of seed 0. Upload an image or pick "
-                        "an example to invert it (its latent is found by optimisation, which takes a few seconds).")  # fmt: skip
-                shown = [None, None, None, note, latent_to_state(entry.explorer.sample_latent(1, seed=0)[0])]
-            elif entry.examples is not None:
-                noise = DAE_NOISE if isinstance(entry.model, DAE) else 0.0
-                shown = _reconstruct(entry, example_tensor(entry, 0), "example #0", noise, *entry.default_condition)
-            else:
-                shown = [None] * 4 + [[]]
             first = 0 if entry.examples is not None and not entry.explorer.is_generator else None
-            return [example_images(entry), gr.update(visible=isinstance(entry.model, DAE), value=DAE_NOISE), *shown, None, first]
+            return {
+                examples: example_images(entry),
+                noise: gr.update(visible=entry.model.denoises, value=DAE_NOISE),
+                **dict(zip(outputs, _opening(entry), strict=True)),
+                upload: None,
+                picked: first,
+            }
 
         shared.when_model_changes([examples, noise, *outputs, upload, picked], first_example)

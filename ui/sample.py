@@ -12,7 +12,6 @@ from functools import partial
 import gradio as gr
 
 from latent import SAMPLE_SOURCES
-from models import AAE, VQVAE
 
 from .common import SEED_MAX, Number, Slider, image_output, slow_work, to_pil
 
@@ -21,47 +20,67 @@ MAX_TEMPERATURE = 2.0  # the slider's end, and what the handler accepts
 
 
 SOURCES = [("N(0, I): the prior", "prior"), ("Gaussian fitted to the training codes", "fitted")]
-VQ_SOURCES = [("the PixelCNN prior over the code grid", "prior"), ("Gaussian fitted to the pre-quantisation codes, then quantised", "fitted")]
+VQ_SOURCES = [
+    ("the PixelCNN prior over the code grid", "prior"),
+    ("Gaussian fitted to the pre-quantisation codes, then quantised", "fitted"),
+]
 NOTES = {  # (source, kind of model) -> where the samples come from
-    ("prior", "vae"): "the prior N(0, I)",
-    ("prior", "ae"): "N(0, I), which an AE never trained towards: it has no prior, so these show why an AE is not a generative model",
-    ("prior", "vq"): "the PixelCNN prior, cell by cell in raster order (softmax temperature)",
-    ("prior", "vq-uniform"): "code grids drawn uniformly at random: no PixelCNN prior is loaded for this VQ-VAE, so these show what a prior adds",
-    ("fitted", "vae"): "a Gaussian fitted to the training codes -- compare with the prior: where they differ, the posteriors do not fill the prior",
-    ("fitted", "ae"): "a Gaussian fitted to the training codes (an AE has no prior; this is ex-post density estimation, Ghosh et al. 2020)",
-    ("fitted", "vq"): "a Gaussian fitted to the continuous pre-quantisation codes, quantised before decoding: it ignores which codes go together, the prior does not",
+    ("prior", "kl"): "the prior N(0, I)",
+    ("prior", "none"): "N(0, I), which an AE never trained towards: it has no prior, so these show why an AE is not a generative model",
+    ("prior", "learned"): "the PixelCNN prior, cell by cell in raster order (softmax temperature)",
+    (
+        "prior",
+        "learned-uniform",
+    ): "code grids drawn uniformly at random: no PixelCNN prior is loaded for this VQ-VAE, so these show what a prior adds",
+    (
+        "fitted",
+        "kl",
+    ): "a Gaussian fitted to the training codes -- compare with the prior: where they differ, the posteriors do not fill the prior",
+    (
+        "fitted",
+        "none",
+    ): "a Gaussian fitted to the training codes (an AE has no prior; this is ex-post density estimation, Ghosh et al. 2020)",
+    (
+        "fitted",
+        "learned",
+    ): "a Gaussian fitted to the continuous pre-quantisation codes, quantised before decoding: it ignores which codes go together, the prior does not",
 }
-NOTES[("fitted", "vq-uniform")] = NOTES[("fitted", "vq")]
-NOTES[("prior", "aae")] = "the prior the adversarial AE's codes were matched to (a Gaussian, a mixture or a uniform: see the model's label)"
-NOTES[("fitted", "aae")] = "a Gaussian fitted to the training codes -- compare with the prior: where they differ, the discriminator did not close the gap"
-NOTES[("prior", "gan")] = "the generator's noise prior N(0, I)"
-NOTES[("fitted", "gan")] = "a Gaussian fitted to draws of the noise prior: for a GAN, the prior itself (it has no encoder to fit codes of)"
-SOURCE_INFO = {  # kind of model -> what the two sources are, for its radio's help text
-    "vae": "the fitted Gaussian (the default) follows the codes the encoder actually uses, so it draws what the model can draw; "
-           "the prior N(0, I) is what a VAE is trained towards, and where its posteriors leave holes in it, prior draws decode to blends",
-    "ae": "an AE has no prior: the fitted Gaussian is the way to sample it; N(0, I) shows why an AE alone is not a generative model",
-    "aae": "the prior is what the adversarial AE matched its codes to; the fitted Gaussian follows the codes the encoder actually uses",
-    "vq": "the PixelCNN prior knows which codes go together; the fitted Gaussian only knows where the encoder's outputs lie",
-    "vq-uniform": "no PixelCNN prior is loaded: 'prior' draws codes uniformly; the fitted Gaussian follows the encoder's outputs",
-    "gan": "a GAN samples its noise prior N(0, I) (it has no encoder, so 'fitted' is a Gaussian fitted to prior draws: the same)",
+NOTES[("fitted", "learned-uniform")] = NOTES[("fitted", "learned")]
+NOTES[("prior", "adversarial")] = (
+    "the prior the adversarial AE's codes were matched to (a Gaussian, a mixture or a uniform: see the model's label)"
+)
+NOTES[("fitted", "adversarial")] = (
+    "a Gaussian fitted to the training codes -- compare with the prior: where they differ, the discriminator did not close the gap"
+)
+NOTES[("prior", "noise")] = "the generator's noise prior N(0, I)"
+NOTES[("fitted", "noise")] = (
+    "a Gaussian fitted to draws of the noise prior: for a GAN, the prior itself (it has no encoder to fit codes of)"
+)
+SOURCE_INFO = {  # the model's prior (sample.kind) -> what the two sources are, for its radio's help text
+    "kl": "the fitted Gaussian (the default) follows the codes the encoder actually uses, so it draws what the model can draw; "
+    "the prior N(0, I) is what a VAE is trained towards, and where its posteriors leave holes in it, prior draws decode to blends",
+    "none": "an AE has no prior: the fitted Gaussian is the way to sample it; N(0, I) shows why an AE alone is not a generative model",
+    "adversarial": "the prior is what the adversarial AE matched its codes to; the fitted Gaussian follows the codes the encoder actually uses",
+    "learned": "the PixelCNN prior knows which codes go together; the fitted Gaussian only knows where the encoder's outputs lie",
+    "learned-uniform": "no PixelCNN prior is loaded: 'prior' draws codes uniformly; the fitted Gaussian follows the encoder's outputs",
+    "noise": "a GAN samples its noise prior N(0, I) (it has no encoder, so 'fitted' is a Gaussian fitted to prior draws: the same)",
 }
-TEMPERATURE_LABELS = {False: "Temperature (std of the latent draw)", True: "Temperature (of the prior's softmax; lower: safer, less varied codes)"}
+TEMPERATURE_LABELS = {
+    False: "Temperature (std of the latent draw)",
+    True: "Temperature (of the prior's softmax; lower: safer, less varied codes)",
+}
 
 
 def kind(entry) -> str:
-    if entry.explorer.is_generator:
-        return "gan"
-    if isinstance(entry.model, VQVAE):
-        return "vq" if entry.explorer.prior is not None else "vq-uniform"
-    if isinstance(entry.model, AAE):
-        return "aae"
-    return "vae" if entry.explorer.default_source == "prior" else "ae"
+    """The key of SOURCE_INFO: the model's prior, and for a learned one whether it is loaded."""
+    prior = entry.model.prior
+    return prior if prior != "learned" or entry.explorer.prior is not None else "learned-uniform"
 
 
 def opening_source(entry) -> str:
     """The source the Sample tab opens on: what the model draws well. A VAE's fitted Gaussian (its prior one click
     away), since a VAE with a sharp likelihood leaves holes in N(0, I) that decode to blends; else the model's default."""
-    return "fitted" if kind(entry) == "vae" else entry.explorer.default_source
+    return "fitted" if kind(entry) == "kl" else entry.explorer.default_source
 
 
 def can_reject(entry) -> bool:
@@ -69,7 +88,20 @@ def can_reject(entry) -> bool:
     return entry.explorer.prior is not None and entry.conditioned_on_classes and entry.classifier is not None
 
 
-def sample(label, n, temperature, seed, source, class_choice, attribute_choice, reject=0.0, truncation=0.0, *, shared, progress=gr.Progress(track_tqdm=True)):
+def sample(
+    label,
+    n,
+    temperature,
+    seed,
+    source,
+    class_choice,
+    attribute_choice,
+    reject=0.0,
+    truncation=0.0,
+    *,
+    shared,
+    progress=gr.Progress(track_tqdm=True),
+):
     entry = shared.entry(label)
     n = int(n)
     if not 1 <= n <= MAX_SAMPLES:
@@ -82,7 +114,9 @@ def sample(label, n, temperature, seed, source, class_choice, attribute_choice, 
         raise gr.Error(f"the rejection threshold is a class probability in [0, 1), got {reject}")
     truncation = float(truncation or 0.0)
     if truncation and not (entry.explorer.is_generator and source == "prior"):
-        raise gr.Error(f"the truncation trick applies to a GAN's noise prior; {entry.key} is not a GAN sampled from its prior: set truncation to 0")
+        raise gr.Error(
+            f"the truncation trick applies to a GAN's noise prior; {entry.key} is not a GAN sampled from its prior: set truncation to 0"
+        )
     if not 0 <= truncation <= 3:
         raise gr.Error(f"truncation must be in [0, 3] (0: off), got {truncation}")
     y = entry.condition(class_choice, attribute_choice, n, sampling=True)
@@ -91,14 +125,22 @@ def sample(label, n, temperature, seed, source, class_choice, attribute_choice, 
         note += f" Truncation trick: every noise value redrawn until |z| <= {truncation:g} (Brock et al. 2019): less variety, fewer odd samples."
     if reject > 0:
         if not can_reject(entry):
-            raise gr.Error(f"rejection sampling needs a class-conditional PixelCNN prior and a classifier of {entry.dataset} "
-                           f"(checkpoints/classifiers/{entry.dataset}); {entry.key} does not have them: set the threshold to 0")  # fmt: skip
+            raise gr.Error(
+                f"rejection sampling needs a class-conditional PixelCNN prior and a classifier of {entry.dataset} "
+                f"(checkpoints/classifiers/{entry.dataset}); {entry.key} does not have them: set the threshold to 0"
+            )
         if source != "prior":
-            raise gr.Error(f"rejection sampling redraws from the PixelCNN prior: choose the source 'prior' (not {source!r}) or set the threshold to 0")
+            raise gr.Error(
+                f"rejection sampling redraws from the PixelCNN prior: choose the source 'prior' (not {source!r}) or set the threshold to 0"
+            )
         with slow_work():
-            images, acceptance, never = entry.explorer.sample_confident(y, entry.classifier, reject, seed=int(seed), temperature=float(temperature))
-        note += (f" Rejection sampling kept {acceptance:.0%} of the draws: those the {entry.dataset} classifier gives the chosen class "
-                 f"a probability of at least {reject:g}" + (f"; {never} never passed and are shown anyway." if never else "."))  # fmt: skip
+            images, acceptance, never = entry.explorer.sample_confident(
+                y, entry.classifier, reject, seed=int(seed), temperature=float(temperature)
+            )
+        note += (
+            f" Rejection sampling kept {acceptance:.0%} of the draws: those the {entry.dataset} classifier gives the chosen class "
+            f"a probability of at least {reject:g}" + (f"; {never} never passed and are shown anyway." if never else ".")
+        )
     else:
         with slow_work(source == "prior" and entry.explorer.prior is not None):  # through a PixelCNN: one pass per grid cell
             images = entry.explorer.sample(n, seed=int(seed), temperature=float(temperature), y=y, source=source, truncation=truncation)
@@ -110,12 +152,30 @@ def build(shared) -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 n = Slider(1, MAX_SAMPLES, value=16, step=1, label="Number of samples")
-                first_vq = isinstance(shared.first.model, VQVAE)
+                first_vq = shared.first.model.has_codes
                 temperature = Slider(0.1, MAX_TEMPERATURE, value=1.0, step=0.05, label=TEMPERATURE_LABELS[first_vq])
-                source = gr.Radio(VQ_SOURCES if first_vq else SOURCES, value=opening_source(shared.first), label="Draw latents from", info=SOURCE_INFO[kind(shared.first)])
-                reject = Slider(0, 0.99, value=0, step=0.01, label="Rejection sampling: keep samples the classifier gives the class at least this probability (0: off)",
-                                   visible=can_reject(shared.first))  # fmt: skip
-                truncation = Slider(0, 3, value=0, step=0.1, label="Truncation: redraw noise values beyond ±this (0: off; GANs)", visible=shared.first.explorer.is_generator)
+                source = gr.Radio(
+                    VQ_SOURCES if first_vq else SOURCES,
+                    value=opening_source(shared.first),
+                    label="Draw latents from",
+                    info=SOURCE_INFO[kind(shared.first)],
+                )
+                reject = Slider(
+                    0,
+                    0.99,
+                    value=0,
+                    step=0.01,
+                    label="Rejection sampling: keep samples the classifier gives the class at least this probability (0: off)",
+                    visible=can_reject(shared.first),
+                )
+                truncation = Slider(
+                    0,
+                    3,
+                    value=0,
+                    step=0.1,
+                    label="Truncation: redraw noise values beyond ±this (0: off; GANs)",
+                    visible=shared.first.explorer.is_generator,
+                )
                 with gr.Row():
                     seed = Number(value=0, precision=0, minimum=0, maximum=SEED_MAX, label="Seed")
                     new_seed = gr.Button("New seed")
@@ -127,8 +187,9 @@ def build(shared) -> None:
         run = partial(sample, shared=shared)
         button.click(run, inputs, [grid, note], api_name="sample")
         new_seed.click(lambda: random.randrange(2**31), None, seed, api_name=False).then(run, inputs, [grid, note], api_name=False)
+
         def on_model(entry):
-            vq = isinstance(entry.model, VQVAE)
+            vq = entry.model.has_codes
             # the tab opens on a grid where drawing one is cheap (not through a PixelCNN, which takes seconds)
             cheap = not (opening_source(entry) == "prior" and entry.explorer.prior is not None)
             shown = sample(entry.label, 16, 1.0, 0, opening_source(entry), *entry.default_condition, shared=shared) if cheap else (None, "")

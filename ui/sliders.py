@@ -8,27 +8,24 @@ from __future__ import annotations
 import json
 import math
 import random
+from dataclasses import dataclass
 from functools import partial
 
 import gradio as gr
-import numpy as np
 import torch
-from PIL import Image, ImageDraw
 
-from latent import ACTIVE_KL, manifold_grid
-from models import VQVAE, InfoGAN
+from latent import ACTIVE_KL
 from latent.sliders import ACTIVE_VARIANCE_FRACTION
 
 from . import views
 from .common import Slider, checked_number, image_output, latent_to_state, state_to_latent, static_url, to_pil
+from .manifold import manifold
 
 MAX_ACTIVE = 16  # sliders shown for used dimensions; Gradio components exist up front, so the pool is fixed
 MAX_INACTIVE = 16  # sliders in the collapsed "inactive" accordion
 MAX_CODES = 4  # InfoGAN continuous-code sliders
 CODE_LIMIT = 2.0  # their range: +-2, twice what the codes were trained on
 MODES = [("dimensions, most informative first", "kl"), ("principal directions of the latent means", "pca")]
-GRID = 15  # manifold grid: GRID x GRID decoded latents
-MANIFOLD_SIZE = 480  # about this many pixels across: to_pil upscales each tile to at least MANIFOLD_SIZE // GRID
 STEPS = 200  # slider resolution: steps across a slider's range
 # Gradio checks a slider's input against its range; refresh narrows each session's ranges, and this wide starting
 # range lets an API client that never saw a refresh send any latent value to /decode
@@ -45,8 +42,40 @@ LIVE_JS = f"""(live, label, mode, state, cls, attrs, values) => [
     }}))
 ]"""
 
-_manifolds: dict[tuple, Image.Image] = {}
-_slots: dict[tuple[str, str], list[int | None]] = {}  # (model key, mode) -> slots(): the pool's latent indices  # (model key, condition) -> decoded grid; decoding 225 images per drag tick is waste
+_slots: dict[tuple[str, str], list[int | None]] = {}  # (model key, mode) -> slots(): at most two per served model
+
+
+@dataclass
+class Controls:
+    """The tab's components, by name: refresh and a model change set them through {component: value}."""
+
+    mode: gr.Radio
+    pool: list  # MAX_ACTIVE + MAX_INACTIVE sliders, active ones first
+    accordion: gr.Accordion  # holds the inactive ones
+    codes: gr.Group  # an InfoGAN's code controls: the category selector and the continuous-code sliders
+    category: gr.Dropdown
+    code_sliders: list
+    decoded: gr.Image
+    manifold: gr.Image
+    note: gr.Markdown
+    spec: gr.Textbox  # what the page's own decoder needs (local_spec)
+    reset: gr.Button
+    randomise: gr.Button
+
+    @property
+    def refreshed(self) -> list:
+        """The components refresh sets."""
+        return [
+            *self.pool,
+            self.accordion,
+            self.codes,
+            self.category,
+            *self.code_sliders,
+            self.decoded,
+            self.manifold,
+            self.note,
+            self.spec,
+        ]
 
 
 def layout(entry, z: torch.Tensor, mode: str) -> list:
@@ -101,24 +130,31 @@ def decode_live(live, label, mode, state, class_choice, attribute_choice, values
     return decode(label, mode, state, class_choice, attribute_choice, *values, shared=shared)
 
 
-def refresh(label, mode, state, class_choice, attribute_choice, view=None, *, shared):
+def refresh(label, mode, state, class_choice, attribute_choice, view=None, *, shared, controls: Controls) -> dict:
     """Slider updates, accordion, images and note for the current latent. Runs on its own (new model, new latent),
     so a missing latent is explained in the note rather than raised. view: a shared view being opened (ui.views),
     whose slider values this latent then takes."""
     entry = shared.entry(label)
     mode = _check_mode(mode)
     if not state or len(state) != entry.explorer.latent_dim:
-        return [*_cleared(entry)[:-2], "No current image for this model yet: reconstruct one, pick one on the latent map, or press Randomise.", ""]
+        missing = "No current image for this model yet: reconstruct one, pick one on the latent map, or press Randomise."
+        return {**_cleared(entry, controls), controls.note: missing}
     z = state_to_latent(state, entry)
     every = entry.explorer.sliders(z, mode)
     specs = _pool(every)
     opened = views.pending(view, entry.key, mode, state)
     values = opened or [None if s is None else s.value for s in specs]
-    sliders = [gr.update(visible=False) if s is None else _slider_update(s, v) for s, v in zip(specs, values)]
     inactive = sum(s is not None for s in specs[MAX_ACTIVE:])
-    accordion = gr.update(visible=inactive > 0, label=_inactive_label(mode, inactive))
-    shown = _render(entry, _moved(entry, mode, z, values) if opened else z, class_choice, attribute_choice)
-    return [*sliders, accordion, *_code_updates(entry, z), *shown, _note(entry, mode, specs, len(every)), local_spec(entry, z, mode, specs)]
+    decoded, manifold = _render(entry, _moved(entry, mode, z, values) if opened else z, class_choice, attribute_choice)
+    return {
+        **{slider: gr.update(visible=False) if s is None else _slider_update(s, v) for slider, s, v in zip(controls.pool, specs, values)},
+        controls.accordion: gr.update(visible=inactive > 0, label=_inactive_label(mode, inactive)),
+        **_code_updates(entry, z, controls),
+        controls.decoded: decoded,
+        controls.manifold: manifold,
+        controls.note: _note(entry, mode, specs, len(every)),
+        controls.spec: local_spec(entry, z, mode, specs),
+    }
 
 
 def local_spec(entry, z: torch.Tensor, mode: str, specs: list) -> str:
@@ -131,14 +167,21 @@ def local_spec(entry, z: torch.Tensor, mode: str, specs: list) -> str:
     axes = iter(zip(at.tolist(), directions.tolist()))
     slots = [None if s is None else dict(zip(("at", "direction"), next(axes))) for s in specs]
     cfg = entry.config
-    return json.dumps({"decoder": static_url(entry.decoder), "shape": [cfg.channels, cfg.image_size, cfg.image_size], "latent": z.tolist(), "slots": slots})
+    return json.dumps(
+        {
+            "decoder": static_url(entry.decoder),
+            "shape": [cfg.channels, cfg.image_size, cfg.image_size],
+            "latent": z.tolist(),
+            "slots": slots,
+        }
+    )
 
 
 def set_codes(label, state, category, *values, shared):
     """The current latent with an InfoGAN's codes set -- the categorical code to `category`, the continuous codes to
     `values` (extra values are ignored: the pool holds MAX_CODES sliders) -- which becomes the current latent, and its image."""
     entry = shared.entry(label)
-    if not isinstance(entry.model, InfoGAN):
+    if not entry.model.has_structured_codes:
         raise gr.Error(f"{entry.key} is not an InfoGAN: it has no categorical or continuous codes to set")
     z = state_to_latent(state, entry)
     cfg = entry.config
@@ -152,16 +195,24 @@ def set_codes(label, state, category, *values, shared):
     return latent_to_state(z), to_pil(entry.explorer.decode(z[None]))
 
 
-def _code_updates(entry, z: torch.Tensor | None) -> list:
-    """[code group, category selector, *continuous code sliders]: an InfoGAN's codes in latent z, hidden otherwise."""
-    if not isinstance(entry.model, InfoGAN) or z is None:
-        return [gr.update(visible=False)] * (2 + MAX_CODES)
+def _code_updates(entry, z: torch.Tensor | None, controls: Controls) -> dict:
+    """The code group, category selector and continuous-code sliders: an InfoGAN's codes in latent z, hidden otherwise."""
+    code_controls = [controls.codes, controls.category, *controls.code_sliders]
+    if not entry.model.has_structured_codes or z is None:
+        return dict.fromkeys(code_controls, gr.update(visible=False))
     categorical, continuous = entry.model.code_slices
     values = z[continuous].tolist()
-    category = gr.update(choices=[str(i) for i in range(entry.config.categories)], value=str(int(z[categorical].argmax())), visible=entry.config.categories > 0)
+    category = gr.update(
+        choices=[str(i) for i in range(entry.config.categories)],
+        value=str(int(z[categorical].argmax())),
+        visible=entry.config.categories > 0,
+    )
     # an inverted latent's codes may lie beyond the sliders' range: show them at its end
-    sliders = [gr.update(visible=i < len(values), value=round(min(max(values[i], -CODE_LIMIT), CODE_LIMIT), 3) if i < len(values) else 0) for i in range(MAX_CODES)]
-    return [gr.update(visible=True), category, *sliders]
+    sliders = [
+        gr.update(visible=i < len(values), value=round(min(max(values[i], -CODE_LIMIT), CODE_LIMIT), 3) if i < len(values) else 0)
+        for i in range(MAX_CODES)
+    ]
+    return dict(zip(code_controls, [gr.update(visible=True), category, *sliders], strict=True))
 
 
 def randomise(label, class_choice=None, attribute_choice=None, *, shared) -> list[float]:
@@ -172,16 +223,23 @@ def randomise(label, class_choice=None, attribute_choice=None, *, shared) -> lis
     return latent_to_state(entry.explorer.sample_latent(1, seed=random.randrange(2**31), y=y)[0])
 
 
-def _cleared(entry) -> list:
-    hidden = [gr.update(visible=False)] * (MAX_ACTIVE + MAX_INACTIVE + 1)  # the pool and the accordion
-    return [*hidden, *_code_updates(entry, None), None, gr.update(value=None, visible=entry.explorer.latent_dim == 2), "", ""]
+def _cleared(entry, controls: Controls) -> dict:
+    """Every control hidden or emptied, the manifold's place kept for a model with a 2-D latent."""
+    return {
+        **dict.fromkeys([*controls.pool, controls.accordion], gr.update(visible=False)),
+        **_code_updates(entry, None, controls),
+        controls.decoded: None,
+        controls.manifold: gr.update(value=None, visible=entry.explorer.latent_dim == 2),
+        controls.note: "",
+        controls.spec: "",
+    }
 
 
 def opening_mode(entry) -> str:
     """The sliders a model opens on: a VQ-VAE's principal directions, which move many cells at once, so every tick
     changes some cell's code (40 of 40 ticks of a drag on faces-vqvae and fashion-vqvae); one pre-quantisation number
     snaps to the same code over most of its range (3-11 of 40). Other models: their dimensions."""
-    return "pca" if isinstance(entry.model, VQVAE) else "kl"
+    return "pca" if entry.model.has_codes else "kl"
 
 
 def _check_mode(mode):
@@ -195,7 +253,10 @@ def _slider_update(spec, value: float) -> dict:
     cleanly; the range is widened to whole steps (and to the value) and the value shown to the step's decimals."""
     step = 10.0 ** math.floor(math.log10((spec.max - spec.min) / STEPS))
     digits = max(0, -math.floor(math.log10(step)))
-    low, high = round(math.floor(min(spec.min, value) / step) * step, digits), round(math.ceil(max(spec.max, value) / step) * step, digits)
+    low, high = (
+        round(math.floor(min(spec.min, value) / step) * step, digits),
+        round(math.ceil(max(spec.max, value) / step) * step, digits),
+    )
     return gr.update(visible=True, label=spec.label, minimum=low, maximum=high, value=value, step=step, precision=digits)
 
 
@@ -209,21 +270,27 @@ def _note(entry, mode, specs, total: int) -> str:
     """What the sliders are; specs: the pool's slots, total: how many sliders the explorer offers."""
     shown = sum(s is not None for s in specs)
     if mode == "pca" and entry.explorer.is_generator:
-        what = ("GANSpace directions (Härkönen et al. 2020): principal directions of the generator's first feature map over prior draws, "
-                "carried back to z; ordered by the share of feature variance each holds, ranges ±3 standard deviations.")  # fmt: skip
+        what = (
+            "GANSpace directions (Härkönen et al. 2020): principal directions of the generator's first feature map over prior draws, "
+            "carried back to z; ordered by the share of feature variance each holds, ranges ±3 standard deviations."
+        )
     elif mode == "pca":
         what = "Principal directions of the training latents' means, by decreasing variance; each slider moves the latent along one of them, ranges ±3 standard deviations."
     elif entry.explorer.is_generator:
         what = "Noise dimensions of z: N(0, 1) each a priori, so a GAN gives no order to rank them by (try the principal directions); ranges span the prior's 1st–99th percentiles."
-        what += " The InfoGAN's codes have their own controls below." if isinstance(entry.model, InfoGAN) else ""
+        what += " The InfoGAN's codes have their own controls below." if entry.model.has_structured_codes else ""
     elif "kl" in entry.explorer.stats:
         what = "Latent dimensions ordered by mean KL (the information each carries); ranges span the aggregate posterior's 1st–99th percentiles."
     else:
-        what = "Latent dimensions ordered by the spread of the codes (a deterministic AE has no KL); ranges span their 1st–99th percentiles."
+        what = (
+            "Latent dimensions ordered by the spread of the codes (a deterministic AE has no KL); ranges span their 1st–99th percentiles."
+        )
     rest = f" Showing {shown} of {total}; the others keep the current image's values." if shown < total else ""
-    if isinstance(entry.model, VQVAE) and mode == "kl":
-        rest += (" A VQ-VAE snaps each cell to its nearest code, so one number changes the picture only where it crosses into another "
-                 "code's region; the principal directions move many cells at once, and every step changes some cell's code.")  # fmt: skip
+    if entry.model.has_codes and mode == "kl":
+        rest += (
+            " A VQ-VAE snaps each cell to its nearest code, so one number changes the picture only where it crosses into another "
+            "code's region; the principal directions move many cells at once, and every step changes some cell's code."
+        )
     return what + rest
 
 
@@ -231,26 +298,7 @@ def _render(entry, z: torch.Tensor, class_choice, attribute_choice) -> list:
     """[decoded image, manifold (None unless the latent is 2-D)] of latent z [D]. The image at the model's own size
     (the page scales it up, pixelated: a drag tick encodes 16x fewer PNG pixels than at the display size)."""
     image = to_pil(entry.explorer.decode(z[None], entry.condition(class_choice, attribute_choice, 1)), display=1)
-    return [image, _manifold(entry, z, class_choice, attribute_choice) if entry.explorer.latent_dim == 2 else None]
-
-
-def _manifold(entry, z: torch.Tensor, class_choice, attribute_choice) -> Image.Image:
-    """The decoded GRID x GRID manifold over the p01..p99 box with a red cross and ring where z lies."""
-    grid = manifold_grid(entry.explorer.stats, GRID)
-    key = (entry.key, repr((class_choice, attribute_choice)))
-    if key not in _manifolds:
-        _manifolds[key] = to_pil(entry.explorer.decode(grid.latents, entry.condition(class_choice, attribute_choice, GRID * GRID)), columns=GRID, display=MANIFOLD_SIZE // GRID)
-    picture = _manifolds[key].convert("RGB")
-    tile = picture.width / GRID
-    # fractional column/row of z between the tile centres; ys decrease down the rows, so interpolate on the flipped axis
-    col = np.interp(float(z[0]), grid.xs.numpy(), np.arange(GRID))
-    row = np.interp(float(z[1]), grid.ys.flip(0).numpy(), np.arange(GRID)[::-1])
-    x, y, r = (col + 0.5) * tile, (row + 0.5) * tile, tile / 2
-    draw = ImageDraw.Draw(picture)
-    draw.ellipse((x - r, y - r, x + r, y + r), outline=(230, 30, 30), width=3)
-    draw.line((x - r / 2, y, x + r / 2, y), fill=(230, 30, 30), width=2)
-    draw.line((x, y - r / 2, x, y + r / 2), fill=(230, 30, 30), width=2)
-    return picture
+    return [image, manifold(entry, z, class_choice, attribute_choice) if entry.explorer.latent_dim == 2 else None]
 
 
 def _slider_columns(count: int, first: int = 0) -> list[gr.Slider]:
@@ -260,57 +308,78 @@ def _slider_columns(count: int, first: int = 0) -> list[gr.Slider]:
     sliders = []
     for i in range(count):
         with columns[i % 2]:
-            sliders.append(Slider(-API_RANGE, API_RANGE, value=0, visible=False, elem_id=f"latent-slider-{first + i}"))  # local_decode.js reads slot i
+            sliders.append(
+                Slider(-API_RANGE, API_RANGE, value=0, visible=False, elem_id=f"latent-slider-{first + i}")
+            )  # local_decode.js reads slot i
     return sliders
 
 
 def build(shared) -> None:
     with gr.Tab("Latent sliders", id="sliders"):
-        with gr.Row():
-            with gr.Column(scale=2):
-                mode = gr.Radio(MODES, value=opening_mode(shared.first), label="Sliders over")
-                with gr.Row():
-                    reset = gr.Button("Reset to the current image")
-                    randomise_button = gr.Button("Randomise")
-                note = gr.Markdown()
-                pool = _slider_columns(MAX_ACTIVE)
-                with gr.Accordion("inactive dimensions", open=False, visible=False) as accordion:
-                    pool += _slider_columns(MAX_INACTIVE, first=MAX_ACTIVE)
-                with gr.Group(visible=False) as codes:  # InfoGAN: its codes, set directly
-                    categories = max((e.config.categories for e in shared.catalog.entries.values() if isinstance(e.model, InfoGAN)), default=0)
-                    category = gr.Dropdown([str(i) for i in range(categories)], label="InfoGAN categorical code")
-                    code_sliders = [
-                        Slider(-CODE_LIMIT, CODE_LIMIT, value=0, step=0.01, label=f"InfoGAN continuous code c{i + 1} (trained on [-1, 1]; beyond it extrapolates)", visible=False)
-                        for i in range(MAX_CODES)
-                    ]  # fmt: skip
-            with gr.Column(scale=1, elem_id="slider-picture"):  # beside the sliders while they scroll; on a phone, above them (ui.CSS)
-                decoded = image_output("Decoded", elem_id="slider-decoded")
-                manifold = image_output("Manifold (red ring: current point)", visible=False)
-                # for the page's own decoder (ui/static/local_decode.js): the spec it decodes from, and the flag it sets
-                spec = gr.Textbox(visible="hidden", elem_id="local-decode-spec")
-                live = gr.Checkbox(False, visible="hidden")
-                ticks = gr.Textbox(visible="hidden")  # the pool's values on a drag tick, as JSON (LIVE_JS)
-        shared.view_fields |= {"mode": mode, "modes": [value for _, value in MODES], "sliders": pool}
-        base = [shared.model, mode, shared.latent, *shared.conditions]
-        pictures = [decoded, manifold]
-        refresh_outputs = [*pool, accordion, codes, category, *code_sliders, *pictures, note, spec]
-        # live: every drag tick decodes (stale ticks are dropped) -- in the page when it has the model's decoder, else
-        # on the server. Release, and a new condition for a conditional model, decode on the server: /decode.
-        gr.on(
-            [slider.input for slider in pool], partial(decode_live, shared=shared), [live, *base, ticks], pictures,
-            api_name=False, js=LIVE_JS, trigger_mode="always_last", show_progress="hidden",
-        )
-        gr.on(
-            [slider.release for slider in pool] + [control.input for control in shared.conditions],
-            partial(decode, shared=shared), [*base, *pool], pictures, api_name="decode", trigger_mode="always_last", show_progress="hidden",
-        )
-        # a new latent or mode takes the values of a shared view being opened (ui.views); Reset always the latent's own
-        gr.on([mode.change, shared.latent.change], partial(refresh, shared=shared), [*base, shared.pending_view], refresh_outputs, api_name=False, show_progress="hidden")
-        reset.click(partial(refresh, shared=shared), base, refresh_outputs, api_name=False, show_progress="hidden")
-        randomise_button.click(partial(randomise, shared=shared), [shared.model, *shared.conditions], shared.latent, api_name="randomise")
-        gr.on(
-            [category.input, *[slider.release for slider in code_sliders]],
-            partial(set_codes, shared=shared), [shared.model, shared.latent, category, *code_sliders], [shared.latent, decoded], api_name="set_codes",
-        )  # fmt: skip
-        # clear the old model's sliders; the new model's latent arrives through shared.latent.change, which refills them
-        shared.when_model_changes([*refresh_outputs, mode], lambda entry: [*_cleared(entry), opening_mode(entry)])
+        controls, live, ticks = _layout(shared)
+    _wire(shared, controls, live, ticks)
+
+
+def _layout(shared) -> tuple[Controls, gr.Checkbox, gr.Textbox]:
+    """The sliders (with a mode, reset and randomise above them), an InfoGAN's code controls, and the pictures
+    beside them; plus the two hidden inputs of a drag tick (LIVE_JS)."""
+    with gr.Row():
+        with gr.Column(scale=2):
+            mode = gr.Radio(MODES, value=opening_mode(shared.first), label="Sliders over")
+            with gr.Row():
+                reset = gr.Button("Reset to the current image")
+                randomise_button = gr.Button("Randomise")
+            note = gr.Markdown()
+            pool = _slider_columns(MAX_ACTIVE)
+            with gr.Accordion("inactive dimensions", open=False, visible=False) as accordion:
+                pool += _slider_columns(MAX_INACTIVE, first=MAX_ACTIVE)
+            with gr.Group(visible=False) as codes:  # InfoGAN: its codes, set directly
+                categories = max((e.config.categories for e in shared.catalog.entries.values() if e.model.has_structured_codes), default=0)
+                category = gr.Dropdown([str(i) for i in range(categories)], label="InfoGAN categorical code")
+                code_label = "InfoGAN continuous code c{} (trained on [-1, 1]; beyond it extrapolates)"
+                code_sliders = [
+                    Slider(-CODE_LIMIT, CODE_LIMIT, value=0, step=0.01, label=code_label.format(i + 1), visible=False)
+                    for i in range(MAX_CODES)
+                ]
+        with gr.Column(scale=1, elem_id="slider-picture"):  # beside the sliders while they scroll; on a phone, above them (ui.CSS)
+            decoded = image_output("Decoded", elem_id="slider-decoded")
+            manifold = image_output("Manifold (red ring: current point)", visible=False)
+            # for the page's own decoder (ui/static/local_decode.js): the spec it decodes from, and the flag it sets
+            spec = gr.Textbox(visible="hidden", elem_id="local-decode-spec")
+            live = gr.Checkbox(False, visible="hidden")
+            ticks = gr.Textbox(visible="hidden")  # the pool's values on a drag tick, as JSON (LIVE_JS)
+    return (
+        Controls(mode, pool, accordion, codes, category, code_sliders, decoded, manifold, note, spec, reset, randomise_button),
+        live,
+        ticks,
+    )
+
+
+def _wire(shared, c: Controls, live: gr.Checkbox, ticks: gr.Textbox) -> None:
+    shared.view_fields |= {"mode": c.mode, "modes": [value for _, value in MODES], "sliders": c.pool}
+    base = [shared.model, c.mode, shared.latent, *shared.conditions]
+    pictures = [c.decoded, c.manifold]
+    # live: every drag tick decodes (stale ticks are dropped) -- in the page when it has the model's decoder, else
+    # on the server. Release, and a new condition for a conditional model, decode on the server: /decode.
+    drag = dict(trigger_mode="always_last", show_progress="hidden")
+    gr.on(
+        [s.input for s in c.pool], partial(decode_live, shared=shared), [live, *base, ticks], pictures, api_name=False, js=LIVE_JS, **drag
+    )
+    released = [s.release for s in c.pool] + [control.input for control in shared.conditions]
+    gr.on(released, partial(decode, shared=shared), [*base, *c.pool], pictures, api_name="decode", **drag)
+    # a new latent or mode takes the values of a shared view being opened (ui.views); Reset always the latent's own
+    refreshing = partial(refresh, shared=shared, controls=c)
+    gr.on(
+        [c.mode.change, shared.latent.change], refreshing, [*base, shared.pending_view], c.refreshed, api_name=False, show_progress="hidden"
+    )
+    c.reset.click(refreshing, base, c.refreshed, api_name=False, show_progress="hidden")
+    c.randomise.click(partial(randomise, shared=shared), [shared.model, *shared.conditions], shared.latent, api_name="randomise")
+    gr.on(
+        [c.category.input, *[slider.release for slider in c.code_sliders]],
+        partial(set_codes, shared=shared),
+        [shared.model, shared.latent, c.category, *c.code_sliders],
+        [shared.latent, c.decoded],
+        api_name="set_codes",
+    )
+    # clear the old model's sliders; the new model's latent arrives through shared.latent.change, which refills them
+    shared.when_model_changes([*c.refreshed, c.mode], lambda entry: {**_cleared(entry, c), c.mode: opening_mode(entry)})

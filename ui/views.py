@@ -68,8 +68,15 @@ def make(shared, label, tab, state, class_choice, attribute_choice, mode, *rest)
     entry = shared.entry(label)
     size = len(shared.view_fields["sliders"])
     pool, edit = rest[:size], rest[size:]
-    view = {"v": VERSION, "model": entry.key, "tab": tab, "condition": [class_choice, attribute_choice or []], "mode": mode,
-            "sliders": [None if v is None else float(v) for v in pool], "edit": dict(zip(EDIT_FIELDS, edit))}  # fmt: skip
+    view = {
+        "v": VERSION,
+        "model": entry.key,
+        "tab": tab,
+        "condition": [class_choice, attribute_choice or []],
+        "mode": mode,
+        "sliders": [None if v is None else float(v) for v in pool],
+        "edit": dict(zip(EDIT_FIELDS, edit)),
+    }
     if state:
         view["latent"] = latent_bytes(state)
     return encode(view)
@@ -83,10 +90,9 @@ def pending(view: dict | None, key: str, mode: str, state) -> list | None:
     return view.get("sliders")
 
 
-def open_view(shared, outputs: list, on_model, label: str, request: gr.Request) -> list:
-    """What the page opens on: the first model as usual, or the view in the URL's ?view= parameter. Returns one value
-    per component of `outputs`: the model-change outputs, then the model picker, the tabs and the pending view
-    (views.extra_outputs)."""
+def open_view(shared, label: str, request: gr.Request) -> dict:
+    """What the page opens on: the first model as usual, or the view in the URL's ?view= parameter. Returns
+    {component: value} for the model-change outputs and views.extra_outputs."""
     token = request.query_params.get(PARAMETER) if request is not None else None
     view, problem = None, None
     if token:
@@ -97,27 +103,33 @@ def open_view(shared, outputs: list, on_model, label: str, request: gr.Request) 
                 view["state"] = latent_state(view["latent"])
         except ValueError as err:
             view, problem = None, str(err)
-    entry = shared.entry(label)
     # the picker is set only to open a view: set always, a slow first load would undo a quicker choice of a person's
-    values = [*on_model(label), gr.update(value=label) if view else gr.update(), gr.update(), None]
+    values = shared.model_change(label)
+    values |= {shared.model: gr.update(value=label) if view else gr.update(), shared.tabs: gr.update(), shared.pending_view: None}
     if problem:
         gr.Warning(f"Could not open the shared view: {problem}. Showing the explorer as it opens.")
-    if view is None:
-        return values
-    slot = {id(component): i for i, component in enumerate(outputs)}
+    if view is not None:
+        _apply(shared, view, shared.entry(label), values)
+    return values
+
+
+def _apply(shared, view: dict, entry, values: dict) -> None:
+    """Set in `values` what the view carries: its tab, slider mode, condition, edit and latent."""
 
     def put(component, value, **more):
-        i = slot[id(component)]
-        update = values[i] if isinstance(values[i], dict) else {"__type__": "update"}
-        values[i] = {**update, "value": value, **more}
+        update = values.get(component)
+        values[component] = {**(update if isinstance(update, dict) else {"__type__": "update"}), "value": value, **more}
 
     if view.get("tab") in shared.tab_ids:
-        values[slot[id(shared.tabs)]] = gr.Tabs(selected=view["tab"])
+        values[shared.tabs] = gr.Tabs(selected=view["tab"])
     if view.get("mode") in shared.view_fields["modes"]:
         put(shared.view_fields["mode"], view["mode"])
     class_choice, attribute_choice = (view.get("condition") or [None, []])[:2]
     if entry.conditions:
-        put(shared.condition_class if entry.conditioned_on_classes else shared.condition_attributes, class_choice if entry.conditioned_on_classes else attribute_choice)
+        put(
+            shared.condition_class if entry.conditioned_on_classes else shared.condition_attributes,
+            class_choice if entry.conditioned_on_classes else attribute_choice,
+        )
     edit = view.get("edit") or {}
     for field in EDIT_FIELDS:
         if field in edit and edit[field] is not None:
@@ -127,11 +139,12 @@ def open_view(shared, outputs: list, on_model, label: str, request: gr.Request) 
         put(shared.view_fields["name"], edit.get("name"), visible=False)
     if "state" in view:
         if len(view["state"]) != entry.explorer.latent_dim:
-            gr.Warning(f"The shared view's latent has {len(view['state'])} numbers; {entry.key} takes {entry.explorer.latent_dim}. Showing its first image instead.")
-            return values
+            gr.Warning(
+                f"The shared view's latent has {len(view['state'])} numbers; {entry.key} takes {entry.explorer.latent_dim}. Showing its first image instead."
+            )
+            return
         put(shared.latent, view["state"])
-        values[slot[id(shared.pending_view)]] = view
-    return values
+        values[shared.pending_view] = view
 
 
 def extra_outputs(shared) -> list:
@@ -159,7 +172,15 @@ def build(shared, tab_blocks: list, button: gr.Button, link: gr.Textbox, token: 
     for tab in tab_blocks:
         tab.select(lambda tab_id=tab.id: tab_id, None, current, api_name=False, show_progress="hidden")
     fields = shared.view_fields
-    inputs = [shared.model, current, shared.latent, *shared.conditions, fields["mode"], *fields["sliders"], *(fields[f] for f in EDIT_FIELDS)]
+    inputs = [
+        shared.model,
+        current,
+        shared.latent,
+        *shared.conditions,
+        fields["mode"],
+        *fields["sliders"],
+        *(fields[f] for f in EDIT_FIELDS),
+    ]
     button.click(lambda *args: make(shared, *args), inputs, token, api_name=False, show_progress="hidden").then(
         None, token, link, js=COPY_JS, api_name=False
     ).then(lambda: gr.update(visible=True), None, link, api_name=False, show_progress="hidden")

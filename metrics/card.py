@@ -1,0 +1,250 @@
+"""An evaluate() result (metrics/evaluate.py) as a model card shows it: the held-out table's (metric, value) rows
+(summary; `python -m metrics` prints them, `python -m train card --stored` rewrites cards from them) and the main
+numbers the card's model-index reports (headline).
+
+summary builds its rows one section of the result at a time, in SECTIONS' order: each section turns its entry of the
+result into rows, none where the result has no such entry.
+"""
+
+from __future__ import annotations
+
+DETAIL_ATTRIBUTES = ("Smiling", "Eyeglasses", "Mustache", "Mouth_Slightly_Open")  # small details a card reports the reconstructions keep
+
+Rows = list[tuple[str, str]]
+
+
+def summary(result: dict) -> list[tuple[str, str]]:
+    """(metric, value) rows of an evaluate() result, for model cards and the command line."""
+    return [row for section in SECTIONS for row in section(result)]
+
+
+def _accuracy(result: dict) -> Rows:
+    return [(f"accuracy: {name}", f"{value:.2%}") for name, value in result.get("accuracy", {}).items()]
+
+
+def _reconstruction(result: dict) -> Rows:
+    rows = []
+    rec = result.get("reconstruction", {})
+    if rec:
+        rows += [("PSNR", f"{rec['psnr']:.2f} dB ({rec['images']} images)"), ("MSE per pixel", f"{rec['mse']:.5f}")]
+    if "elbo" in rec:
+        rows += [
+            ("ELBO", f"{rec['elbo']:.1f} nats"),
+            ("KL", f"{rec['kl']:.1f} nats"),
+            ("active units (KL > 0.01 nats)", str(rec["active_units"])),
+        ]
+    return rows
+
+
+def _edits(result: dict) -> Rows:
+    rows = []
+    for key in ("edits", "guided_edits"):
+        for attribute, card in result.get(key, {}).items():
+            rows += _edit_scorecard(f"{attribute} {'guided ' if key == 'guided_edits' else ''}edit", card)
+    return rows
+
+
+def _edit_scorecard(name: str, card: dict) -> Rows:
+    """The two rows of one edit scorecard (metrics.edits): its flip rate, and the most another attribute changed."""
+    worst = max(card["changed"], key=card["changed"].get)
+    how = f"strength {card['strength']:g}" if "strength" in card else "condition switched on"
+    what = {"vector": "samples without it, stored vector", "guided": "samples without it, classifier-guided"}.get(
+        card.get("edit"), "faces without it"
+    )
+    judged = "; judged by a second classifier" if "edit" in card else ""
+    return [
+        (f"{name}: flip rate", f"{card['flip_rate']:.1%} of {card['n']} {what} (unedited: {card['baseline']:.1%}; {how}{judged})"),
+        (f"{name}: other attributes changed", f"at most {card['changed'][worst]:.1%} ({worst})"),
+    ]
+
+
+def _details_kept(result: dict) -> Rows:
+    if "details_kept" not in result:
+        return []
+    d = result["details_kept"]
+    kept = d["reconstruction"]
+    lowest = min(kept, key=kept.get)
+    return [
+        (
+            "reconstructions that keep an attribute (the judge agrees with the truth)",
+            ", ".join(f"{a} {kept[a]:.1%} (inputs {d['input'][a]:.1%})" for a in DETAIL_ATTRIBUTES if a in kept)
+            + f"; the lowest of all {len(kept)}: {lowest} {kept[lowest]:.1%} ({d['images']} images)",
+        )
+    ]
+
+
+def _sample_cells(result: dict) -> Rows:
+    return [
+        (
+            f"attribute cells covered by {'prior' if source == 'prior' else 'fitted-Gaussian'} samples",
+            f"{c['coverage']:.1%} of {c['cells']} (KL(samples ‖ data) over the cells {c['cell_kl']:.3f}; {c['outside']:.1%} of {c['n']} samples outside every cell)",
+        )
+        for source, c in result.get("sample_cells", {}).items()
+    ]
+
+
+def _inversion(result: dict) -> Rows:
+    if "inversion" not in result:
+        return []
+    i = result["inversion"]
+    return [
+        (
+            "inversion of test images (latent.invert)",
+            f"PSNR {i['psnr']:.2f} dB on average, {i['psnr_min']:.2f} dB the worst ({i['images']} images)",
+        )
+    ]
+
+
+def _prior_samples(result: dict) -> Rows:
+    rows = []
+    p = result.get("prior_samples", {})
+    if "frechet_distance" in p:
+        rows.append(("domain Frechet distance of prior samples to test images", f"{p['frechet_distance']:.2f} ({p['n']} samples)"))
+    if "component_agreement" in p:
+        rows.append(("test codes nearest their class's mixture component", f"{p['component_agreement']:.1%}"))
+    return rows
+
+
+def _codebook(result: dict) -> Rows:
+    if "codebook" not in result:
+        return []
+    c = result["codebook"]
+    return [
+        (
+            "codebook usage",
+            f"{c['codes_used']:.1%} of the codes used on {c['images']} images ({c['dead_codes']} dead), perplexity {c['perplexity']:.1f}",
+        )
+    ]
+
+
+def _prior(result: dict) -> Rows:
+    if "prior" not in result:
+        return []
+    p = result["prior"]
+    rows = [
+        ("bits per code", f"{p['bits_per_code']:.3f} ({p['images']} images)"),
+        ("sampling time", f"{p['seconds_per_image'] * 1000:.0f} ms per image ({p['samples']} samples, CPU)"),
+    ]
+    if "frechet_distance" in p:
+        rows.append(
+            (
+                "domain Frechet distance to test images",
+                f"{p['frechet_distance']:.2f} (uniform random codes: {p['uniform_frechet_distance']:.2f}; "
+                f"reconstructions: {p['reconstruction_frechet_distance']:.2f})",
+            )
+        )
+    if "class_coverage" in p:
+        c = p["class_coverage"]
+        rows.append(
+            (
+                "samples classified as their condition",
+                f"{c['condition_accuracy']:.1%} (classes covered: {c['classes_covered']} of {len(c['fractions'])})",
+            )
+        )
+        r = p["rejection"]
+        rows.append(
+            (
+                f"rejection sampling at p >= {r['threshold']:g}",
+                f"{r['acceptance_rate']:.1%} of draws accepted ({r['never_accepted']} of {r['n']} never)",
+            )
+        )
+    return rows
+
+
+def _gan(result: dict) -> Rows:
+    if "gan" not in result:
+        return []
+    g = result["gan"]
+    rows = [
+        ("domain Frechet distance to test images", f"{g['frechet_distance']:.2f} ({g['n']} samples)"),
+        ("KID", f"{g['kid']:.4f}"),
+        ("precision / recall (k = 3)", f"{g['precision']:.3f} / {g['recall']:.3f}"),
+    ]
+    if "cell_kl" in g:
+        rows.append(
+            (
+                "attribute cells covered",
+                f"{g['coverage']:.1%} (KL(samples || data) over the cells {g['cell_kl']:.3f}; {g['outside']:.1%} of samples outside every cell)",
+            )
+        )
+    elif "coverage" in g:
+        rows.append(("classes covered (>= 1% of samples)", f"{g['coverage']:.0%}"))
+    if "condition_accuracy" in g:
+        rows.append(("samples classified as their condition", f"{g['condition_accuracy']:.1%}"))
+    if "code_agreement" in g:
+        rows.append(("categorical code vs classes (best one-to-one matching)", f"{g['code_agreement']:.1%}"))
+    return rows
+
+
+def _mig(result: dict) -> Rows:
+    if "mig" not in result:
+        return []
+    m = result["mig"]
+    return [
+        (
+            "MIG",
+            f"{m['mig']:.3f} ({m['n']} images, {m['bins']} bins; per factor: "
+            + ", ".join(f"{n} {g:.2f}" for n, g in zip(m["factor_names"], m["per_factor"]))
+            + ")",
+        )
+    ]
+
+
+def _samples(result: dict) -> Rows:
+    if "samples" not in result:
+        return []
+    c = result["samples"]
+    low = min(c["fractions"], key=c["fractions"].get)
+    rows = [
+        (
+            "sample classes covered",
+            f"{c['classes_covered']} of {len(c['fractions'])} (rarest: {low}, {c['fractions'][low]:.1%} of {c['n']})",
+        )
+    ]
+    if "condition_accuracy" in c:
+        rows.append(("samples classified as their condition", f"{c['condition_accuracy']:.1%}"))
+    return rows
+
+
+# the card's sections, in the order its table lists them
+SECTIONS = (
+    _accuracy,
+    _reconstruction,
+    _edits,
+    _details_kept,
+    _sample_cells,
+    _inversion,
+    _prior_samples,
+    _codebook,
+    _prior,
+    _gan,
+    _mig,
+    _samples,
+)
+
+
+def headline(result: dict) -> list[tuple[str, str, float]]:
+    """(metric type, display name, value) of the main numbers of an evaluate() result: a model card's model-index,
+    which the Hub shows as the model's evaluation results."""
+    rows = []
+    rec = result.get("reconstruction", {})
+    if rec:
+        rows.append(("psnr", "PSNR (dB)", rec["psnr"]))
+    if "elbo" in rec:
+        rows.append(("elbo", "ELBO (nats)", rec["elbo"]))
+    rows += [("accuracy", f"accuracy: {name}", value) for name, value in result.get("accuracy", {}).items()]
+    for key in ("edits", "guided_edits"):
+        rows += [
+            ("flip_rate", f"{attribute} {'guided ' if key == 'guided_edits' else ''}edit flip rate", card["flip_rate"])
+            for attribute, card in result.get(key, {}).items()
+        ]
+    for source in ("gan", "prior_samples", "prior"):
+        if "frechet_distance" in result.get(source, {}):
+            rows.append(("frechet_distance", "domain Frechet distance of samples", result[source]["frechet_distance"]))
+    if "prior" in result:
+        rows.append(("bits_per_code", "bits per code", result["prior"]["bits_per_code"]))
+    if "codebook" in result:
+        rows.append(("perplexity", "codebook perplexity", result["codebook"]["perplexity"]))
+    if "mig" in result:
+        rows.append(("mig", "MIG", result["mig"]["mig"]))
+    return [(kind, name, float(value)) for kind, name, value in rows]
