@@ -24,11 +24,11 @@ from .attributes import ATTRIBUTE_METHODS, attribute_vector, edit, guided_edit
 from .checks import latent_batch, latent_vector
 from .interpolate import interpolate
 from .invert import Inversion, invert
-from .pca import sample_aggregate
+from .pca import labelled_codes, sample_aggregate, sample_mixture
 from .sliders import SliderSpec, apply_sliders, slider_axes, slider_specs
 from .stats import STATS_NAME, load_stats
 
-SAMPLE_SOURCES = ("prior", "fitted")  # see Explorer.sample_latent
+SAMPLE_SOURCES = ("prior", "fitted", "mixture")  # see Explorer.sample_latent
 
 
 class Explorer:
@@ -148,6 +148,8 @@ class Explorer:
         fitted  the Gaussian fitted to the training set's posterior means (pca.sample_aggregate). A VAE whose
                 posteriors do not fill the prior (a sharp likelihood, a high KL) has "holes": prior draws decode
                 to blends, while draws from the codes' own Gaussian look like the data (Ghosh et al. 2020).
+        mixture the Gaussian mixture fitted to the held-out codes, a component per label combination they carry
+                (pca.sample_mixture): the groups a single Gaussian blends stay apart. Where mixture_available.
         truncation > 0 (GANs): each noise value drawn from N(0, 1) conditioned on |z| <= truncation (Brock et al. 2019).
         """
         source = source or self.default_source
@@ -164,7 +166,20 @@ class Explorer:
             return self.model.embed(self.prior.sample(n, y, temperature, generator)).cpu()
         if source == "prior":
             return self.model.sample_latent(n, generator=generator, temperature=temperature).cpu()
+        if source == "mixture":
+            if not self.mixture_available:
+                raise ValueError("the mixture source needs an unconditional model whose stats hold labelled held-out codes")
+            return sample_mixture(self.stats, n, generator=generator, temperature=temperature)
         return sample_aggregate(self.stats, n, generator=generator, temperature=temperature)
+
+    @property
+    def mixture_available(self) -> bool:
+        """Whether sample_latent can draw from the mixture over labelled codes: the model encodes images (a GAN's
+        stats describe its own prior draws), its latent is continuous (a VQ-VAE samples code grids through its
+        PixelCNN; its flattened grid is thousands of numbers wide), it is unconditional (a conditional model's codes
+        leave the label to y), and the stats hold held-out codes with labels or attributes."""
+        usable = self.model.has_encoder and not self.model.has_codes and not self.condition_labels
+        return usable and labelled_codes(self.stats) is not None
 
     def sample(
         self,

@@ -73,10 +73,13 @@ def _details_kept(result: dict) -> Rows:
     ]
 
 
+SOURCE_NAMES = {"prior": "prior", "fitted": "fitted-Gaussian", "mixture": "labelled-mixture"}  # in the card's rows
+
+
 def _sample_cells(result: dict) -> Rows:
     return [
         (
-            f"attribute cells covered by {'prior' if source == 'prior' else 'fitted-Gaussian'} samples",
+            f"attribute cells covered by {SOURCE_NAMES[source]} samples",
             f"{c['coverage']:.1%} of {c['cells']} (KL(samples ‖ data) over the cells {c['cell_kl']:.3f}; {c['outside']:.1%} of {c['n']} samples outside every cell)",
         )
         for source, c in result.get("sample_cells", {}).items()

@@ -161,7 +161,8 @@ def _autoencoder_metrics(explorer: Explorer, ds, dataset: str, options: dict) ->
     if ds.attribute_names and judge is not None and judge is not classifier:  # what the decoder keeps of each attribute
         result["details_kept"] = details_kept(model, ds, judge, y)
         if y is None and cells_for(judge, ds) is not None and own_samples:  # which attribute combinations its samples draw
-            result["sample_cells"] = {source: sample_cell_coverage(explorer, judge, ds, source) for source in ("prior", "fitted")}
+            sources = ("prior", "fitted", "mixture") if explorer.mixture_available else ("prior", "fitted")
+            result["sample_cells"] = {source: sample_cell_coverage(explorer, judge, ds, source) for source in sources}
     if ds.factor_sizes and min(ds.factor_sizes) > 0 and y is None:
         result["mig"] = mig(model, ds)
     if ds.labels is not None and classifier is not None and classifier.config.num_classes and own_samples:
@@ -194,8 +195,9 @@ def grid(checkpoint: str | os.PathLike, attribute: str, split: str = "test", edi
 
 
 def sample_cell_coverage(explorer: Explorer, judge: models.Classifier, ds, source: str, n: int = PRIOR_SAMPLES) -> dict:
-    """How n seeded samples from `source` ("prior": N(0, I); "fitted": the Gaussian fitted to the training codes) spread
-    over the data's attribute cells (metrics.monitor.cell_coverage), as the judge reads them."""
+    """How n seeded samples from `source` ("prior": N(0, I); "fitted": the Gaussian fitted to the training codes;
+    "mixture": the mixture over the labelled codes) spread over the data's attribute cells
+    (metrics.monitor.cell_coverage), as the judge reads them."""
     samples = torch.cat(list(sample_batches(explorer, n, seed=0, source=source, batch_size=250)))
     return {"n": n, **cell_coverage(*cells_for(judge, ds), judge.predict(samples).numpy())}
 

@@ -163,7 +163,7 @@ class Monitor:
             result["coverage"] = classes["classes_covered"] / k
             if conditional:
                 result["condition_accuracy"] = classes["condition_accuracy"]
-            # does an InfoGAN's categorical code find the classes? (a Resized model shows its pictures only)
+            # does an InfoGAN's categorical code find the classes? (the monitor takes any generator: decode + sample_latent)
             if getattr(model, "has_structured_codes", False) and model.config.categories == k:
                 result["code_agreement"] = code_agreement(model.category_of(z).numpy(), predicted.numpy(), k)
         return result
@@ -177,6 +177,15 @@ class Resized(torch.nn.Module):
         super().__init__()
         self.model, self.size = model, size
         self.config = model.config
+
+    def __getattr__(self, name: str):
+        """Everything but the pictures is the wrapped model's: its capabilities, conditions and codes."""
+        try:
+            return super().__getattr__(name)  # parameters and submodules (nn.Module keeps them apart)
+        except AttributeError:
+            if name == "model":  # not set yet
+                raise
+            return getattr(self.model, name)
 
     @property
     def device(self):

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from latent import DEFAULT_STRENGTH
 from ui.common import UPLOAD_LIMITS
 
 CHROMIUM = "/usr/bin/chromium"
@@ -223,13 +224,11 @@ def test_upload_drag_sliders_and_edit_attributes(page, screenshots, tmp_path):
     screenshot(page, screenshots, "attributes")
 
     # The other tabs, each after pressing its button once, for the README
-    # (Sample opens on a grid of seed 0; "New seed" draws another)
+    # (Sample opens on a grid of seed 0 from the source the model draws well; "New seed" draws another)
     for tab_id, button, result in [("sample", "New seed", "Samples"), ("interpolate", "Interpolate", "Path"), ("compare", "Compare", None)]:
         open_tab(page, tab_id)
         if result:
             before = image(page, result).get_attribute("src") if image(page, result).count() else None
-        if tab_id == "sample":  # the fitted Gaussian: good samples even where the VAE prior has holes
-            page.get_by_label("Gaussian fitted to the training codes").check()
         page.get_by_role("button", name=button, exact=True).locator("visible=true").click()
         if result:
             wait_for_new_image(page, result, before)
@@ -558,11 +557,13 @@ def test_the_explorer_as_a_newcomer_meets_it(page, served, tmp_path):
     page.get_by_text("example #1. Reconstruction").wait_for()
     assert not page.get_by_text("This image is unlike").is_visible()
 
-    # Sample opens on a grid, drawn from the fitted Gaussian, with the prior one click away and explained
+    # Sample opens on a grid drawn from the mixture over the labelled codes, with the fitted Gaussian and the prior
+    # one click away and explained
     open_tab(page, "sample")
     image(page, "Samples").wait_for()
-    expect(page.get_by_label("Gaussian fitted to the training codes")).to_be_checked()
+    expect(page.get_by_label("Gaussian mixture over the codes, a component per label combination")).to_be_checked()
     page.get_by_text("the prior N(0, I) is what a VAE is trained towards").wait_for()
+    page.get_by_text("the mixture (the default) draws each sample near the codes of one label combination").wait_for()
 
     # Compare: the input first, then each model, a GAN by inversion
     open_tab(page, "compare")
@@ -585,6 +586,10 @@ def test_the_explorer_as_a_newcomer_meets_it(page, served, tmp_path):
     page.get_by_label("my picks: mean(set A) - mean(set B)").check()
     page.locator("button.thumbnail-item").locator("visible=true").nth(2).click()
     page.wait_for_function("() => [...document.querySelectorAll('.token')].some(t => t.innerText.includes('#2'))")
+    # a strength set for this model's vectors...
+    strength = page.locator('input[type=range][aria-label^="range slider for Strength"]')
+    drag(page, strength, 0.9)
+    assert float(strength.input_value()) != DEFAULT_STRENGTH
 
     # Model: the card, its samples and its curves
     open_tab(page, "model")
@@ -596,6 +601,10 @@ def test_the_explorer_as_a_newcomer_meets_it(page, served, tmp_path):
     choose_model(page, served, "vqvae")
     open_tab(page, "sliders")
     expect(page.get_by_label("principal directions of the latent means")).to_be_checked()
+    open_tab(page, "attributes")  # ...is back at its default on another model
+    page.wait_for_function(
+        f"() => Number(document.querySelector('input[aria-label^=\"range slider for Strength\"]').value) === {DEFAULT_STRENGTH}"
+    )
     choose_model(page, served, "dcgan")
     open_tab(page, "sample")
     page.get_by_text("a GAN samples its noise prior").wait_for()

@@ -137,6 +137,27 @@ def test_aggregate_sampler_matches_the_data():
     assert torch.allclose(again - stats["pca_mean"], 0.5 * (samples - stats["pca_mean"]), atol=1e-5)
 
 
+def test_mixture_sampler_keeps_the_labelled_groups_apart():
+    """Two groups of codes, far apart along dimension 0, labelled by an attribute: the mixture draws each sample near
+    one group's mean, as often as the group holds codes, with the spread within a group; a single fitted Gaussian
+    would put a third of its draws in between."""
+    g = torch.Generator().manual_seed(0)
+    labels = (torch.arange(3000) < 1000).float()[:, None]  # a third of the codes carry the attribute
+    codes = 0.1 * torch.randn(3000, 3, generator=g)
+    codes[:, 0] += torch.where(labels[:, 0] > 0, 5.0, -5.0)
+    stats = {"heldout_latents": codes, "heldout_attributes": labels}
+    samples = latent.sample_mixture(stats, 6000, torch.Generator().manual_seed(1))
+    assert samples.shape == (6000, 3) and torch.equal(samples, latent.sample_mixture(stats, 6000, torch.Generator().manual_seed(1)))
+    upper = samples[:, 0] > 0
+    assert (samples[:, 0].abs() > 4).all()  # none between the groups
+    assert upper.float().mean().item() == pytest.approx(1 / 3, abs=0.02)
+    assert samples[upper, 1].std().item() == pytest.approx(0.1, rel=0.1)  # the within-group spread
+    narrow = latent.sample_mixture(stats, 6000, torch.Generator().manual_seed(1), temperature=0.5)
+    assert narrow[narrow[:, 0] > 0, 1].std().item() == pytest.approx(0.05, rel=0.1)
+    with pytest.raises(ValueError, match="labels or attributes"):
+        latent.sample_mixture({"heldout_latents": codes}, 4)
+
+
 def test_manifold_grid():
     g = torch.Generator().manual_seed(0)
     stats, _ = latent.latent_statistics(torch.randn(400, 2, generator=g) * torch.tensor([1.0, 3.0]), torch.ones(400, 2))
