@@ -2,8 +2,8 @@
 (summary; `python -m metrics` prints them, `python -m train card --stored` rewrites cards from them) and the main
 numbers the card's model-index reports (headline).
 
-summary builds its rows one section of the result at a time, in SECTIONS' order: each section turns its entry of the
-result into rows, none where the result has no such entry.
+summary builds its rows one entry of the result at a time, in SECTIONS' order: each section turns its entry into rows;
+an entry the result does not have adds none.
 """
 
 from __future__ import annotations
@@ -15,16 +15,15 @@ Rows = list[tuple[str, str]]
 
 def summary(result: dict) -> list[tuple[str, str]]:
     """(metric, value) rows of an evaluate() result, for model cards and the command line."""
-    return [row for section in SECTIONS for row in section(result)]
+    return [row for key, section in SECTIONS.items() if key in result for row in section(result[key])]
 
 
-def _accuracy(result: dict) -> Rows:
-    return [(f"accuracy: {name}", f"{value:.2%}") for name, value in result.get("accuracy", {}).items()]
+def _accuracy(accuracy: dict) -> Rows:
+    return [(f"accuracy: {name}", f"{value:.2%}") for name, value in accuracy.items()]
 
 
-def _reconstruction(result: dict) -> Rows:
+def _reconstruction(rec: dict) -> Rows:
     rows = []
-    rec = result.get("reconstruction", {})
     if rec:
         rows += [("PSNR", f"{rec['psnr']:.2f} dB ({rec['images']} images)"), ("MSE per pixel", f"{rec['mse']:.5f}")]
     if "elbo" in rec:
@@ -36,12 +35,8 @@ def _reconstruction(result: dict) -> Rows:
     return rows
 
 
-def _edits(result: dict) -> Rows:
-    rows = []
-    for key in ("edits", "guided_edits"):
-        for attribute, card in result.get(key, {}).items():
-            rows += _edit_scorecard(f"{attribute} {'guided ' if key == 'guided_edits' else ''}edit", card)
-    return rows
+def _edits(edits: dict, kind: str = "") -> Rows:
+    return [row for attribute, card in edits.items() for row in _edit_scorecard(f"{attribute} {kind}edit", card)]
 
 
 def _edit_scorecard(name: str, card: dict) -> Rows:
@@ -58,10 +53,7 @@ def _edit_scorecard(name: str, card: dict) -> Rows:
     ]
 
 
-def _details_kept(result: dict) -> Rows:
-    if "details_kept" not in result:
-        return []
-    d = result["details_kept"]
+def _details_kept(d: dict) -> Rows:
     kept = d["reconstruction"]
     lowest = min(kept, key=kept.get)
     return [
@@ -76,20 +68,17 @@ def _details_kept(result: dict) -> Rows:
 SOURCE_NAMES = {"prior": "prior", "fitted": "fitted-Gaussian", "mixture": "labelled-mixture"}  # in the card's rows
 
 
-def _sample_cells(result: dict) -> Rows:
+def _sample_cells(sample_cells: dict) -> Rows:
     return [
         (
             f"attribute cells covered by {SOURCE_NAMES[source]} samples",
             f"{c['coverage']:.1%} of {c['cells']} (KL(samples ‖ data) over the cells {c['cell_kl']:.3f}; {c['outside']:.1%} of {c['n']} samples outside every cell)",
         )
-        for source, c in result.get("sample_cells", {}).items()
+        for source, c in sample_cells.items()
     ]
 
 
-def _inversion(result: dict) -> Rows:
-    if "inversion" not in result:
-        return []
-    i = result["inversion"]
+def _inversion(i: dict) -> Rows:
     return [
         (
             "inversion of test images (latent.invert)",
@@ -98,9 +87,8 @@ def _inversion(result: dict) -> Rows:
     ]
 
 
-def _prior_samples(result: dict) -> Rows:
+def _prior_samples(p: dict) -> Rows:
     rows = []
-    p = result.get("prior_samples", {})
     if "frechet_distance" in p:
         rows.append(("domain Frechet distance of prior samples to test images", f"{p['frechet_distance']:.2f} ({p['n']} samples)"))
     if "component_agreement" in p:
@@ -108,10 +96,7 @@ def _prior_samples(result: dict) -> Rows:
     return rows
 
 
-def _codebook(result: dict) -> Rows:
-    if "codebook" not in result:
-        return []
-    c = result["codebook"]
+def _codebook(c: dict) -> Rows:
     return [
         (
             "codebook usage",
@@ -120,10 +105,7 @@ def _codebook(result: dict) -> Rows:
     ]
 
 
-def _prior(result: dict) -> Rows:
-    if "prior" not in result:
-        return []
-    p = result["prior"]
+def _prior(p: dict) -> Rows:
     rows = [
         ("bits per code", f"{p['bits_per_code']:.3f} ({p['images']} images)"),
         ("sampling time", f"{p['seconds_per_image'] * 1000:.0f} ms per image ({p['samples']} samples, CPU)"),
@@ -154,10 +136,7 @@ def _prior(result: dict) -> Rows:
     return rows
 
 
-def _gan(result: dict) -> Rows:
-    if "gan" not in result:
-        return []
-    g = result["gan"]
+def _gan(g: dict) -> Rows:
     rows = [
         ("domain Frechet distance to test images", f"{g['frechet_distance']:.2f} ({g['n']} samples)"),
         ("KID", f"{g['kid']:.4f}"),
@@ -179,10 +158,7 @@ def _gan(result: dict) -> Rows:
     return rows
 
 
-def _mig(result: dict) -> Rows:
-    if "mig" not in result:
-        return []
-    m = result["mig"]
+def _mig(m: dict) -> Rows:
     return [
         (
             "MIG",
@@ -193,10 +169,7 @@ def _mig(result: dict) -> Rows:
     ]
 
 
-def _samples(result: dict) -> Rows:
-    if "samples" not in result:
-        return []
-    c = result["samples"]
+def _samples(c: dict) -> Rows:
     low = min(c["fractions"], key=c["fractions"].get)
     rows = [
         (
@@ -209,21 +182,22 @@ def _samples(result: dict) -> Rows:
     return rows
 
 
-# the card's sections, in the order its table lists them
-SECTIONS = (
-    _accuracy,
-    _reconstruction,
-    _edits,
-    _details_kept,
-    _sample_cells,
-    _inversion,
-    _prior_samples,
-    _codebook,
-    _prior,
-    _gan,
-    _mig,
-    _samples,
-)
+# the card's sections: the result's entry each one shows, in the order its table lists them
+SECTIONS = {
+    "accuracy": _accuracy,
+    "reconstruction": _reconstruction,
+    "edits": _edits,
+    "guided_edits": lambda edits: _edits(edits, "guided "),
+    "details_kept": _details_kept,
+    "sample_cells": _sample_cells,
+    "inversion": _inversion,
+    "prior_samples": _prior_samples,
+    "codebook": _codebook,
+    "prior": _prior,
+    "gan": _gan,
+    "mig": _mig,
+    "samples": _samples,
+}
 
 
 def headline(result: dict) -> list[tuple[str, str, float]]:
