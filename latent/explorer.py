@@ -12,6 +12,7 @@ and come from the model's device for the model calls only.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 
@@ -24,7 +25,7 @@ from .attributes import ATTRIBUTE_METHODS, attribute_vector, edit, guided_edit
 from .checks import latent_batch, latent_vector
 from .interpolate import interpolate
 from .invert import Inversion, invert
-from .pca import labelled_codes, sample_aggregate, sample_mixture
+from .pca import LabelledMixture, fit_mixture, labelled_codes, sample_aggregate
 from .sliders import SliderSpec, apply_sliders, slider_axes, slider_specs
 from .stats import STATS_NAME, load_stats
 
@@ -149,7 +150,7 @@ class Explorer:
                 posteriors do not fill the prior (a sharp likelihood, a high KL) has "holes": prior draws decode
                 to blends, while draws from the codes' own Gaussian look like the data (Ghosh et al. 2020).
         mixture the Gaussian mixture fitted to the held-out codes, a component per label combination they carry
-                (pca.sample_mixture): the groups a single Gaussian blends stay apart. Where mixture_available.
+                (pca.fit_mixture): the groups a single Gaussian blends stay apart. Where mixture_available.
         truncation > 0 (GANs): each noise value drawn from N(0, 1) conditioned on |z| <= truncation (Brock et al. 2019).
         """
         source = source or self.default_source
@@ -169,8 +170,13 @@ class Explorer:
         if source == "mixture":
             if not self.mixture_available:
                 raise ValueError("the mixture source needs an unconditional model whose stats hold labelled held-out codes")
-            return sample_mixture(self.stats, n, generator=generator, temperature=temperature)
+            return self.mixture.sample(n, generator, temperature)
         return sample_aggregate(self.stats, n, generator=generator, temperature=temperature)
+
+    @functools.cached_property
+    def mixture(self) -> LabelledMixture:
+        """The mixture over the stats' labelled codes, fitted on first use (tens of ms for a 64-d latent) and kept."""
+        return fit_mixture(self.stats)
 
     @property
     def mixture_available(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
@@ -74,12 +75,25 @@ def labelled_codes(stats: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.
     return None
 
 
-def sample_mixture(
-    stats: dict[str, torch.Tensor], n: int, generator: torch.Generator | None = None, temperature: float = 1.0
-) -> torch.Tensor:
-    """n latents [n, D] from a Gaussian mixture fitted to the held-out images' codes: one component per combination
-    of labels (attributes, or the class) they carry, at that group's mean, weighted by its share, all sharing the
-    pooled within-group covariance (its standard deviation scaled by `temperature`).
+@dataclass(frozen=True)
+class LabelledMixture:
+    """A Gaussian mixture over labelled codes (fit_mixture): one component per label combination."""
+
+    means: torch.Tensor  # [K, D] float64: each group's mean
+    counts: torch.Tensor  # [K]: codes per group, the components' weights
+    root: torch.Tensor  # [D, D]: a square root of the pooled within-group covariance
+
+    def sample(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0) -> torch.Tensor:
+        """n latents [n, D]: a component drawn by weight, then its Gaussian with the std scaled by `temperature`."""
+        pick = torch.multinomial(self.counts, n, replacement=True, generator=generator)
+        eps = torch.randn((n, self.means.shape[1]), generator=generator, dtype=self.means.dtype)
+        return (self.means[pick] + temperature * eps @ self.root.T).float()
+
+
+def fit_mixture(stats: dict[str, torch.Tensor]) -> LabelledMixture:
+    """A Gaussian mixture fitted to the held-out images' codes: one component per combination of labels (attributes,
+    or the class) they carry, at that group's mean, weighted by its share, all sharing the pooled within-group
+    covariance.
 
     A single Gaussian over every code (sample_aggregate) blends the groups: on faces-vae 89% of its samples, read by
     the judge, are faces of no common attribute combination and 3 of the 23 common ones never appear. A mixture over
@@ -95,7 +109,12 @@ def sample_mixture(
     residual = z - means[group]
     covariance = residual.T @ residual / max(len(z) - len(groups), 1)
     values, vectors = torch.linalg.eigh(covariance)  # its square root, also where it is singular (few codes, large D)
-    root = vectors * values.clamp_min(0).sqrt()
-    pick = torch.multinomial(counts, n, replacement=True, generator=generator)
-    eps = torch.randn((n, z.shape[1]), generator=generator, dtype=z.dtype)
-    return (means[pick] + temperature * eps @ root.T).float()
+    return LabelledMixture(means, counts, vectors * values.clamp_min(0).sqrt())
+
+
+def sample_mixture(
+    stats: dict[str, torch.Tensor], n: int, generator: torch.Generator | None = None, temperature: float = 1.0
+) -> torch.Tensor:
+    """n latents [n, D] from the mixture fitted to the stats' labelled codes (fit_mixture), the std scaled by
+    `temperature`. (The explorer fits once and keeps the fit.)"""
+    return fit_mixture(stats).sample(n, generator, temperature)

@@ -98,18 +98,18 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
     dataset, options = _data_of(record)
     ds = data.load(dataset, split=split, **options)
     result: dict = {"dataset": dataset, "split": split, "images": len(ds)}
-    kind = models.model_class(models.model_type_of(checkpoint))
-    if kind.classifies:  # no latents, no stats
+    cls = models.model_class(models.model_type_of(checkpoint))
+    if cls.classifies:  # no latents, no stats
         classifier = models.load(checkpoint)
         result["accuracy"] = accuracy(
             classifier, ds, ds.targets(None if classifier.config.num_classes else list(classifier.config.condition_names))
         )
-    elif kind.models_codes:
+    elif cls.models_codes:
         prior = models.load(checkpoint)
         explorer = Explorer.load(prior.config.vqvae, prior=prior)
         y = ds.targets() if prior.config.num_classes else None
         result["prior"] = prior_quality(explorer, ds, y, classifier_for(dataset, explorer.model.config.image_size, options))
-    elif kind.has_encoder:
+    elif cls.has_encoder:
         result |= _autoencoder_metrics(Explorer.load(checkpoint), ds, dataset, options)
     else:
         result |= _generator_metrics(Explorer.load(checkpoint), ds, dataset, options, record)

@@ -67,6 +67,11 @@ class HubModel(
         "learned": "a separately trained prior over its codes (a VQ-VAE's PixelCNN)",
     }
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.prior not in cls.PRIORS:  # a new kind of model names its prior in the vocabulary every tab reads
+            raise TypeError(f"{cls.__name__}.prior is {cls.prior!r}; one of {', '.join(cls.PRIORS)}")
+
     @property
     def condition_labels(self) -> list[str]:
         """Names of the classes or attributes a conditional model takes as y; empty for an unconditional one."""

@@ -50,8 +50,10 @@ def browser():
     required = os.environ.get("LATENT_LAB_REQUIRE_BROWSER") == "1"
 
     def unavailable(reason: str):
-        # locally only: CI sets LATENT_LAB_REQUIRE_BROWSER=1 and installs Chromium, and then a missing browser fails
-        pytest.skip(reason) if not required else pytest.fail(f"{reason} (LATENT_LAB_REQUIRE_BROWSER=1 requires the browser tests to run)")
+        # CI sets LATENT_LAB_REQUIRE_BROWSER=1 and installs Chromium: there a missing browser fails
+        if required:
+            pytest.fail(f"{reason} (LATENT_LAB_REQUIRE_BROWSER=1 requires the browser tests to run)")
+        pytest.skip(reason)  # locally only
 
     if not Path(CHROMIUM).exists():
         unavailable(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the browser tests")

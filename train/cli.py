@@ -92,11 +92,11 @@ def main(argv: list[str] | None = None) -> None:
             f"{parser.prog}: error: cannot write the run{where}: {err.strerror or err}; any checkpoint already saved in {cfg.out} is kept whole\n",
         )
     if int(os.environ.get("RANK", 0)) == 0:  # under torchrun, one process speaks
-        kind = models.model_class(model_type)
+        cls = models.model_class(model_type)
         explore = f" or python app.py --model {out}"
-        if kind.classifies:
+        if cls.classifies:
             explore = f"; python -m metrics {out} measures it"
-        elif kind.models_codes:
+        elif cls.models_codes:
             explore = "; python app.py samples its VQ-VAE through it"
         print(f"checkpoint written to {out}; open it with models.load({str(out)!r}){explore}")
 
