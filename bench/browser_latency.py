@@ -2,7 +2,8 @@
 (the image's `load`), for three apps measured in the same run:
 
   local     the explorer, decoding in the page (the model's decoder.onnx in ONNX Runtime Web; ui/static/local_decode.js)
-  server    the explorer with WebAssembly removed from the page: every tick decodes on the server (the fallback)
+  server    the explorer with WebAssembly removed from the page: every tick's picture comes from the server's decode
+            route (ui/routes.py: one HTTP request outside Gradio's queue), the page's fallback
   minimal   a minimal Gradio app: one slider, one 64x64 PNG image, the same .input wiring; Gradio's floor
 
     python bench/browser_latency.py [--checkpoints checkpoints] [--model faces-vae] [--drags 5] [--seconds 2]
@@ -100,10 +101,10 @@ def measure(browser, url: str, setup, drags: int, seconds: float, no_wasm: bool 
             seconds_each, rate = drag_latencies(page, slider, seconds)
             latencies += seconds_each
             fps.append(rate)
-        local = page.evaluate("() => window.latentLab ? window.latentLab.stats.local : 0")
+        drawn = page.evaluate("() => window.latentLab ? [window.latentLab.stats.local, window.latentLab.stats.server] : [0, 0]")
     finally:
         context.close()
-    return {**summary(latencies), "frames_per_second": round(sum(fps) / len(fps), 1), "page_decodes": local}
+    return {**summary(latencies), "frames_per_second": round(sum(fps) / len(fps), 1), "page_decodes": drawn[0], "route_decodes": drawn[1]}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -159,7 +160,9 @@ def main(argv: list[str] | None = None) -> dict:
     def explorer_sliders(page):
         page.locator('button[role=tab][data-tab-id="sliders"]').click()
         page.locator("#slider-decoded img").wait_for()
-        page.wait_for_function("() => window.latentLab && (window.latentLab.active() || typeof WebAssembly !== 'object')")
+        page.wait_for_function(
+            "() => window.latentLab && (window.latentLab.local() || (typeof WebAssembly !== 'object' && window.latentLab.active()))"
+        )
         return page.locator('input[type=range][aria-label^="range slider for z"]').first
 
     def minimal_slider(page):
@@ -189,7 +192,8 @@ def main(argv: list[str] | None = None) -> dict:
             ("p95 ms", "p95_ms", ".1f"),
             ("max ms", "max_ms", ".1f"),
             ("frames/s", "frames_per_second", ".1f"),
-            ("decodes", "page_decodes", ""),
+            ("in page", "page_decodes", ""),
+            ("by route", "route_decodes", ""),
         ],
     )
     print(f"server path p50 / minimal app p50: {ratio:.2f}x")

@@ -36,7 +36,7 @@ os.environ["GRADIO_TEMP_DIR"] = str(TEMP / "gradio")
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from latency import free_port, summary, write_result  # noqa: E402
+from latency import free_port, gradio_client, summary, write_result  # noqa: E402
 
 
 def rss_mb(field: str = "VmRSS") -> float:
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
             parser.exit(1, f"error: no {name} under {args.checkpoints}/\n")
 
     import torch
-    from gradio_client import Client, handle_file
+    from gradio_client import handle_file
     from gradio_client.exceptions import AppError
 
     import ui
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> dict:
         return client.predict(label, handle_file(str(path)), 0.0, None, [], api_name="/reconstruct")
 
     # --- 1. uploads
-    client = Client(url, verbose=False)
+    client = gradio_client(url)
     reconstruct(client, vae, face)  # warm
     uploads = {}
     for name, path in files.items():
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     def upload(path):
         try:
-            reconstruct(Client(url, verbose=False), vae, path)
+            reconstruct(gradio_client(url), vae, path)
         except Exception as err:  # an upload refused by size is a result here, not a crash
             print(f"{path.name}: {type(err).__name__}: {str(err)[:90]}")
 
@@ -169,14 +169,14 @@ def main(argv: list[str] | None = None) -> dict:
 
     # --- 3. slow work apart (before the long run, on a quiet server)
     def slider_and_reconstruct(n: int) -> tuple[dict, dict]:
-        c = Client(url, verbose=False)
+        c = gradio_client(url)
         reconstruct(c, vae, face)
         values = [0.0] * 32
         slider, recon = [], []
         for i in range(n):
             values[0] = -2 + 4 * (i % 20) / 19
             start = time.perf_counter()
-            c.predict(vae, "kl", None, [], *values, api_name="/decode")
+            c.predict(vae, "kl", None, [], values, api_name="/decode")
             slider.append(time.perf_counter() - start)
             start = time.perf_counter()
             reconstruct(c, vae, face)
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> dict:
     inversions = []
 
     def invert_forever():
-        c = Client(url, verbose=False)
+        c = gradio_client(url)
         while not stop.is_set():
             start = time.perf_counter()
             reconstruct(c, gan, face)
@@ -212,10 +212,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     def user(k: int):
         rng = random.Random(k)
-        c = Client(url, verbose=False)
+        c = gradio_client(url)
         actions = [
             lambda: reconstruct(c, vae, face),
-            lambda: c.predict(vae, "kl", None, [], *[rng.uniform(-2, 2)] + [0.0] * 31, api_name="/decode"),
+            lambda: c.predict(vae, "kl", None, [], [rng.uniform(-2, 2)], api_name="/decode"),
             lambda: c.predict(vae, rng.choice([4, 16]), 1.0, rng.randrange(1000), "fitted", None, [], 0, 0, api_name="/sample"),
             lambda: c.predict(
                 vae, "attribute", "Smiling", "mean_difference", [], [], [], rng.uniform(0, 2), None, [], api_name="/edit_attribute"

@@ -396,7 +396,7 @@ def test_interpolate_without_images_is_explained(client, label):
 
 def decode(client, model, values, mode="kl"):
     values = list(values) + [0.0] * (POOL - len(values))
-    return client.predict(model, mode, None, [], *values, api_name="/decode")
+    return client.predict(model, mode, None, [], values, api_name="/decode")
 
 
 def test_decode_changes_when_a_slider_moves(client, label, tmp_path):
@@ -420,7 +420,7 @@ def test_decode_takes_negative_latent_values(client, label, tmp_path):
 
 
 def test_decode_without_a_current_image_is_explained(client, label):
-    assert "no current image" in error_of(client, label("vae"), "kl", None, [], *[0.0] * POOL, api_name="/decode")
+    assert "no current image" in error_of(client, label("vae"), "kl", None, [], [0.0] * POOL, api_name="/decode")
 
 
 def test_decode_two_dimensional_latent_shows_the_manifold(app, client, label, tmp_path):
@@ -646,7 +646,7 @@ def test_every_number_of_every_endpoint_is_checked_by_name(app, client, label):
             for p in parameters
         ]
         numbers = [i for i, p in enumerate(parameters) if p["component"] in ("Slider", "Number")]
-        for i in numbers[:6]:  # /decode's 32 pool sliders are one kind: its first ones stand for the rest
+        for i in numbers[:6]:  # an endpoint's numbers are checked alike: its first six stand for the rest
             parameter = parameters[i]
             for bad in BAD_NUMBERS:
                 data = list(defaults)
@@ -662,7 +662,6 @@ def test_every_number_of_every_endpoint_is_checked_by_name(app, client, label):
         "/reconstruct",
         "/sample",
         "/interpolate",
-        "/decode",
         "/set_codes",
         "/edit_attribute",
         "/decode_map_point",
@@ -670,6 +669,66 @@ def test_every_number_of_every_endpoint_is_checked_by_name(app, client, label):
         "/compare",
     }
     assert_serving(app, Path(tempfile.mkdtemp()))
+
+
+def test_decode_checks_its_unprocessed_inputs(app, client, label, tmp_path):
+    """/decode takes its inputs unprocessed (ui.sliders.POOL_VALUES_JS): each bad one gets a gr.Error that names it."""
+    for bad in BAD_NUMBERS:
+        event, result = raw_call(app, "/decode", [label("vae"), "kl", None, [], [0.0, bad]])
+        assert event == "error" and "slider 1: expected a number from" in result["error"], (bad, result)
+    reconstruct(client, label("vae"), gray_png(tmp_path))
+    for values in ("0.5", {"0": 1.0}, [0.0] * (POOL + 1)):
+        assert "expected a list of at most 32 numbers" in error_of(client, label("vae"), "kl", None, [], values, api_name="/decode")
+    assert "unknown model" in error_of(client, ["vae"], "kl", None, [], [], api_name="/decode")
+    assert "unknown slider mode" in error_of(client, label("vae"), ["kl"], None, [], [], api_name="/decode")
+    assert "list of attribute names" in error_of(client, label("vae"), "kl", None, [["Smiling"]], [], api_name="/decode")
+    still, _ = client.predict(label("vae"), "kl", None, [], [], api_name="/decode")  # no values: the current image's own
+    assert pixels(still).shape[:2] == (16, 16)
+
+
+# --- The slider page's files and routes outside Gradio (ui.routes)
+
+
+def test_decode_route_draws_a_latent_as_the_slider_tab_does(app):
+    import torch
+
+    from ui.sliders import picture
+
+    entry = app.catalog.get(app.labels["vae"])
+    z = torch.linspace(-1.5, 1.5, entry.explorer.latent_dim)
+    response = httpx.post(f"{app.url}latent-lab/decode", json={"model": "vae", "latent": z.tolist()}, timeout=30)
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(response.content))), np.asarray(picture(entry, z)))
+
+
+def test_decode_route_refuses_a_bad_request_with_its_reason(app):
+    size = app.catalog.get(app.labels["vae"]).explorer.latent_dim
+    latent = ", ".join(["0"] * size)
+    cases = [
+        (b"not json", 400, "expected JSON"),
+        (b"[1, 2]", 400, "expected JSON"),
+        (f'{{"model": "nope", "latent": [{latent}]}}'.encode(), 400, "unknown model 'nope'"),
+        (b'{"model": "cvae", "latent": [0, 0]}', 400, "whose decoder takes a condition"),
+        (b'{"model": "vae", "latent": [0, 0]}', 400, f"expected {size} finite numbers"),
+        (f'{{"model": "vae", "latent": [NaN{", 0" * (size - 1)}]}}'.encode(), 400, f"expected {size} finite numbers"),
+        (f'{{"model": "vae", "latent": [1e300{", 0" * (size - 1)}]}}'.encode(), 400, f"expected {size} finite numbers"),
+        (b" " * 70_000, 413, "at most 65536 bytes"),
+    ]
+    for body, status, reason in cases:
+        response = httpx.post(f"{app.url}latent-lab/decode", content=body, timeout=30)
+        assert (response.status_code, reason in response.text) == (status, True), (body[:60], response.text)
+    assert_serving(app, Path(tempfile.mkdtemp()))
+
+
+def test_the_page_files_and_decoders_are_served_by_the_app(app):
+    config = httpx.get(f"{app.url}config", timeout=30).text  # the page's head (ui.launch)
+    assert '<script src=\\"latent-lab/static/local_decode.js\\">' in config
+    assert "window.latentLab" in httpx.get(f"{app.url}latent-lab/static/local_decode.js", timeout=30).text
+    entry = app.catalog.get(app.labels["vae"])
+    decoder = httpx.get(f"{app.url}latent-lab/decoder.onnx?model=vae", timeout=30)
+    assert decoder.status_code == 200 and decoder.content == entry.decoder.read_bytes()
+    assert httpx.get(f"{app.url}latent-lab/decoder.onnx?model=cvae", timeout=30).status_code == 404  # none exported
+    assert httpx.get(f"{app.url}latent-lab/decoder.onnx?model=..%2Fvae", timeout=30).status_code == 404
 
 
 def test_slow_work_runs_one_job_at_a_time_and_fast_work_never_waits():

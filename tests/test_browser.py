@@ -340,7 +340,7 @@ def test_sliders_decode_in_the_page_and_agree_with_the_server(browser, faces_vae
         page.goto(faces_vae_app.url)
         image(page, "Reconstruction").wait_for()  # the first example is the current image
         open_tab(page, "sliders")
-        page.wait_for_function("() => window.latentLab && window.latentLab.active()")  # the decoder has loaded
+        page.wait_for_function("() => window.latentLab && window.latentLab.local()")  # the decoder has loaded
         assert not [url for url in requests if not url.startswith(faces_vae_app.url)], "a file came from outside the app"
         decoded = image(page, "Decoded")
         decoded.wait_for()
@@ -366,36 +366,52 @@ def test_sliders_decode_in_the_page_and_agree_with_the_server(browser, faces_vae
         scale = server.shape[0] // local.shape[0]
         assert local.shape == (64, 64, 3) and np.abs(server[::scale, ::scale] - local).max() <= 1
         stats = page.evaluate("() => window.latentLab.stats")
-        assert stats["failures"] == 0 and errors == [] and error_toasts(page) == []
+        assert stats["server"] == 0 and stats["failures"] == 0 and errors == [] and error_toasts(page) == []
     finally:
         page.close()
 
 
 @pytest.mark.slow  # the shipped faces-vae
 def test_sliders_fall_back_to_the_server_without_webassembly(browser, faces_vae_app):
-    """Where the page cannot decode (here: no WebAssembly), every drag tick decodes on the server, as before."""
+    """Where the page cannot decode (here: no WebAssembly), each drag tick's picture comes from the server's decode
+    route (ui.routes, no Gradio call) onto the same canvas; on release Gradio's picture of the final values replaces
+    it, with the same pixels."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.add_init_script("delete window.WebAssembly")
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
+    errors = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
     try:
         page.goto(faces_vae_app.url)
         image(page, "Reconstruction").wait_for()
         open_tab(page, "sliders")
+        page.wait_for_function("() => window.latentLab && window.latentLab.active()")  # the spec has arrived
         slider = page.locator('input[type=range][aria-label^="range slider for z"]').first
         decoded = image(page, "Decoded")
         decoded.wait_for()
-        before, pixels_before = decoded.get_attribute("src"), picture(page, "Decoded")
+        before = decoded.get_attribute("src")
         slider.scroll_into_view_if_needed()
         box = slider.bounding_box()
         y = box["y"] + box["height"] / 2
         page.mouse.move(box["x"] + 0.5 * box["width"], y)
         page.mouse.down()
-        page.mouse.move(box["x"] + 0.9 * box["width"], y)
-        after = wait_for_new_image(page, "Decoded", before)  # before release: a tick decoded on the server
-        assert after.startswith("http") and not np.array_equal(pixels_before, picture(page, "Decoded"))
+        for fraction in (0.6, 0.7, 0.8, 0.9):
+            page.mouse.move(box["x"] + fraction * box["width"], y)
+        page.wait_for_function("() => window.latentLab.stats.server >= 1")
+        canvas = page.locator("#slider-decoded canvas.latent-lab-local")
+        page.wait_for_timeout(300)  # the last tick's picture
+        assert canvas.is_visible() and decoded.get_attribute("src") == before, "mid-drag, the picture did not come from the route"
         page.mouse.up()
-        assert page.evaluate("() => window.latentLab.active()") is False and page.evaluate("() => window.latentLab.stats.local") == 0
+        wait_for_new_image(page, "Decoded", before)
+        canvas.wait_for(state="hidden")
+        server = picture(page, "Decoded")[..., :3].astype(int)
+        drawn = page.evaluate("() => window.latentLab.stats.lastPixels")
+        routed = np.array(drawn["data"]).reshape(drawn["height"], drawn["width"], 4)[..., :3]
+        scale = server.shape[0] // routed.shape[0]
+        assert routed.shape == (64, 64, 3) and np.abs(server[::scale, ::scale] - routed).max() == 0
+        stats = page.evaluate("() => window.latentLab.stats")
+        assert stats["local"] == 0 and stats["failures"] == 0 and errors == [] and error_toasts(page) == []
     finally:
         context.close()
 

@@ -379,8 +379,8 @@ def test_a_custom_vector_is_refused_for_a_gan_with_the_reason(client, app):
 def test_gan_sliders_move_the_image(client, app):
     model = app.labels["dcgan"]
     client.predict(model, None, [], api_name="/randomise")
-    base, _ = client.predict(model, "pca", None, [], -3.0, *([0.0] * 31), api_name="/decode")
-    moved, _ = client.predict(model, "pca", None, [], 3.0, *([0.0] * 31), api_name="/decode")
+    base, _ = client.predict(model, "pca", None, [], [-3.0], api_name="/decode")
+    moved, _ = client.predict(model, "pca", None, [], [3.0], api_name="/decode")
     assert not np.array_equal(pixels(base), pixels(moved))
 
 
@@ -419,7 +419,7 @@ def test_reconstructing_with_a_gan_inverts_the_image(client, app, tmp_path):
     assert "found by inversion" in note
     psnr = float(re.search(r"PSNR (-?[\d.]+) dB", note).group(1))
     assert psnr > 18, note  # the generator's own sample: a latent that reproduces it exists
-    moved, _ = client.predict(model, "pca", None, [], 3.0, *([0.0] * 31), api_name="/decode")
+    moved, _ = client.predict(model, "pca", None, [], [3.0], api_name="/decode")
     assert not np.array_equal(pixels(moved), pixels(output))
     gallery = client.predict(model, [model, app.labels["vae"]], "image", handle_file(sample), None, 0, api_name="/compare")
     assert len(gallery) == 3 and all(np.asarray(Image.open(item["image"])).std() > 0 for item in gallery)  # input, GAN, VAE

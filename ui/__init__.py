@@ -18,7 +18,7 @@ import gradio as gr
 
 from . import api, views
 from .catalog import Catalog, Entry
-from .common import MAX_UPLOAD_BYTES, STATIC, static_url, union_choices
+from .common import MAX_UPLOAD_BYTES, STATIC_ROUTE, union_choices
 
 TITLE = "Latent Lab"
 # a public Space runs for days: every picture served and every upload is a file in Gradio's cache, so every 30 s those
@@ -176,11 +176,18 @@ def write_pictures_atomically() -> None:
 
 def launch(demo: gr.Blocks, **options):
     """Queue and launch demo as `python app.py` does (the tests and benches too); options go to Blocks.launch.
-    Gradio's run history is off: it rewrote the page's localStorage on every call, slider ticks included.
-    Uploads are capped at MAX_UPLOAD_BYTES before they are stored, and at most SESSIONS sessions keep state."""
-    head = f'<script src="{static_url(STATIC / "local_decode.js")}"></script>'
+    - Gradio's run history is off: it rewrote the page's localStorage on every call, slider ticks included.
+    - Gradio's queue summarises its last GRADIO_ANALYTICS_MAX_EVENTS calls (default 10,000) for its monitoring page
+      after every call (GRADIO_ANALYTICS_CACHE_FREQUENCY, default 1), building a pandas table each time: 9 ms a call
+      once a public Space has served 10,000 calls, 10% of the server's CPU with 16 clients dragging after 1,500. Here
+      the last 1,000 calls, every 100 calls (both still settable in the environment).
+    - Uploads are capped at MAX_UPLOAD_BYTES before they are stored, and at most SESSIONS sessions keep state.
+    - The app also serves the slider page's files and routes outside Gradio (ui.routes), which ui.build put on demo."""
+    head = f'<script src="{STATIC_ROUTE}/local_decode.js"></script>'
     keep_house()
     write_pictures_atomically()
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
     return demo.queue(default_concurrency_limit=8).launch(
         theme=theme(),
         css=CSS,
@@ -189,15 +196,14 @@ def launch(demo: gr.Blocks, **options):
         run_history=False,
         max_file_size=MAX_UPLOAD_BYTES,
         state_session_capacity=SESSIONS,
+        app_kwargs={"routes": getattr(demo, "page_routes", [])},
         **options,
     )
 
 
 def build(catalog: Catalog) -> gr.Blocks:
-    from . import attributes, codebook, compare, interpolate, latent_map, model_card, reconstruct, sample, sliders
+    from . import attributes, codebook, compare, interpolate, latent_map, model_card, reconstruct, routes, sample, sliders
 
-    # the static files the page loads: its scripts, and each exported decoder (a Hub snapshot links to its blobs)
-    gr.set_static_paths([STATIC, *(e.decoder.resolve() for e in catalog.entries.values() if e.decoder is not None)])
     with gr.Blocks(title=TITLE, delete_cache=CACHE_SWEEP) as demo:
         gr.Markdown(
             f"# {TITLE}\nLook inside generative models: reconstruct, sample, interpolate, drag latent sliders, add attribute vectors.",
@@ -219,6 +225,7 @@ def build(catalog: Catalog) -> gr.Blocks:
             return views.open_view(shared, label, request)
 
         demo.load(opened, shared.model, [*shared.model_outputs, *views.extra_outputs(shared)], api_name=False)
+    demo.page_routes = routes.routes(catalog)  # served beside Gradio's by launch
     return demo
 
 

@@ -68,7 +68,7 @@ class Entry:
         """y for n images from the UI's two condition controls (a class name; a list of attribute
         names): the one that applies to this model is used, the other ignored. A VQ-VAE's
         class-conditional prior takes y only to sample (sampling=True); encoding and decoding do not."""
-        if not self.conditions or (not sampling and self.explorer.conditioner is not self.model):
+        if not self.conditions or (not sampling and self.decodes_without_condition):
             return None
         if self.conditioned_on_classes:
             if class_choice not in self.conditions:
@@ -76,6 +76,11 @@ class Entry:
             return torch.full((n,), self.conditions.index(class_choice), dtype=torch.long)
         on = set(attribute_choice or [])
         return torch.tensor([[float(name in on) for name in self.conditions]] * n)
+
+    @property
+    def decodes_without_condition(self) -> bool:
+        """Decoding a latent takes no class or attributes (a VQ-VAE's conditional prior takes them only to sample)."""
+        return not self.conditions or self.explorer.conditioner is not self.model
 
     @property
     def default_condition(self) -> tuple:
@@ -141,7 +146,7 @@ class Catalog:
         return list(self.entries)
 
     def get(self, label: str) -> Entry:
-        if label not in self.entries:
+        if not isinstance(label, str) or label not in self.entries:
             raise gr.Error(f"unknown model {label!r}; choose one of: {', '.join(self.entries)}")
         return self.entries[label]
 

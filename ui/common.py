@@ -12,6 +12,7 @@ import math
 import tempfile
 import threading
 from pathlib import Path
+from urllib.parse import quote
 
 import gradio as gr
 import numpy as np
@@ -84,10 +85,15 @@ def image_input(label: str, **kwargs) -> ImageInput:
     )
 
 
-def static_url(path: Path) -> str:
-    """The URL, relative to the page (so it holds behind a Space's proxy), of a file the app serves as static: under
-    STATIC or an exported decoder (ui.build registers both with gr.set_static_paths)."""
-    return f"gradio_api/file={Path(path).resolve()}"
+# the slider page's files and routes outside Gradio (ui.routes), relative to the page so they hold behind a Space's proxy
+STATIC_ROUTE = "latent-lab/static"  # the files under STATIC
+DECODER_ROUTE = "latent-lab/decoder.onnx"
+DECODE_ROUTE = "latent-lab/decode"
+
+
+def decoder_url(entry) -> str:
+    """The URL of the entry's exported decoder (ui.routes serves it)."""
+    return f"{DECODER_ROUTE}?model={quote(entry.key, safe='')}"
 
 
 def image_output(label: str, **kwargs) -> gr.Image:

@@ -18,7 +18,7 @@ from latent import ACTIVE_KL
 from latent.sliders import ACTIVE_VARIANCE_FRACTION
 
 from . import views
-from .common import Slider, checked_number, image_output, latent_to_state, state_to_latent, static_url, to_pil
+from .common import DECODE_ROUTE, Slider, checked_number, decoder_url, image_output, latent_to_state, state_to_latent, to_pil
 from .manifold import manifold
 
 MAX_ACTIVE = 16  # sliders shown for used dimensions; Gradio components exist up front, so the pool is fixed
@@ -31,16 +31,19 @@ STEPS = 200  # slider resolution: steps across a slider's range
 # range lets an API client that never saw a refresh send any latent value to /decode
 API_RANGE = 1e4
 
-# the per-tick listener's inputs, filled in the page: whether the page decodes this drag itself
-# (ui/static/local_decode.js), and every pool slider's value as one JSON list (null: not shown), read from the sliders
-# themselves -- one input instead of 32, which the page would otherwise send and track on every tick
+# the pool's values as one list, read from the sliders themselves (null: a slider not shown). Drag ticks and releases
+# send it as one input instead of 32, and /decode runs with preprocess=False: Gradio preprocesses each input of a call
+# in a worker thread of its own, and with 37 inputs that cost the server 17 of the 28 ms of CPU a /decode call took,
+# which capped 16 dragging clients at 38 calls/s (bench/latency.py). The handlers check their inputs themselves.
+POOL_VALUES_JS = f"""Array.from({{length: {MAX_ACTIVE + MAX_INACTIVE}}}, (_, i) => {{
+    const range = document.querySelector(`#latent-slider-${{i}} input[type=range]`);
+    return range ? Number(range.value) : null;
+}})"""
+# a drag tick also says whether the page decodes this drag itself (ui/static/local_decode.js)
 LIVE_JS = f"""(live, label, mode, state, cls, attrs, values) => [
-    !!(window.latentLab && window.latentLab.decodesTicks()), label, mode, state, cls, attrs,
-    JSON.stringify(Array.from({{length: {MAX_ACTIVE + MAX_INACTIVE}}}, (_, i) => {{
-        const range = document.querySelector(`#latent-slider-${{i}} input[type=range]`);
-        return range ? Number(range.value) : null;
-    }}))
+    !!(window.latentLab && window.latentLab.decodesTicks()), label, mode, state, cls, attrs, {POOL_VALUES_JS}
 ]"""
+RELEASE_JS = f"(label, mode, state, cls, attrs, values) => [label, mode, state, cls, attrs, {POOL_VALUES_JS}]"
 
 _slots: dict[tuple[str, str], list[int | None]] = {}  # (model key, mode) -> slots(): at most two per served model
 
@@ -100,12 +103,19 @@ def _pool(specs: list) -> list:
     return [*active, *[None] * (MAX_ACTIVE - len(active)), *inactive, *[None] * (MAX_INACTIVE - len(inactive))]
 
 
-def decode(label, mode, state, class_choice, attribute_choice, *values, shared):
-    """The image of the current latent with the slider values applied, and the manifold with the point marked."""
+def decode(label, mode, state, class_choice, attribute_choice, values, *, shared):
+    """The image of the current latent with the pool's slider values applied -- values: a list of up to
+    MAX_ACTIVE + MAX_INACTIVE numbers in the pool's order, None (or missing) for a slider left at the current image's
+    value -- and the manifold with the point marked. Its inputs arrive unprocessed (POOL_VALUES_JS): checked here."""
     entry = shared.entry(label)
     mode = _check_mode(mode)
-    if len(values) != MAX_ACTIVE + MAX_INACTIVE:
-        raise gr.Error(f"expected {MAX_ACTIVE + MAX_INACTIVE} slider values (hidden ones are ignored), got {len(values)}")
+    if not isinstance(values, list) or len(values) > MAX_ACTIVE + MAX_INACTIVE:
+        raise gr.Error(
+            f"slider values: expected a list of at most {MAX_ACTIVE + MAX_INACTIVE} numbers (null: left as is), got {values!r:.80}"
+        )
+    values = [None if v is None else checked_number(f"slider {i}", v, -API_RANGE, API_RANGE) for i, v in enumerate(values)]
+    if attribute_choice is not None and (not isinstance(attribute_choice, list) or not all(isinstance(a, str) for a in attribute_choice)):
+        raise gr.Error(f"attributes: expected a list of attribute names, got {attribute_choice!r:.80}")
     return _render(entry, _moved(entry, mode, state_to_latent(state, entry), values), class_choice, attribute_choice)
 
 
@@ -116,18 +126,11 @@ def _moved(entry, mode, z: torch.Tensor, values) -> torch.Tensor:
 
 
 def decode_live(live, label, mode, state, class_choice, attribute_choice, values, *, shared):
-    """decode for a drag tick, the pool's values arriving as one JSON list (LIVE_JS); nothing when the page decodes the
-    drag itself (it has the model's exported decoder), which then sends the final values to decode on release."""
+    """decode for a drag tick (LIVE_JS); nothing when the page decodes the drag itself (it has the model's exported
+    decoder), which then sends the final values to decode on release."""
     if live is True:
         return [gr.skip(), gr.skip()]
-    try:
-        values = json.loads(values)
-    except (TypeError, ValueError):
-        raise gr.Error("the page sent no slider values") from None
-    if not isinstance(values, list) or any(v is not None and not isinstance(v, (int, float)) for v in values):
-        raise gr.Error("the page's slider values are not a list of numbers")
-    values = [None if v is None else checked_number(f"slider {i}", v, -API_RANGE, API_RANGE) for i, v in enumerate(values)]
-    return decode(label, mode, state, class_choice, attribute_choice, *values, shared=shared)
+    return decode(label, mode, state, class_choice, attribute_choice, values, shared=shared)
 
 
 def refresh(label, mode, state, class_choice, attribute_choice, view=None, *, shared, controls: Controls) -> dict:
@@ -158,10 +161,11 @@ def refresh(label, mode, state, class_choice, attribute_choice, view=None, *, sh
 
 
 def local_spec(entry, z: torch.Tensor, mode: str, specs: list) -> str:
-    """What the page needs to decode drags itself (JSON; "" when the model has no exported decoder, as a conditional
-    model has none: models.export): the decoder's URL, the image shape, the latent, and per pool slot None or the
-    slider's affine map: latent = z + sum over slots of (value - at) * direction (latent.slider_axes)."""
-    if entry.decoder is None:
+    """What the page needs to draw drag ticks itself (JSON; "" for a model whose decoding takes a condition): the
+    model's key, the image shape, the latent, per pool slot None or the slider's affine map (latent = z + sum over
+    slots of (value - at) * direction, latent.slider_axes), the URL of the exported decoder (null if the model has
+    none: models.export) and the server's decode route for when the page cannot run it (ui.routes)."""
+    if not entry.decodes_without_condition:
         return ""
     at, directions = entry.explorer.slider_axes(z, [s.index for s in specs if s is not None], mode)
     axes = iter(zip(at.tolist(), directions.tolist()))
@@ -169,10 +173,12 @@ def local_spec(entry, z: torch.Tensor, mode: str, specs: list) -> str:
     cfg = entry.config
     return json.dumps(
         {
-            "decoder": static_url(entry.decoder),
+            "model": entry.key,
             "shape": [cfg.channels, cfg.image_size, cfg.image_size],
             "latent": z.tolist(),
             "slots": slots,
+            "decoder": None if entry.decoder is None else decoder_url(entry),
+            "render": DECODE_ROUTE,
         }
     )
 
@@ -243,7 +249,7 @@ def opening_mode(entry) -> str:
 
 
 def _check_mode(mode):
-    if mode not in {value for _, value in MODES}:
+    if mode not in [value for _, value in MODES]:
         raise gr.Error(f"unknown slider mode {mode!r}; accepted: {', '.join(v for _, v in MODES)}")
     return mode
 
@@ -295,10 +301,15 @@ def _note(entry, mode, specs, total: int) -> str:
 
 
 def _render(entry, z: torch.Tensor, class_choice, attribute_choice) -> list:
-    """[decoded image, manifold (None unless the latent is 2-D)] of latent z [D]. The image at the model's own size
-    (the page scales it up, pixelated: a drag tick encodes 16x fewer PNG pixels than at the display size)."""
-    image = to_pil(entry.explorer.decode(z[None], entry.condition(class_choice, attribute_choice, 1)), display=1)
+    """[decoded image, manifold (None unless the latent is 2-D)] of latent z [D]."""
+    image = picture(entry, z, entry.condition(class_choice, attribute_choice, 1))
     return [image, manifold(entry, z, class_choice, attribute_choice) if entry.explorer.latent_dim == 2 else None]
+
+
+def picture(entry, z: torch.Tensor, y: torch.Tensor | None = None):
+    """The decoded image of latent z [D] (condition y), at the model's own size (the page scales it up, pixelated: a
+    drag tick encodes 16x fewer PNG pixels than at the display size). ui.routes draws drag ticks with it too."""
+    return to_pil(entry.explorer.decode(z[None], y), display=1)
 
 
 def _slider_columns(count: int, first: int = 0) -> list[gr.Slider]:
@@ -316,13 +327,13 @@ def _slider_columns(count: int, first: int = 0) -> list[gr.Slider]:
 
 def build(shared) -> None:
     with gr.Tab("Latent sliders", id="sliders"):
-        controls, live, ticks = _layout(shared)
-    _wire(shared, controls, live, ticks)
+        controls, live, values = _layout(shared)
+    _wire(shared, controls, live, values)
 
 
-def _layout(shared) -> tuple[Controls, gr.Checkbox, gr.Textbox]:
+def _layout(shared) -> tuple[Controls, gr.Checkbox, gr.JSON]:
     """The sliders (with a mode, reset and randomise above them), an InfoGAN's code controls, and the pictures
-    beside them; plus the two hidden inputs of a drag tick (LIVE_JS)."""
+    beside them; plus the hidden inputs of a drag tick and a release (LIVE_JS, RELEASE_JS)."""
     with gr.Row():
         with gr.Column(scale=2):
             mode = gr.Radio(MODES, value=opening_mode(shared.first), label="Sliders over")
@@ -347,26 +358,26 @@ def _layout(shared) -> tuple[Controls, gr.Checkbox, gr.Textbox]:
             # for the page's own decoder (ui/static/local_decode.js): the spec it decodes from, and the flag it sets
             spec = gr.Textbox(visible="hidden", elem_id="local-decode-spec")
             live = gr.Checkbox(False, visible="hidden")
-            ticks = gr.Textbox(visible="hidden")  # the pool's values on a drag tick, as JSON (LIVE_JS)
+            values = gr.JSON(visible="hidden")  # the pool's values, filled in the page (POOL_VALUES_JS)
     return (
         Controls(mode, pool, accordion, codes, category, code_sliders, decoded, manifold, note, spec, reset, randomise_button),
         live,
-        ticks,
+        values,
     )
 
 
-def _wire(shared, c: Controls, live: gr.Checkbox, ticks: gr.Textbox) -> None:
+def _wire(shared, c: Controls, live: gr.Checkbox, values: gr.JSON) -> None:
     shared.view_fields |= {"mode": c.mode, "modes": [value for _, value in MODES], "sliders": c.pool}
     base = [shared.model, c.mode, shared.latent, *shared.conditions]
     pictures = [c.decoded, c.manifold]
     # live: every drag tick decodes (stale ticks are dropped) -- in the page when it has the model's decoder, else
-    # on the server. Release, and a new condition for a conditional model, decode on the server: /decode.
-    drag = dict(trigger_mode="always_last", show_progress="hidden")
-    gr.on(
-        [s.input for s in c.pool], partial(decode_live, shared=shared), [live, *base, ticks], pictures, api_name=False, js=LIVE_JS, **drag
-    )
+    # on the server. Release, and a new condition for a conditional model, decode on the server: /decode. Both send
+    # the pool's values as one list, unprocessed (POOL_VALUES_JS).
+    drag = dict(trigger_mode="always_last", show_progress="hidden", preprocess=False)
+    live_decode = partial(decode_live, shared=shared)
+    gr.on([s.input for s in c.pool], live_decode, [live, *base, values], pictures, api_name=False, js=LIVE_JS, **drag)
     released = [s.release for s in c.pool] + [control.input for control in shared.conditions]
-    gr.on(released, partial(decode, shared=shared), [*base, *c.pool], pictures, api_name="decode", **drag)
+    gr.on(released, partial(decode, shared=shared), [*base, values], pictures, api_name="decode", js=RELEASE_JS, **drag)
     # a new latent or mode takes the values of a shared view being opened (ui.views); Reset always the latent's own
     refreshing = partial(refresh, shared=shared, controls=c)
     gr.on(

@@ -1,17 +1,19 @@
-// Latent Lab: decode in the page while a latent slider is dragged (README: "What runs where").
+// Latent Lab: draw a latent slider's drag ticks without a Gradio call (README: "What runs where").
 //
-// The server puts a spec into the hidden #local-decode-spec textbox whenever the sliders are rebuilt: the decoder's
-// URL (an ONNX file exported beside the weights, models/export.py), the current latent, and for each slider of the
-// pool its affine map (latent = base + sum_i (value_i - at_i) * direction_i, latent.slider_axes). On every drag tick
-// this script reads the sliders, decodes with ONNX Runtime Web's WASM backend (served by the app from ui/static/ort,
-// no CDN) and draws on a canvas laid over the Decoded image. The server is told the final values on release; its
-// image (the same pixels within 1/255) then loads and the canvas hides. No spec, no WebAssembly, or a decoder that
-// fails to load: this script does nothing and every tick decodes on the server, as for every other tab.
+// The server puts a spec into the hidden #local-decode-spec textbox whenever the sliders are rebuilt: the model, the
+// current latent, for each slider of the pool its affine map (latent = base + sum_i (value_i - at_i) * direction_i,
+// latent.slider_axes), the decoder's URL (an ONNX file exported beside the weights, models/export.py; null if none)
+// and the server's decode route (ui/routes.py). On every drag tick this script reads the sliders, works out the latent
+// and draws its picture on a canvas laid over the Decoded image: decoded in the page with ONNX Runtime Web's WASM
+// backend (served by the app from ui/static/ort, no CDN) once the decoder has loaded, else fetched from the decode
+// route (one HTTP request, no queue). The server is told the final values on release; its image (the same pixels
+// within 1/255) then loads and the canvas hides. No spec (a model whose decoder takes a condition): this script does
+// nothing and every tick goes to the server through Gradio, as for every other tab.
 (() => {
   "use strict";
   const here = document.currentScript ? new URL(".", document.currentScript.src).href : null;
   const state = { specText: "", spec: null, session: null, sessionUrl: null, loading: null, busy: false, again: false };
-  const stats = { local: 0, failures: 0, lastError: null, lastPixels: null, lastLatent: null };
+  const stats = { local: 0, server: 0, failures: 0, lastError: null, lastPixels: null, lastLatent: null };
 
   function loadRuntime() {
     if (window.ort) return Promise.resolve(window.ort);
@@ -40,7 +42,7 @@
       } catch (err) {
         state.spec = null;
       }
-      if (state.spec && state.spec.decoder !== state.sessionUrl) prepare(state.spec.decoder);
+      if (state.spec && state.spec.decoder && state.spec.decoder !== state.sessionUrl) prepare(state.spec.decoder);
     }
     return state.spec;
   }
@@ -61,10 +63,15 @@
       });
   }
 
-  // the page can decode this model's drags: a spec with a decoder, loaded
+  // the page draws this model's drag ticks itself (decoded here or fetched from the decode route)
   function active() {
+    return !!currentSpec();
+  }
+
+  // the page decodes them itself: the model's decoder has loaded
+  function local() {
     const spec = currentSpec();
-    return !!(spec && state.session && state.sessionUrl === spec.decoder);
+    return !!(spec && spec.decoder && state.session && state.sessionUrl === spec.decoder);
   }
 
   function latent(spec) {
@@ -80,7 +87,27 @@
     return Float32Array.from(z);
   }
 
-  function draw(image, shape) {
+  // the picture of latent z: decoded in the page (ImageData) when the decoder has loaded, else from the server's decode
+  // route (ImageBitmap)
+  async function picture(spec, z) {
+    if (local()) {
+      const out = await state.session.run({ z: new window.ort.Tensor("float32", z, [1, z.length]) });
+      stats.local += 1;
+      return imageData(out.image.data, spec.shape);
+    }
+    const response = await fetch(new URL(spec.render, document.baseURI), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: spec.model, latent: Array.from(z) }),
+    });
+    if (!response.ok) throw new Error(`${spec.render}: ${response.status} ${await response.text()}`);
+    const bitmap = await createImageBitmap(await response.blob());
+    stats.server += 1;
+    return bitmap;
+  }
+
+  // float [C, H, W] in [0, 1] -> RGBA ImageData, rounded as the server's PNG is (data/base.py to_uint8)
+  function imageData(image, shape) {
     const [channels, height, width] = shape;
     const pixels = new Uint8ClampedArray(width * height * 4);
     const plane = width * height;
@@ -91,15 +118,21 @@
       }
       pixels[p * 4 + 3] = 255;
     }
+    return new ImageData(pixels, width, height);
+  }
+
+  function draw(source) {
     const img = document.querySelector("#slider-decoded img");
-    if (img) {
-      const canvas = overlay(img);
-      canvas.width = width;
-      canvas.height = height;
-      canvas.getContext("2d").putImageData(new ImageData(pixels, width, height), 0, 0);
-      canvas.style.display = "block";
-    }
-    stats.lastPixels = { width, height, data: Array.from(pixels) };
+    if (!img) return;
+    const canvas = overlay(img);
+    canvas.width = source.width;
+    canvas.height = source.height;
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    if (source instanceof ImageData) context.putImageData(source, 0, 0);
+    else context.drawImage(source, 0, 0);
+    canvas.style.display = "block";
+    const drawn = context.getImageData(0, 0, source.width, source.height);
+    stats.lastPixels = { width: drawn.width, height: drawn.height, data: Array.from(drawn.data) };
   }
 
   // a canvas over the Decoded image, drawn synchronously (no PNG to encode and decode per tick); hidden again as soon
@@ -128,10 +161,10 @@
         state.again = false;
         const spec = state.spec;
         const z = latent(spec);
-        const out = await state.session.run({ z: new window.ort.Tensor("float32", z, [1, z.length]) });
-        if (spec !== state.spec) continue; // the model or latent changed meanwhile
-        draw(out.image.data, spec.shape);
-        stats.local += 1;
+        const source = await picture(spec, z);
+        // the model or latent changed meanwhile, or the slider was let go: the server's picture of the final values is coming
+        if (spec !== state.spec || held.range === null) continue;
+        draw(source);
         stats.lastLatent = Array.from(z);
         window.dispatchEvent(new CustomEvent("latent-lab-decoded"));
       } while (state.again);
@@ -143,7 +176,7 @@
     }
   }
 
-  // While the pointer holds a slider, the page decodes each tick and the tick stops here: Gradio's own per-tick work
+  // While the pointer holds a slider, the page draws each tick and the tick stops here: Gradio's own per-tick work
   // (gathering 37 inputs, a server call) cost about 40 ms of the page's main thread here, which capped the frame
   // rate. On release one input event goes through, so Gradio takes the final value, and its release event decodes
   // it on the server. Keyboard moves (no pointer held) go to the server as before.
@@ -151,7 +184,7 @@
   function sliderOf(target) {
     return target instanceof HTMLInputElement && target.type === "range" && target.closest("[id^=latent-slider-]") ? target : null;
   }
-  // the page decodes this drag's ticks itself (the server's per-tick listener then does nothing: ui/sliders.py)
+  // the page draws this drag's ticks itself (the server's per-tick listener then does nothing: ui/sliders.py)
   function decodesTicks() {
     return held.range !== null && active();
   }
@@ -181,5 +214,5 @@
   // (a textbox's value changes without a DOM mutation to observe: poll it, it costs a string compare)
   setInterval(currentSpec, 300);
 
-  window.latentLab = { active, decodesTicks, stats, ready: () => state.loading || Promise.resolve() };
+  window.latentLab = { active, local, decodesTicks, stats, ready: () => state.loading || Promise.resolve() };
 })();
