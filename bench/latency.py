@@ -2,12 +2,13 @@
 gradio_client, next to a trivial Gradio echo endpoint measured in the same run, so the table separates the model's
 cost from Gradio's own (queue, SSE stream, JSON, file transfer); then `--clients` clients dragging at once for
 `--seconds` (each its own gradio_client session, one request after another) against `python app.py` run as a process
-of its own.
+of its own, and as many calling a trivial picture endpoint (a number in, a 64x64 PNG out, no model; launched the same
+way) for as long: Gradio's floor for an endpoint that returns a picture, on this machine.
 
     python bench/latency.py [--checkpoints checkpoints] [--model NAME] [-n 100] [--warmup 10]
                             [--clients 16] [--seconds 60] [--out bench/results/latency.json]
 
-Both apps are launched in this process on free local ports. Each /decode request moves the most
+For the single-client rows both apps are launched in this process on free local ports. Each /decode request moves the most
 informative slider to a new value across its range, as a drag does; each session's current latent
 is set once beforehand by /reconstruct of a synthetic picture. (In a browser, a model with an exported
 decoder decodes drags in the page: bench/browser_latency.py.)
@@ -117,10 +118,10 @@ def timed_calls(call, n: int, warmup: int) -> list[float]:
 
 
 @contextlib.contextmanager
-def app_process(checkpoints: str, threads: int):
-    """`python app.py --checkpoints ... --threads ...` on a free local port until the block ends; yields its URL."""
+def app_process(command):
+    """A server process, command(port) on a free local port, until the block ends; yields its URL."""
     port = free_port()
-    command = [sys.executable, "app.py", "--checkpoints", str(checkpoints), "--port", str(port), "--threads", str(threads)]
+    command = command(port)
     server = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -137,6 +138,34 @@ def app_process(checkpoints: str, threads: int):
     finally:
         server.terminate()
         server.wait()
+
+
+def explorer_command(checkpoints: str, threads: int):
+    """command(port) for `python app.py --checkpoints ... --threads ...` (app_process)."""
+    return lambda port: [sys.executable, "app.py", "--checkpoints", str(checkpoints), "--port", str(port), "--threads", str(threads)]
+
+
+def picture_app():
+    """The floor of a Gradio endpoint that returns a picture: a number in, a 64x64 PNG of that shade out, no model."""
+    import gradio as gr
+    import numpy as np
+    from PIL import Image
+
+    def paint(value: float):
+        return Image.fromarray(np.full((64, 64, 3), int(value * 255) % 256, np.uint8))
+
+    with gr.Blocks() as app:
+        value, picture = gr.Number(), gr.Image(type="pil", format="png")
+        value.submit(paint, value, picture, api_name="paint")
+    return app
+
+
+def picture_app_command(port: int) -> list[str]:
+    """command(port) serving picture_app as `python app.py` serves the explorer (ui.launch), in a process of its own."""
+    bench = Path(__file__).resolve().parent
+    code = f"import sys; sys.path[:0] = [{str(bench.parent)!r}, {str(bench)!r}]; import ui, latency; "
+    code += f"ui.launch(latency.picture_app(), server_name='127.0.0.1', server_port={port}, quiet=True)"
+    return [sys.executable, "-c", code]
 
 
 def dragging_crowd(session, decode, clients: int, seconds: float) -> dict:
@@ -247,14 +276,19 @@ def main(argv: list[str] | None = None) -> dict:
     def echo(i: int):
         assert echo_client.predict(float(i), api_name="/echo") == float(i)
 
+    def paint(i: int, client):
+        picture = client.predict(i / 997, api_name="/paint")
+        assert picture and Path(picture).stat().st_size > 0, "/paint returned no image"
+
     try:
         decode_times = timed_calls(decode, args.requests, args.warmup)
         echo_times = timed_calls(echo, args.requests, args.warmup)
-        if args.clients:  # the server in a process of its own, as python app.py runs: the clients' threads hold this one's GIL
-            with app_process(args.checkpoints, args.threads) as url:
+        crowd = floor = None
+        if args.clients:  # each server in a process of its own, as python app.py runs: the clients' threads hold this one's GIL
+            with app_process(explorer_command(args.checkpoints, args.threads)) as url:
                 crowd = dragging_crowd(partial(session, url), decode, args.clients, args.seconds)
-        else:
-            crowd = None
+            with app_process(picture_app_command) as url:
+                floor = dragging_crowd(partial(gradio_client, url), paint, args.clients, args.seconds)
     finally:
         app.close()
         echo_app.close()
@@ -272,11 +306,12 @@ def main(argv: list[str] | None = None) -> dict:
         [("p50 ms", "p50_ms", ".1f"), ("p95 ms", "p95_ms", ".1f"), ("mean ms", "mean_ms", ".1f"), ("max ms", "max_ms", ".1f")],
     )
     print(f"{'ratio decode / echo':<{width}}  {ratio['p50']:>7.2f}x  {ratio['p95']:>7.2f}x")
-    if crowd:
-        print(
-            f"{args.clients} clients dragging for {args.seconds:g} s: p50 {crowd['p50_ms']:.1f} ms, p95 {crowd['p95_ms']:.1f} ms, "
-            f"max {crowd['max_ms']:.1f} ms, {crowd['requests_per_second']:.1f} requests/s, {crowd['errors']} errors"
-        )
+    for name, run in (("/decode", crowd), ("a trivial picture endpoint (the floor)", floor)):
+        if run:
+            print(
+                f"{args.clients} clients calling {name} for {args.seconds:g} s: p50 {run['p50_ms']:.1f} ms, p95 {run['p95_ms']:.1f} ms, "
+                f"max {run['max_ms']:.1f} ms, {run['requests_per_second']:.1f} requests/s, {run['errors']} errors"
+            )
 
     result = {
         "machine": {
@@ -294,6 +329,7 @@ def main(argv: list[str] | None = None) -> dict:
         "results": rows,
         "ratio_decode_over_echo": ratio,
         "concurrent": crowd and {"clients": args.clients, "seconds": args.seconds, **crowd},
+        "concurrent_picture_floor": floor and {"clients": args.clients, "seconds": args.seconds, **floor},
     }
     return write_result(result, args.out)
 
