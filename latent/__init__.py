@@ -21,18 +21,7 @@ from .explorer import SAMPLE_SOURCES, Explorer
 from .interpolate import INTERPOLATIONS, interpolate, lerp, slerp
 from .invert import Inversion, invert
 from .latent_map import latent_map
-from .pca import (
-    LabelledMixture,
-    PCABasis,
-    fit_mixture,
-    fit_pca,
-    from_pca,
-    labelled_codes,
-    sample_aggregate,
-    sample_mixture,
-    stats_pca,
-    to_pca,
-)
+from .pca import LabelledMixture, PCABasis, fit_mixture, fit_pca, from_pca, labelled_codes, sample_aggregate, stats_pca, to_pca
 from .sampled import labelled_directions, sampled_statistics
 from .sliders import GRID_SPACINGS, SLIDER_MODES, ManifoldGrid, SliderSpec, apply_sliders, manifold_grid, slider_axes, slider_specs
 from .stats import ACTIVE_KL, STATS_NAME, latent_statistics, load_stats, mean_difference, pca, save_stats
@@ -59,7 +48,6 @@ __all__ = [
     "to_pca",
     "from_pca",
     "sample_aggregate",
-    "sample_mixture",
     "fit_mixture",
     "LabelledMixture",
     "labelled_codes",

@@ -110,11 +110,3 @@ def fit_mixture(stats: dict[str, torch.Tensor]) -> LabelledMixture:
     covariance = residual.T @ residual / max(len(z) - len(groups), 1)
     values, vectors = torch.linalg.eigh(covariance)  # its square root, also where it is singular (few codes, large D)
     return LabelledMixture(means, counts, vectors * values.clamp_min(0).sqrt())
-
-
-def sample_mixture(
-    stats: dict[str, torch.Tensor], n: int, generator: torch.Generator | None = None, temperature: float = 1.0
-) -> torch.Tensor:
-    """n latents [n, D] from the mixture fitted to the stats' labelled codes (fit_mixture), the std scaled by
-    `temperature`. (The explorer fits once and keeps the fit.)"""
-    return fit_mixture(stats).sample(n, generator, temperature)

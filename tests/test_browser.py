@@ -53,7 +53,8 @@ def browser():
         # CI sets LATENT_LAB_REQUIRE_BROWSER=1 and installs Chromium: there a missing browser fails
         if required:
             pytest.fail(f"{reason} (LATENT_LAB_REQUIRE_BROWSER=1 requires the browser tests to run)")
-        pytest.skip(reason)  # locally only
+        else:  # locally, without LATENT_LAB_REQUIRE_BROWSER
+            pytest.skip(reason)
 
     if not Path(CHROMIUM).exists():
         unavailable(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the browser tests")

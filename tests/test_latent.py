@@ -146,16 +146,16 @@ def test_mixture_sampler_keeps_the_labelled_groups_apart():
     codes = 0.1 * torch.randn(3000, 3, generator=g)
     codes[:, 0] += torch.where(labels[:, 0] > 0, 5.0, -5.0)
     stats = {"heldout_latents": codes, "heldout_attributes": labels}
-    samples = latent.sample_mixture(stats, 6000, torch.Generator().manual_seed(1))
-    assert samples.shape == (6000, 3) and torch.equal(samples, latent.sample_mixture(stats, 6000, torch.Generator().manual_seed(1)))
+    samples = latent.fit_mixture(stats).sample(6000, torch.Generator().manual_seed(1))
+    assert samples.shape == (6000, 3) and torch.equal(samples, latent.fit_mixture(stats).sample(6000, torch.Generator().manual_seed(1)))
     upper = samples[:, 0] > 0
     assert (samples[:, 0].abs() > 4).all()  # none between the groups
     assert upper.float().mean().item() == pytest.approx(1 / 3, abs=0.02)
     assert samples[upper, 1].std().item() == pytest.approx(0.1, rel=0.1)  # the within-group spread
-    narrow = latent.sample_mixture(stats, 6000, torch.Generator().manual_seed(1), temperature=0.5)
+    narrow = latent.fit_mixture(stats).sample(6000, torch.Generator().manual_seed(1), temperature=0.5)
     assert narrow[narrow[:, 0] > 0, 1].std().item() == pytest.approx(0.05, rel=0.1)
     with pytest.raises(ValueError, match="labels or attributes"):
-        latent.sample_mixture({"heldout_latents": codes}, 4)
+        latent.fit_mixture({"heldout_latents": codes})
 
 
 def test_manifold_grid():

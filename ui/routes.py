@@ -1,6 +1,8 @@
 """The slider page's files and routes outside Gradio (ui.launch adds them to the app):
 
-    GET  latent-lab/static/...                ui/static: local_decode.js, the vendored ONNX Runtime Web
+    GET  latent-lab/static/...                ui/static: local_decode.js, the vendored ONNX Runtime Web (its WASM
+                                              kept gzipped, 3.7 MB instead of 14.2, and sent as stored with
+                                              Content-Encoding: gzip, which every browser undoes)
     GET  latent-lab/decoder.onnx?model=KEY    a model's exported decoder, for the page to decode drags itself
     POST latent-lab/decode  {"model": KEY, "latent": [...]}    the picture of a latent, PNG at the model's size,
                                                                for drags the page cannot decode (no WebAssembly)
@@ -44,6 +46,12 @@ def routes(catalog: Catalog) -> list:
             return PlainTextResponse("no exported decoder for that model", status_code=404)
         return FileResponse(entry.decoder, media_type="application/octet-stream")
 
+    def wasm(request: Request) -> Response:
+        stored = STATIC / "ort" / f"{request.path_params['name']}.wasm.gz"  # a path parameter holds no "/"
+        if not stored.is_file():
+            return PlainTextResponse("no such file", status_code=404)
+        return FileResponse(stored, media_type="application/wasm", headers={"content-encoding": "gzip"})
+
     async def decode(request: Request) -> Response:
         body = await request.body()
         if len(body) > MAX_BODY:
@@ -52,16 +60,22 @@ def routes(catalog: Catalog) -> list:
             entry, z = _checked(by_key, body)
         except ValueError as err:
             return PlainTextResponse(str(err), status_code=400)
-        image = await run_in_threadpool(picture, entry, z)
-        data = io.BytesIO()
-        image.save(data, "PNG", compress_level=1)
-        return Response(data.getvalue(), media_type="image/png", headers={"cache-control": "no-store"})
+        png = await run_in_threadpool(_png, entry, z)  # the decode and the encoding, off the event loop
+        return Response(png, media_type="image/png", headers={"cache-control": "no-store"})
 
     return [
+        Route(f"/{STATIC_ROUTE}/ort/{{name}}.wasm", wasm, methods=["GET"]),  # before the folder's mount, which it overrides
         Mount(f"/{STATIC_ROUTE}", StaticFiles(directory=STATIC)),
         Route(f"/{DECODER_ROUTE}", decoder, methods=["GET"]),
         Route(f"/{DECODE_ROUTE}", decode, methods=["POST"]),
     ]
+
+
+def _png(entry, z: torch.Tensor) -> bytes:
+    """Latent z's picture (as the slider tab draws it) as PNG bytes."""
+    data = io.BytesIO()
+    picture(entry, z).save(data, "PNG", compress_level=1)
+    return data.getvalue()
 
 
 def _checked(by_key: dict, body: bytes):

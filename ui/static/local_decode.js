@@ -13,7 +13,19 @@
   "use strict";
   const here = document.currentScript ? new URL(".", document.currentScript.src).href : null;
   const state = { specText: "", spec: null, session: null, sessionUrl: null, loading: null, busy: false, again: false };
-  const stats = { local: 0, server: 0, failures: 0, lastError: null, lastPixels: null, lastLatent: null };
+  const stats = {
+    local: 0,
+    server: 0,
+    failures: 0,
+    lastError: null,
+    // the last picture drawn, read back from the canvas only when asked (the tests compare it with the server's)
+    get lastPixels() {
+      const canvas = document.querySelector("#slider-decoded canvas.latent-lab-local");
+      if (!canvas || !canvas.width) return null;
+      const drawn = canvas.getContext("2d", { willReadFrequently: true }).getImageData(0, 0, canvas.width, canvas.height);
+      return { width: drawn.width, height: drawn.height, data: Array.from(drawn.data) };
+    },
+  };
 
   function loadRuntime() {
     if (window.ort) return Promise.resolve(window.ort);
@@ -131,8 +143,6 @@
     if (source instanceof ImageData) context.putImageData(source, 0, 0);
     else context.drawImage(source, 0, 0);
     canvas.style.display = "block";
-    const drawn = context.getImageData(0, 0, source.width, source.height);
-    stats.lastPixels = { width: drawn.width, height: drawn.height, data: Array.from(drawn.data) };
   }
 
   // a canvas over the Decoded image, drawn synchronously (no PNG to encode and decode per tick); hidden again as soon
@@ -165,7 +175,6 @@
         // the model or latent changed meanwhile, or the slider was let go: the server's picture of the final values is coming
         if (spec !== state.spec || held.range === null) continue;
         draw(source);
-        stats.lastLatent = Array.from(z);
         window.dispatchEvent(new CustomEvent("latent-lab-decoded"));
       } while (state.again);
     } catch (err) {
