@@ -268,15 +268,15 @@ def faces_vae_served(launch_app, tmp_path_factory):
         yield app
 
 
-def readme_block(heading: str) -> str:
-    """The first ```python block after `heading` in the README."""
-    text = (ROOT / "README.md").read_text()
+def doc_block(document: str, heading: str) -> str:
+    """The first ```python block after `heading` in `document` (the README or a page under docs/)."""
+    text = (ROOT / document).read_text()
     return re.search(r"```python\n(.*?)```", text[text.index(heading) :], re.S).group(1)
 
 
 @pytest.mark.slow  # the shipped faces-vae
-def test_the_readme_client_snippet_runs_as_written(faces_vae_served, tmp_path):
-    code = readme_block("### An API a program can call").replace("http://127.0.0.1:7860/", faces_vae_served.url)
+def test_the_docs_client_snippet_runs_as_written(faces_vae_served, tmp_path):
+    code = doc_block("docs/explorer.md", "## An API a program can call").replace("http://127.0.0.1:7860/", faces_vae_served.url)
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Smiling (mean_difference) at strength +2" in result.stdout and "held-out ROC-AUC" in result.stdout
