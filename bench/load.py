@@ -5,7 +5,7 @@
 Three parts, each printed as a table and written to the JSON file:
 
 1. uploads: the server's peak RSS increase (VmHWM, reset before each) for one large or hostile upload at a time,
-   then four large ones at once;
+   then 4, 8 and 32 large ones at once (decoded ui.cache.UPLOAD_DECODES at a time);
 2. mixed users: `--users` sessions for `--minutes`, each doing, one after another, what a person does (reconstruct
    an upload, drag a slider, sample, edit an attribute, interpolate, invert a GAN face): errors, RSS and Gradio's
    temp directory after the first minute (warm-up) and at the end;
@@ -72,6 +72,8 @@ def hostile_uploads(folder: Path) -> dict[str, Path]:
     save("4096x4096.jpg", Image.fromarray(rng.integers(0, 255, (4096, 4096, 3), dtype=np.uint8)), quality=90)
     # noise in 4x4 blocks: 12 megapixels that PNG stores in about 10 MB, under the 20 MB cap, so the server decodes it
     save("4000x3000.png", Image.fromarray(rng.integers(0, 255, (750, 1000, 3), dtype=np.uint8)).resize((4000, 3000), Image.NEAREST))
+    # noise in 2x2 blocks at the pixel cap: near the 20 MB cap too
+    save("near-cap.png", Image.fromarray(rng.integers(0, 255, (2048, 2048, 3), dtype=np.uint8)).resize((4096, 4096), Image.NEAREST))
     save("16-bit.png", Image.fromarray(rng.integers(0, 65535, (512, 512), dtype=np.uint16)))
     save("cmyk.jpg", Image.new("CMYK", (300, 300), (10, 200, 30, 0)))
     save("palette-alpha.png", Image.new("P", (200, 200), 3), transparency=0)
@@ -150,9 +152,6 @@ def main(argv: list[str] | None = None) -> dict:
         except Exception as err:  # refused before Gradio stored it (e.g. by size), or any other failure: recorded
             outcome = f"{type(err).__name__}: {str(err)[:90]}"
         uploads[name] = {"peak_rss_increase_mb": round(rss_mb("VmHWM") - before, 1), "outcome": outcome}
-    reset_peak()
-    before = rss_mb()
-    big = [files["4096x4096.jpg"], files["4000x3000.png"]] * 2
 
     def upload(path):
         try:
@@ -160,12 +159,17 @@ def main(argv: list[str] | None = None) -> dict:
         except Exception as err:  # an upload refused by size is a result here, not a crash
             print(f"{path.name}: {type(err).__name__}: {str(err)[:90]}")
 
-    threads = [threading.Thread(target=upload, args=(path,)) for path in big]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    concurrent_peak = round(rss_mb("VmHWM") - before, 1)
+    large = [files["near-cap.png"], files["4000x3000.png"], files["4096x4096.jpg"]]
+    at_once = {}
+    for n in (4, 8, 32):
+        reset_peak()
+        before = rss_mb()
+        threads = [threading.Thread(target=upload, args=(large[i % len(large)],)) for i in range(n)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        at_once[n] = round(rss_mb("VmHWM") - before, 1)
 
     # --- 3. slow work apart (before the long run, on a quiet server)
     def slider_and_reconstruct(n: int) -> tuple[dict, dict]:
@@ -260,7 +264,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"uploads (peak RSS increase, MB; bar 200 each): {TEMP / 'uploads'}")
     for name, row in uploads.items():
         print(f"  {name:<20} {row['peak_rss_increase_mb']:>7.1f}  {row['outcome']}")
-    print(f"  4 large uploads at once: {concurrent_peak:.1f} MB (bar 600)")
+    for n, peak in at_once.items():
+        print(f"  {n} large uploads at once: {peak:.1f} MB (bar 600)")
     print("slow work apart (p95 ms; bar: with 4 inversions <= 2x alone)")
     for name, a, b in (("/decode (slider)", alone[0], busy[0]), ("/reconstruct (VAE)", alone[1], busy[1])):
         print(f"  {name:<20} alone {a['p95_ms']:>7.1f}   with 4 inversions {b['p95_ms']:>7.1f}   ratio {b['p95_ms'] / a['p95_ms']:.2f}x")
@@ -277,7 +282,7 @@ def main(argv: list[str] | None = None) -> dict:
             "torch": torch.__version__,
         },
         "uploads": uploads,
-        "four_large_uploads_peak_rss_increase_mb": concurrent_peak,
+        "large_uploads_at_once_peak_rss_increase_mb": at_once,
         "slow_work_apart": {
             "alone": {"decode": alone[0], "reconstruct": alone[1]},
             "with_4_inversions": {"decode": busy[0], "reconstruct": busy[1]},

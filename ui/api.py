@@ -2,14 +2,16 @@
 rather than on a browser session's current image. The tabs' own endpoints (/reconstruct, /decode, ...) follow the
 page's controls; these follow what a script needs:
 
-    /encode_image(model, image)                             -> {"latent"}
+    /encode_image(model, image, condition)                  -> {"latent", "note"}
     /decode_latent(model, latent, condition)                -> {"image", "latent"}
     /edit_latent(model, latent, attribute, strength, method, vector, condition) -> {"image", "latent", "note"}
     /sample_latents(model, n, seed, temperature, source, condition)            -> {"images", "latents"}
     /attribute_vector(model, attribute, method)             -> {"vector", "auc"}: the vector as a safetensors file
 
 `model` is a checkpoint's name ("faces-vae") or its label in the picker; `condition` a class name or a list of
-attribute names, for conditional models; images are PNG files (the client downloads them), latents lists of floats.
+attribute names, for conditional models; images are PNG files (the client downloads them), latents lists of floats
+within ±API_RANGE (as the sliders). A file parameter takes only a file uploaded to the app (gradio_client's
+handle_file does it): ui.cache.uploaded.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from gradio.data_classes import FileData
 from latent import ATTRIBUTE_METHODS, DEFAULT_STRENGTH, SAMPLE_SOURCES, edit, load_vector, save_vector
 
 from .attribute_vectors import fitted, labelled
-from .common import SEED_MAX, cache_file, checked_number, load_image, slow_work, to_pil
+from .cache import cache_file, uploaded
+from .common import SEED_MAX, checked_number, load_image, slow_work, to_pil
+from .sliders import API_RANGE
 
 MAX_LATENTS = 64  # sample_latents' n
 STRENGTH_LIMIT = 10.0
@@ -49,12 +53,14 @@ def _bind(fn, shared):
     return bound
 
 
-def encode_image(shared, model: str, image: FileData) -> dict:
-    """The latent of an image (a GAN's: found by inversion, seconds)."""
+def encode_image(shared, model: str, image: FileData, condition: str | list[str] | None = None) -> dict:
+    """The latent of an image (a GAN's: found by inversion, seconds); a conditional model encodes it under
+    `condition`."""
     entry = _entry(shared, model)
-    x, note = load_image(image["path"] if isinstance(image, dict) else image, entry)
+    y = _condition(entry, condition)
+    x, note = load_image(image, entry)
     with slow_work(entry.explorer.is_generator):
-        z = entry.explorer.encode(x)
+        z = entry.explorer.encode(x, y)
     return {"latent": _floats(z[0]), "note": note}
 
 
@@ -82,7 +88,7 @@ def edit_latent(
     strength = float(checked_number("strength", strength, -STRENGTH_LIMIT, STRENGTH_LIMIT))
     if vector is not None:
         try:
-            direction, meta = load_vector(vector["path"] if isinstance(vector, dict) else vector, entry.explorer.latent_dim)
+            direction, meta = load_vector(uploaded(vector, "vector"), entry.explorer.latent_dim)
         except ValueError as err:
             raise gr.Error(f"vector: {err}") from None
         what = f"the vector from the file ({meta.get('attribute', '?')} of {meta.get('model', '?')})"
@@ -145,7 +151,8 @@ def _latent(entry, latent) -> torch.Tensor:
         raise gr.Error(
             f"latent: {entry.key} takes a list of {dim} numbers, got {len(latent) if isinstance(latent, list) else type(latent).__name__}"
         )
-    return torch.tensor([float(checked_number(f"latent[{i}]", v, None, None)) for i, v in enumerate(latent)], dtype=torch.float32)
+    values = [float(checked_number(f"latent[{i}]", v, -API_RANGE, API_RANGE)) for i, v in enumerate(latent)]
+    return torch.tensor(values, dtype=torch.float32)
 
 
 def _condition(entry, condition, n: int = 1, sampling: bool = False):

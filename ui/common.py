@@ -8,8 +8,8 @@ tensors become PNG-backed PIL images, upscaled so 28- or 64-pixel pictures are v
 from __future__ import annotations
 
 import contextlib
+import io
 import math
-import tempfile
 import threading
 from pathlib import Path
 from urllib.parse import quote
@@ -22,8 +22,9 @@ from PIL import Image
 from data import tile, to_tensor, to_uint8
 from data.images import fit_image, open_image
 
+from .cache import MAX_UPLOAD_BYTES, read_upload, upload_decodes
+
 STATIC = Path(__file__).parent / "static"  # files the page loads (local_decode.js, the vendored ONNX Runtime Web)
-MAX_UPLOAD_BYTES = 20_000_000  # uploads: Gradio refuses a larger file before it is stored (ui.launch)
 MAX_UPLOAD_PIXELS = 4096 * 4096  # ... and a larger picture is refused before any pixel is decoded (about 50 MB as RGB)
 DISPLAY = 256  # shortest side, in pixels, that pictures are upscaled to (nearest neighbour: pixels stay honest)
 
@@ -101,17 +102,26 @@ def image_output(label: str, **kwargs) -> gr.Image:
     return gr.Image(label=label, type="pil", format="png", interactive=False, buttons=["download"], **kwargs)
 
 
-def load_image(source: str | Image.Image | None, entry) -> tuple[torch.Tensor, str]:
-    """An uploaded file (or a PIL image) -> float32 [1, C, S, S] for entry's model, and a note saying what was done."""
+def load_image(source, entry) -> tuple[torch.Tensor, str]:
+    """An upload (its path, or a dict or FileData holding it: ui.cache.uploaded checks it) or a PIL image -> float32
+    [1, C, S, S] for entry's model, and a note saying what was done. Uploads are read and decoded UPLOAD_DECODES at a
+    time over every endpoint: each near-cap upload costs about 220 MB while it decodes."""
     if source is None or source == "":
         raise gr.Error("upload an image first (or pick an example)")
     cfg = entry.config
     try:
-        image = source if isinstance(source, Image.Image) else open_image(source, MAX_UPLOAD_PIXELS, min_side=cfg.image_size)
-        array, note = fit_image(image, cfg.image_size, cfg.channels)
-    except ValueError as err:  # name the file as the person knows it, not by the server's temp path
-        message = str(err).replace(str(source), Path(str(source)).name) if isinstance(source, str) else str(err)
-        raise gr.Error(message) from None
+        if isinstance(source, Image.Image):
+            array, note = fit_image(source, cfg.image_size, cfg.channels)
+        else:
+            with upload_decodes:
+                name, data = read_upload(source, "image")
+                file = io.BytesIO(data)
+                file.name = name  # what open_image's messages call it: the file's name as uploaded
+                array, note = fit_image(open_image(file, MAX_UPLOAD_PIXELS, min_side=cfg.image_size), cfg.image_size, cfg.channels)
+    except gr.Error:
+        raise
+    except ValueError as err:  # what data.images says of a bad image
+        raise gr.Error(str(err)) from None
     return to_tensor(array), note
 
 
@@ -181,11 +191,3 @@ def union_choices(choice_lists) -> list[tuple[str, object]]:
         for label, value in choices:
             seen.setdefault(value, (label, value))
     return list(seen.values())
-
-
-def cache_file(name: str) -> Path:
-    """A path named `name` in a folder of its own in Gradio's cache, for a file handed to the page (a GIF, a vector
-    file, an API result): Gradio serves it from there and its sweep (ui.CACHE_SWEEP) ages it out."""
-    import gradio.utils
-
-    return Path(tempfile.mkdtemp(prefix="latent-lab-", dir=gradio.utils.get_upload_folder())) / name

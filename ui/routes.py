@@ -53,8 +53,8 @@ def routes(catalog: Catalog) -> list:
         return FileResponse(stored, media_type="application/wasm", headers={"content-encoding": "gzip"})
 
     async def decode(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        body = await _bounded_body(request, MAX_BODY)
+        if body is None:
             return PlainTextResponse(f"a latent is at most {MAX_BODY} bytes of JSON", status_code=413)
         try:
             entry, z = _checked(by_key, body)
@@ -71,6 +71,20 @@ def routes(catalog: Catalog) -> list:
     ]
 
 
+async def _bounded_body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None if it is longer than `limit` bytes: refused on its Content-Length before any of
+    it is read, and otherwise read no further than the limit (a chunked body declares no length)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 def _png(entry, z: torch.Tensor) -> bytes:
     """Latent z's picture (as the slider tab draws it) as PNG bytes."""
     data = io.BytesIO()
@@ -82,6 +96,8 @@ def _checked(by_key: dict, body: bytes):
     """(entry, latent tensor) from a decode request's JSON body, or a ValueError that says what is wrong."""
     try:
         request = json.loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply: a latent is a flat list of numbers") from None
     except ValueError:
         raise ValueError('expected JSON: {"model": KEY, "latent": [numbers]}') from None
     if not isinstance(request, dict):
