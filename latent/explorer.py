@@ -84,7 +84,18 @@ class Explorer:
                 f"{path_or_repo_id}: no {STATS_NAME}; the explorer needs the latent statistics (ranges, KL per dimension, "
                 "PCA, attribute vectors) that `python -m train` writes beside the weights at the end of a run"
             ) from None
-        stats, metadata = load_stats(stats_file)
+        stats, metadata = load_stats(stats_file)  # ValueError naming the file unless shaped as training writes it
+        if stats["mean"].shape != tuple(model.latent_shape):
+            raise ValueError(
+                f"{stats_file}: describes latents of size {stats['mean'].shape[0]}, the model in {models.WEIGHTS_NAME} has "
+                f"{list(model.latent_shape)}; the statistics and the weights come from different runs"
+            )
+        pictures = (model.config.image_size, model.config.image_size, model.config.channels)
+        if "examples" in stats and tuple(stats["examples"].shape[1:]) != pictures:
+            raise ValueError(
+                f"{stats_file}: its example pictures are {list(stats['examples'].shape[1:])} (height, width, channels), "
+                f"the model takes {list(pictures)}; the statistics and the weights come from different runs"
+            )
         return cls(model, stats, metadata, prior)
 
     @property

@@ -87,12 +87,92 @@ def save_stats(path: str | Path, stats: dict[str, torch.Tensor], metadata: dict[
 
 
 def load_stats(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
-    """(tensors, metadata with JSON fields decoded) from a stats.safetensors file."""
+    """(tensors, metadata with JSON fields decoded) from a stats.safetensors file; ValueError naming the file unless it
+    is readable and shaped as training writes it (check_stats)."""
     try:
         with safe_open(str(path), framework="pt") as f:
             tensors = {key: f.get_tensor(key) for key in f.keys()}
             raw = f.metadata() or {}
     except Exception as err:  # safetensors raises its own error types for damaged headers
-        raise ValueError(f"{path}: not a readable stats.safetensors file ({err})") from None
-    meta = {k: json.loads(v) if k.endswith("_names") else v for k, v in raw.items()}
+        raise ValueError(f"{path}: not a readable stats.safetensors file ({' '.join(str(err).split())})") from None
+    meta = {}
+    for key, value in raw.items():
+        try:
+            meta[key] = json.loads(value) if key.endswith("_names") else value
+        except (ValueError, RecursionError):
+            raise ValueError(f"{path}: metadata {key} is not a JSON list ({value[:40]!r})") from None
+    check_stats(tensors, meta, path)
     return tensors, meta
+
+
+# What training writes, as shapes over named sizes: D the latent size, K the PCA directions kept, A the attributes,
+# C the classes, M the held-out images, E the example pictures. "..." takes any further dimensions.
+SHAPES = {
+    "mean": ("D",),
+    "std": ("D",),
+    "p01": ("D",),
+    "p99": ("D",),
+    "kl": ("D",),
+    "pca_mean": ("D",),
+    "pca_components": ("K", "D"),
+    "pca_variance": ("K",),
+    "pca_explained": ("K",),
+    "attribute_vectors": ("A", "D"),
+    "class_vectors": ("C", "D"),
+    "heldout_latents": ("M", "D"),
+    "heldout_attributes": ("M", "A"),
+    "heldout_labels": ("M",),
+    "heldout_conditions": ("M", "..."),
+    "code_counts": ("codes",),
+    "examples": ("E", "height", "width", "channels"),
+}
+REQUIRED = ("mean", "std", "p01", "p99", "pca_mean", "pca_components", "pca_variance")  # every model's stats hold these
+NAMED_BY = {"A": "attribute_names", "C": "label_names"}  # the metadata list that names the rows of a size
+
+
+def check_stats(stats: dict[str, torch.Tensor], metadata: dict, source: str | Path = STATS_NAME) -> None:
+    """ValueError naming `source` (one line) unless the tensors and metadata are what latent_statistics and training
+    write: the required tensors, every known tensor of its shape (sizes agreeing across tensors and with the name
+    lists), floating-point ones finite, held-out labels within the classes, examples uint8. Unknown keys are allowed.
+    The explorer and the tabs index the statistics without checking them again."""
+
+    def refuse(problem: str):
+        raise ValueError(
+            f"{source}: {problem}; expected the {STATS_NAME} that `python -m train` writes (`python -m train stats DIR` rewrites it)"
+        )
+
+    missing = [key for key in REQUIRED if key not in stats]
+    if missing:
+        refuse(f"missing tensor(s) {', '.join(missing)}")
+    sizes: dict[str, int] = {}
+    for symbol, names_key in NAMED_BY.items():
+        names = metadata.get(names_key)
+        if names is None:
+            continue
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            refuse(f"metadata {names_key} is not a JSON list of strings")
+        sizes[symbol] = len(names)
+    for key, shape in SHAPES.items():
+        if key not in stats:
+            continue
+        tensor = stats[key]
+        needs = [NAMED_BY[s] for s in shape if s in NAMED_BY and s not in sizes]
+        if needs:
+            refuse(f"{key} has no {needs[0]} in the metadata to name its rows")
+        fixed = [s for s in shape if s != "..."]
+        if tensor.ndim < len(fixed) or ("..." not in shape and tensor.ndim != len(fixed)):
+            refuse(f"{key} has shape {list(tensor.shape)}, expected [{', '.join(shape)}]")
+        for symbol, size in zip(fixed, tensor.shape):
+            if sizes.setdefault(symbol, size) != size:
+                refuse(f"{key} has shape {list(tensor.shape)}, expected [{', '.join(shape)}] with {symbol} = {sizes[symbol]}")
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            refuse(f"{key} holds NaN or infinite values")
+    if not sizes["D"]:
+        refuse("mean is empty (a latent of size 0)")
+    if "examples" in stats and stats["examples"].dtype != torch.uint8:
+        refuse(f"examples are {stats['examples'].dtype}, expected uint8 pictures")
+    labels = stats.get("heldout_labels")
+    if labels is not None and "C" not in sizes:
+        refuse("heldout_labels has no label_names in the metadata to name its classes")
+    if labels is not None and (labels.is_floating_point() or len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < sizes["C"]):
+        refuse(f"heldout_labels are not class ids in [0, {sizes['C']})")

@@ -84,7 +84,9 @@ def classifier_for(
     for candidate in sorted(root.iterdir()) if root.is_dir() else ():
         if candidate.name.endswith("-judge") != judge or not (candidate / "training.json").exists():
             continue
-        record = json.loads((candidate / "training.json").read_text())
+        record = models.read_json(candidate / "training.json")  # ValueError naming the file, as models.load's
+        if not isinstance(record.get("data_options", {}), dict):
+            raise ValueError(f"{candidate / 'training.json'}: data_options is not a JSON object")
         if record.get("data") != dataset or data.recorded(dataset, record.get("data_options", {})).get("version") != version:
             continue
         if models.read_config_json(str(candidate / models.CONFIG_NAME)).get("image_size") == image_size:  # before loading weights

@@ -30,7 +30,7 @@ from .hub import CODE_URL, HubModel
 from .infogan import InfoGAN, InfoGANConfig
 from .nets import Posterior
 from .pixelcnn import PixelCNN, PixelCNNConfig
-from .storage import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, checkpoint_dir, push_checkpoint, read_config_json, resolve_file
+from .storage import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, checkpoint_dir, push_checkpoint, read_config_json, read_json, resolve_file
 from .vae import VAE, VAEConfig
 from .vqvae import VQVAE, VQVAEConfig
 from .wgan_gp import WGANGP, WGANGPConfig
@@ -100,6 +100,7 @@ __all__ = [
     "checkpoint_dir",
     "push_checkpoint",
     "read_config_json",
+    "read_json",
     "resolve_file",
     "field_specs",
     "option",

@@ -257,7 +257,10 @@ class HubModel(
         except Exception as e:  # safetensors raises its own error type for corrupt headers
             raise ValueError(f"{weights_file}: not a readable safetensors file ({e}); expected weights written by save()") from None
         check_state_dict(model, state, weights_file)
-        model.load_state_dict(state, strict=True)
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as e:  # names and shapes match, but a tensor's dtype cannot be copied into its parameter
+            raise ValueError(f"{weights_file}: {' '.join(str(e).split())}; expected weights written by save()") from None
         return model.to(map_location).eval()
 
 
@@ -267,8 +270,13 @@ MAX_PARAMETERS = 100_000_000  # 400 MB of float32 weights; the largest shipped m
 def check_size(cls: type[nn.Module], config: Config, source: str) -> None:
     """ValueError if the model config describes has more than MAX_PARAMETERS weights: counted on the meta device,
     so a config.json that asks for billions is refused without allocating them."""
-    with torch.device("meta"):
-        count = sum(p.numel() for p in cls(config).parameters())
+    try:
+        with torch.device("meta"):
+            count = sum(p.numel() for p in cls(config).parameters())
+    except Exception as e:  # fields each valid alone that no model can be built from (a grid smaller than its kernels, ...)
+        raise ValueError(
+            f"{source}: no {cls.__name__} can be built from its config.json ({type(e).__name__}: {' '.join(str(e).split())})"
+        ) from None
     if count > MAX_PARAMETERS:
         raise ValueError(f"{source}: its config describes a model of {count:,} parameters; Latent Lab loads up to {MAX_PARAMETERS:,}")
 

@@ -104,15 +104,31 @@ def push_checkpoint(directory: str | os.PathLike, repo_id: str, private: bool | 
     return f"https://huggingface.co/{repo_id}"
 
 
+JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+
+def read_json(path: str | os.PathLike, expected: type = dict) -> Any:
+    """Parse a JSON file of a checkpoint (config.json, training.json, evaluation.json, decoder.json), refusing one that
+    cannot be read, is not UTF-8 JSON, or whose top level is not `expected`: ValueError naming the file, in one line."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as e:  # missing, a directory, unreadable
+        raise ValueError(f"{path}: cannot be read ({e.strerror or type(e).__name__})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(data, expected):
+        got = JSON_TYPES.get(type(data), type(data).__name__)
+        raise ValueError(f"{path}: expected a JSON {JSON_TYPES.get(expected, expected.__name__)}, got a JSON {got}")
+    return data
+
+
 def read_config_json(config_file: str) -> dict[str, Any]:
     """Parse config.json, refusing bad JSON and a missing/non-string model_type."""
     try:
-        with open(config_file, encoding="utf-8") as f:
-            data = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{config_file}: not valid JSON ({e}); expected the config.json written by save()") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{config_file}: expected a JSON object of config fields, got {type(data).__name__}")
+        data = read_json(config_file)
+    except ValueError as e:
+        raise ValueError(f"{e}; expected the config.json written by save(), a JSON object of config fields") from None
     if not isinstance(data.get("model_type"), str):
         raise ValueError(f"{config_file}: missing or non-string 'model_type'")
     return data

@@ -3,11 +3,14 @@ progress/ grids, training.json, the model card README.md with evaluation.json, a
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -55,8 +58,8 @@ def write_stats(model, ds, train_idx, val_idx, y_all, device, limit, out: Path, 
     if not model.has_encoder:
         stats, meta = sampled_statistics(model, n=limit or 10_000, classifier=classifier)
         stats["examples"] = torch.from_numpy(np.asarray(ds.images[spread(val_idx, EXAMPLES)]))
-        save_stats(out / "stats.safetensors.tmp", stats, meta)
-        os.replace(out / "stats.safetensors.tmp", out / "stats.safetensors")
+        with atomic(out / "stats.safetensors") as tmp:
+            save_stats(tmp, stats, meta)
         return
 
     def encode(index):
@@ -91,9 +94,8 @@ def write_stats(model, ds, train_idx, val_idx, y_all, device, limit, out: Path, 
             stats[f"heldout_{key}"] = torch.from_numpy(values[heldout])  # rows match heldout_latents; examples are the first E
     if y_all is not None:
         stats["heldout_conditions"] = y_all[heldout]
-    tmp = out / "stats.safetensors.tmp"
-    save_stats(tmp, stats, meta)
-    os.replace(tmp, out / "stats.safetensors")
+    with atomic(out / "stats.safetensors") as tmp:
+        save_stats(tmp, stats, meta)
 
 
 @torch.no_grad()
@@ -144,15 +146,16 @@ def write_card(out: Path, model=None, measure: bool = True) -> dict:
         write_text(out / metrics.EVALUATION_NAME, json.dumps(evaluation, indent=2))
     else:
         evaluation = json.loads((out / metrics.EVALUATION_NAME).read_text())
-    tmp = Path(tempfile.mkdtemp(dir=out, prefix=".card-"))
     caption = None
     if (out / "samples.png").exists():  # a GAN's card also shows its monitor's curves
         caption = model.samples_caption() + (f" Monitor curves: ![curves]({CURVES_NAME})" if (out / CURVES_NAME).exists() else "")
-    model.save(
-        tmp, card=model_card(summary, evaluation, caption, model.card_rows()), metadata=card_metadata(out.name, summary, evaluation, model)
-    )
-    os.replace(tmp / models.CARD_NAME, out / models.CARD_NAME)
-    shutil.rmtree(tmp)
+    with scratch(out, ".card-", out / models.CARD_NAME) as tmp:  # the mixin writes the card with the weights: keep the card
+        model.save(
+            tmp,
+            card=model_card(summary, evaluation, caption, model.card_rows()),
+            metadata=card_metadata(out.name, summary, evaluation, model),
+        )
+        os.replace(tmp / models.CARD_NAME, out / models.CARD_NAME)
     return evaluation
 
 
@@ -226,22 +229,95 @@ def export_for_page(model, out: Path) -> None:
     if export.exportable(model) is not None:
         return
     try:
-        export.export_decoder(model, out)
+        with disk_errors(out / export.DECODER_NAME):
+            export.export_decoder(model, out)
+    except DiskFull:  # export_decoder writes both files in place: drop a half-written pair (a stale one is refused anyway)
+        for name in (export.DECODER_NAME, export.RECORD_NAME):
+            (out / name).unlink(missing_ok=True)
+        raise
     except ImportError as err:
         print(f"{out}: {export.DECODER_NAME} not written ({err}; pip install -r requirements-dev.txt): its sliders decode on the server")
 
 
 # ----------------------------------------------------------------------------- atomic files
+# Every file of a run is written through atomic() (or, for a file that is appended to, disk_errors()): a file is either
+# its previous content or the whole new one, no temporary is left behind, and a full disk is one DiskFull naming the file.
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+class DiskFull(OSError):
+    """A file of a run could not be written: its disk (or quota) is full. str(): one line naming the file."""
+
+    def __init__(self, path: str | os.PathLike, cause: BaseException | None = None):
+        code = cause.errno if isinstance(cause, OSError) and cause.errno in DISK_FULL else errno.ENOSPC
+        super().__init__(code, os.strerror(code), str(path))
+
+    def __str__(self) -> str:
+        return f"out of disk space writing {self.filename} ({self.strerror}): free some space and rerun with --resume"
+
+
+def disk_full(err: BaseException) -> bool:
+    """Whether err says the disk is full: an OSError's errno, or the message of a library that wraps one in its own
+    error type (safetensors: "... (os error 28)")."""
+    if isinstance(err, OSError) and err.errno in DISK_FULL:
+        return True
+    text = str(err)
+    return any(f"(os error {code})" in text for code in DISK_FULL) or "No space left on device" in text
+
+
+@contextlib.contextmanager
+def disk_errors(path: str | os.PathLike) -> Iterator[None]:
+    """Writes inside the block that fail on a full disk raise DiskFull(path); other errors pass through as they are."""
+    try:
+        yield
+    except Exception as err:
+        if disk_full(err) and not isinstance(err, DiskFull):
+            raise DiskFull(path, err) from err
+        raise
+
+
+@contextlib.contextmanager
+def atomic(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary name beside `path` (path + ".tmp") for the block to write, renamed over `path` when the block
+    succeeds. On any failure (Ctrl-C included) the temporary is removed and `path` keeps its previous content; a full
+    disk raises DiskFull(path)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with disk_errors(path):
+            yield tmp
+            os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def scratch(out: Path, prefix: str, target: str | os.PathLike) -> Iterator[Path]:
+    """A temporary folder in `out` for writing several files to move into place (`target`: what a full disk names);
+    removed afterwards, whatever happens."""
+    tmp = None
+    try:
+        with disk_errors(target):
+            tmp = Path(tempfile.mkdtemp(dir=out, prefix=prefix))
+            yield tmp
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_bytes(path: Path, data: bytes | memoryview) -> None:
+    with atomic(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def write_png(path: Path, image: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    Image.fromarray(image).save(tmp, format="PNG")
-    os.replace(tmp, path)
+    with atomic(path) as tmp:
+        Image.fromarray(image).save(tmp, format="PNG")

@@ -1,14 +1,16 @@
 """What a run keeps so it survives a kill: the best weights (config.json + model.safetensors), resume.pt (weights,
 optimizers, RNG state and Progress, while the run is unfinished) and metrics.jsonl. Each is written to a temporary
-name and renamed into place (metrics.jsonl is appended to, and cut back to the resumed step)."""
+name and renamed into place (metrics.jsonl is appended to, and cut back to the resumed step), through
+train.artifacts' writers: a full disk leaves the previous files whole, no temporary behind, and one DiskFull naming
+the file."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import torch.distributed as dist
 
 import models
 
-from .artifacts import write_text
+from .artifacts import disk_errors, scratch, write_bytes, write_text
 
 RESUME = "resume.pt"
 
@@ -38,8 +40,15 @@ class Progress:
 
 
 def append_metrics(out: Path, record: dict) -> None:
-    with open(out / "metrics.jsonl", "a") as f:
-        f.write(json.dumps(record) + "\n")
+    path = out / "metrics.jsonl"
+    size = path.stat().st_size if path.exists() else 0
+    try:
+        with disk_errors(path), open(path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.truncate(path, size)  # no line cut short by a full disk (or a kill mid-write)
+        raise
 
 
 def truncate_metrics(path: Path, step: int) -> None:
@@ -58,11 +67,10 @@ def truncate_metrics(path: Path, step: int) -> None:
 
 def save_model_atomic(model, out: Path, dtype: str = "float32") -> None:
     """config.json + model.safetensors (floating-point weights stored as dtype), each renamed into place."""
-    tmp = Path(tempfile.mkdtemp(dir=out, prefix=".save-"))
-    model.save(tmp, dtype=getattr(torch, dtype))
-    for name in (models.CONFIG_NAME, models.WEIGHTS_NAME):
-        os.replace(tmp / name, out / name)
-    shutil.rmtree(tmp)
+    with scratch(out, ".save-", out / models.WEIGHTS_NAME) as tmp:
+        model.save(tmp, dtype=getattr(torch, dtype))
+        for name in (models.CONFIG_NAME, models.WEIGHTS_NAME):
+            os.replace(tmp / name, out / name)
 
 
 def save_resume(out: Path, model, optimizers, progress: Progress, rank: int, world: int) -> None:
@@ -79,9 +87,11 @@ def save_resume(out: Path, model, optimizers, progress: Progress, rank: int, wor
         "rng": rng,
         "progress": asdict(progress),
     }
-    tmp = out / (RESUME + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, out / RESUME)
+    # serialised in memory, then written by Python: torch.save's own writer reports a full disk as a RuntimeError
+    # ("unexpected pos ...") that names neither the file nor the cause
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_bytes(out / RESUME, buffer.getbuffer())
 
 
 def load_resume(path: Path, model, optimizers, rank: int) -> Progress:

@@ -20,7 +20,7 @@ import data
 import models
 from models import field_specs
 
-from .artifacts import rewrite_stats, write_card
+from .artifacts import DiskFull, disk_full, rewrite_stats, write_card
 from .config import TrainConfig
 from .loop import NonFiniteLoss, train
 from .presets import PRESETS
@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, NonFiniteLoss) as err:
         parser.exit(1, f"{parser.prog}: error: {err}\n")
     except OSError as err:  # a read-only or full disk, an --out that is a file: the last checkpoint written is whole
+        if disk_full(err):  # every writer of the run raises DiskFull, naming the file; anything else that filled the disk too
+            full = err if isinstance(err, DiskFull) else DiskFull(err.filename or cfg.out, err)
+            parser.exit(1, f"{parser.prog}: error: {full}; any checkpoint already saved in {cfg.out} is kept whole\n")
         where = f" ({err.filename})" if err.filename else ""
         parser.exit(
             1,
@@ -222,4 +225,7 @@ def _each_checkpoint(argv: list[str], command: str, description: str, action, do
             action(Path(directory), **args)
         except (ValueError, FileNotFoundError) as err:
             parser.exit(1, f"{parser.prog}: error: {directory}: {err}\n")
+        except OSError as err:  # a full or read-only disk: the files already there are kept whole
+            why = f"out of disk space writing {err.filename} ({err.strerror}): free some space and run it again" if disk_full(err) else err
+            parser.exit(1, f"{parser.prog}: error: {directory}: {why}\n")
         print(f"{directory}: {done}")
