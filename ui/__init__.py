@@ -9,22 +9,19 @@ on what the Reconstruct tab showed.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
 
-from . import api, views
+from . import api, cache, views
 from .catalog import Catalog, Entry
 from .common import MAX_UPLOAD_BYTES, STATIC_ROUTE, union_choices
 
 TITLE = "Latent Lab"
-# a public Space runs for days: every picture served and every upload is a file in Gradio's cache, so every 30 s those
-# older than 2 minutes are deleted (10 users wrote about 20 MB a minute in bench/load.py; a picture's download button
-# and an upload work for 2 minutes); and the oldest sessions' state (their current latent) goes past SESSIONS
-CACHE_SWEEP = (30, 120)  # (every, older than), seconds
+# a public Space runs for days: the oldest sessions' state (their current latent) goes past SESSIONS (the files it
+# serves and is sent are swept by ui.cache)
 SESSIONS = 1000
 CSS = """
 .gradio-container {max-width: 1200px !important; width: 100%; margin: auto}
@@ -32,9 +29,26 @@ CSS = """
 #slider-decoded img {width: 256px; height: 256px; object-fit: contain; image-rendering: pixelated}
 #slider-picture {position: sticky; top: 8px; align-self: flex-start; z-index: 100}
 .gradio-container {overflow: clip !important}  /* clips like Gradio's "hidden" without becoming a scroll box, which would stop sticky */
+/* the tabs' overflow menu ("•••") opens over the pinned pictures (#slider-picture, #attribute-pictures: z-index 100) */
+.tab-wrapper .overflow-dropdown {z-index: 1000 !important}
+/* example pickers: as many thumbnails a row as fit, every one shown, no fixed height (Gradio's 8 columns of at least
+   100 px overflow a half-width column and hide some, under a 450 px box) */
+.example-picker .grid-container {grid-template-columns: repeat(auto-fill, minmax(64px, 1fr)) !important; grid-auto-rows: auto !important}
+.example-picker .grid-wrap {min-height: 0 !important; max-height: none !important; height: auto !important; overflow-y: visible !important;
+  padding-top: 38px !important}  /* below the block's label, which Gradio lays over the first row */
+.example-picker.small .grid-container {grid-template-columns: repeat(auto-fill, minmax(48px, 1fr)) !important}
 @media (max-width: 640px) {
   #slider-picture {order: -1; width: 100%; background: var(--background-fill-primary); padding-bottom: 4px}
   #slider-decoded img {width: 160px; height: 160px}
+  /* the attribute tab: the current and edited pictures above the controls, pinned while the strength is dragged; the
+     note and the download follow the controls */
+  #attribute-pictures {display: contents}
+  #attribute-images {order: -1; width: 100%; flex: 1 1 100%; position: sticky; top: 0; z-index: 100;
+    background: var(--background-fill-primary); padding: 4px 0}
+  #attribute-images {flex-wrap: nowrap !important}  /* the two pictures side by side: a short strip to pin */
+  #attribute-images > * {min-width: 0 !important; flex: 1 1 0 !important}
+  #attribute-images img {max-height: 140px; object-fit: contain}
+  #attribute-pictures > * {flex: 1 1 100%}
 }
 """
 
@@ -88,92 +102,6 @@ def theme() -> gr.Theme:
     return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate")
 
 
-def keep_house(every: float = CACHE_SWEEP[0], older_than: float = CACHE_SWEEP[1]) -> None:
-    """Bound a long-running server's memory and disk from one background thread, every `every` seconds:
-    - glibc's malloc gives each thread an arena and keeps what is freed there: with 8 request threads the server's RSS
-      grew by 274 MB in 10 minutes of bench/load.py and never came back. The arenas are capped at 2 and freed memory is
-      handed back to the system (malloc_trim; Linux with glibc only).
-    - Gradio's own sweep (Blocks' delete_cache) deletes only the files its components registered: in bench/load.py 926
-      of 1,083 cached files outlived it (pictures from gr.api endpoints, files this app writes). Every file in Gradio's
-      cache older than `older_than` seconds is deleted here, then the folders left empty."""
-    import ctypes
-    import threading
-    import time
-
-    if any(thread.name == "latent-lab-housekeeping" for thread in threading.enumerate()):
-        return  # once per process (the tests launch many apps)
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-8, 2)  # M_ARENA_MAX
-    except (OSError, AttributeError):
-        libc = None
-
-    def loop() -> None:
-        while True:
-            time.sleep(every)
-            sweep_cache(older_than)
-            if libc is not None:
-                libc.malloc_trim(0)
-
-    threading.Thread(target=loop, name="latent-lab-housekeeping", daemon=True).start()
-
-
-def sweep_cache(older_than: float, folder: Path | None = None) -> int:
-    """Delete the files under Gradio's cache folder (or `folder`) last written more than `older_than` seconds ago, and
-    the folders that leaves empty; returns how many files went. A file that vanishes meanwhile is skipped."""
-    import time
-
-    import gradio.utils
-
-    root = Path(folder or gradio.utils.get_upload_folder())
-    cutoff = time.time() - older_than
-    deleted = 0
-    for directory, _, files in os.walk(root, topdown=False):
-        for name in files:
-            path = Path(directory) / name
-            try:
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    deleted += 1
-            except FileNotFoundError:
-                pass
-        if Path(directory) != root:
-            try:
-                os.rmdir(directory)  # only when empty
-            except OSError:
-                pass
-    return deleted
-
-
-def write_pictures_atomically() -> None:
-    """Gradio 6.31 writes a served picture over its cache file in place (processing_utils.save_pil_to_cache: the file's
-    name is its content's hash), so two requests making the same picture at once -- every page load's first example --
-    can truncate the file while a third is sending it: 2 to 5 of about 1,000 requests in bench/load.py ended in "peer
-    closed connection". Its file copies are already written under a temporary name and renamed into place; pictures
-    get the same here, and a picture already in the cache is only touched (the sweep ages files by time)."""
-    import gradio.processing_utils as processing
-
-    if getattr(processing.save_pil_to_cache, "atomic", False):
-        return
-
-    def save_pil_to_cache(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
-        data = processing.encode_pil_to_bytes(img, format)
-        folder = Path(cache_dir) / processing.hash_bytes(data)
-        folder.mkdir(exist_ok=True, parents=True)
-        target = (folder / f"{name}.{format}").resolve()
-        if target.exists():
-            os.utime(target)
-            return str(target)
-        handle, staging = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.")
-        with os.fdopen(handle, "wb") as f:
-            f.write(data)
-        os.replace(staging, target)
-        return str(target)
-
-    save_pil_to_cache.atomic = True
-    processing.save_pil_to_cache = save_pil_to_cache
-
-
 def launch(demo: gr.Blocks, **options):
     """Queue and launch demo as `python app.py` does (the tests and benches too); options go to Blocks.launch.
     - Gradio's run history is off: it rewrote the page's localStorage on every call, slider ticks included.
@@ -182,10 +110,11 @@ def launch(demo: gr.Blocks, **options):
       once a public Space has served 10,000 calls, 10% of the server's CPU with 16 clients dragging after 1,500. Here
       the last 1,000 calls, every 100 calls (both still settable in the environment).
     - Uploads are capped at MAX_UPLOAD_BYTES before they are stored, and at most SESSIONS sessions keep state.
-    - The app also serves the slider page's files and routes outside Gradio (ui.routes), which ui.build put on demo."""
+    - The app also serves the slider page's files and routes outside Gradio (ui.routes), which ui.build put on demo.
+    - A call that names a file other than an upload is refused before Gradio reads it (ui.cache.UploadsOnly)."""
     head = f'<script src="{STATIC_ROUTE}/local_decode.js"></script>'
-    keep_house()
-    write_pictures_atomically()
+    cache.keep_house(demo)
+    cache.write_pictures_atomically()
     os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
     return demo.queue(default_concurrency_limit=8).launch(
@@ -196,7 +125,7 @@ def launch(demo: gr.Blocks, **options):
         run_history=False,
         max_file_size=MAX_UPLOAD_BYTES,
         state_session_capacity=SESSIONS,
-        app_kwargs={"routes": getattr(demo, "page_routes", [])},
+        app_kwargs={"routes": getattr(demo, "page_routes", []), "middleware": [Middleware(cache.UploadsOnly)]},
         **options,
     )
 
@@ -204,7 +133,8 @@ def launch(demo: gr.Blocks, **options):
 def build(catalog: Catalog) -> gr.Blocks:
     from . import attributes, codebook, compare, interpolate, latent_map, model_card, reconstruct, routes, sample, sliders
 
-    with gr.Blocks(title=TITLE, delete_cache=CACHE_SWEEP) as demo:
+    cache.use_own_folder()  # before any component is made: each reads the folder then
+    with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(
             f"# {TITLE}\nLook inside generative models: reconstruct, sample, interpolate, drag latent sliders, add attribute vectors.",
             elem_id="title",

@@ -5,18 +5,21 @@ inverted first (latent.invert)."""
 from __future__ import annotations
 
 import math
+import weakref
 from functools import partial
+from pathlib import Path
 
 import gradio as gr
 import torch
 
 from latent import INTERPOLATIONS
 
+from .cache import cache_file
 from .common import (
     SEED_MAX,
     Number,
     Slider,
-    cache_file,
+    example_images,
     example_tensor,
     image_input,
     image_output,
@@ -94,6 +97,26 @@ def _example_names(entry) -> list[tuple[str, str]]:
     return [(f"#{i}", f"#{i}") for i in range(0 if entry.examples is None else len(entry.examples))]
 
 
+_opened: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # explorer -> its opening path: strip, GIF bytes and name, note
+
+
+def opening(entry, source: str, names: list[str], *, shared) -> list:
+    """[strip, GIF path, note]: the path the tab opens on -- slerp in 10 steps between the first two examples (or seeds
+    0 and 1) under the default condition -- made once per model (a GIF takes a few hundred ms to encode, and every
+    page load opens a model); its GIF is written anew each time, since the cache sweep ages files out."""
+    kept = _opened.get(entry.explorer)
+    if kept is None:
+        ends = (names + [None, None])[:2]
+        strip, gif, note = interpolate(
+            entry.label, source, None, None, *ends, 0, 1, "slerp", 10, *entry.default_condition, progress=None, shared=shared
+        )
+        kept = _opened[entry.explorer] = (strip, Path(gif).read_bytes(), Path(gif).name, note)
+    strip, data, name, note = kept
+    path = cache_file(name)
+    path.write_bytes(data)
+    return [strip, str(path), note]
+
+
 def _gif(frames, name: str) -> str:
     """An animated GIF that plays the path forth and back, saved as `name` (what a download is called) in a
     directory of its own."""
@@ -114,10 +137,12 @@ def build(shared) -> None:
                 with gr.Row(visible=True) as images:
                     with gr.Column():
                         upload_a = image_input("Image A")
-                        example_a = gr.Dropdown(every, label="…or example A")
+                        pick_a = _picker("…or pick example A", "interpolate-pick-a")
+                        example_a = gr.Dropdown(every, label="…or example A", visible=False)  # what pick_a picked
                     with gr.Column():
                         upload_b = image_input("Image B")
-                        example_b = gr.Dropdown(every, label="…or example B")
+                        pick_b = _picker("…or pick example B", "interpolate-pick-b")
+                        example_b = gr.Dropdown(every, label="…or example B", visible=False)
                 with gr.Row(visible=False) as seeds:
                     seed_a = Number(value=0, precision=0, minimum=0, maximum=SEED_MAX, label="Seed A")
                     seed_b = Number(value=1, precision=0, minimum=0, maximum=SEED_MAX, label="Seed B")
@@ -135,18 +160,50 @@ def build(shared) -> None:
         inputs = [shared.model, source, upload_a, upload_b, example_a, example_b, seed_a, seed_b, method, steps, *shared.conditions]
         button.click(partial(interpolate, shared=shared), inputs, [strip, gif, note], api_name="interpolate")
 
+        # a picked example replaces an upload on its side (which would otherwise be interpolated instead)
+        for pick, example, upload in ((pick_a, example_a, upload_a), (pick_b, example_b, upload_b)):
+            pick.select(_picked, None, [example, upload], api_name=False, show_progress="hidden")
+
         def on_model(entry):
             names = [name for name, _ in _example_names(entry)]
-            source_value = "seeds" if entry.explorer.is_generator else "images"  # a GAN opens on seeds: images need inverting
-            if not names:  # no examples: keep the old choices (emptied choices upset the browser's dropdown), select none
-                return [gr.update(value=None), gr.update(value=None), None, None, "", source_value]
+            # a GAN opens on seeds (images need inverting: seconds), as does a model without examples
+            source_value = "seeds" if entry.explorer.is_generator or len(names) < 2 else "images"
+            thumbnails = example_images(entry, display=64)
+            # the tab opens on the path between the first two examples (or seeds 0 and 1), not on empty boxes
+            shown = opening(entry, source_value, names, shared=shared)
             return [
-                gr.update(choices=names, value=names[0]),
-                gr.update(choices=names, value=names[1] if len(names) > 1 else None),
+                # no examples: keep the old choices (emptied choices upset the browser's dropdown), select none
+                gr.update(choices=names, value=names[0]) if names else gr.update(value=None),
+                gr.update(choices=names, value=names[1]) if len(names) > 1 else gr.update(value=None),
+                gr.update(value=thumbnails, selected_index=0 if names else None),
+                gr.update(value=thumbnails, selected_index=1 if len(names) > 1 else None),
                 None,
                 None,
-                "",
+                *shown,
                 source_value,
+                "slerp",
+                10,
+                0,
+                1,
             ]
 
-        shared.when_model_changes([example_a, example_b, strip, gif, note, source], on_model)
+        shared.when_model_changes(
+            [example_a, example_b, pick_a, pick_b, upload_a, upload_b, strip, gif, note, source, method, steps, seed_a, seed_b], on_model
+        )
+
+
+def _picker(label: str, elem_id: str) -> gr.Gallery:
+    """A side's example thumbnails: a click picks one (the selected one is ringed)."""
+    return gr.Gallery(
+        label=label,
+        height="auto",
+        allow_preview=False,
+        object_fit="contain",
+        buttons=[],
+        elem_id=elem_id,
+        elem_classes=["example-picker", "small"],  # every thumbnail shown, as many a row as fit (ui.CSS)
+    )
+
+
+def _picked(evt: gr.SelectData):
+    return f"#{evt.index}", None

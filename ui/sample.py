@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import math
 import random
+import threading
+import weakref
 from functools import partial
 
 import gradio as gr
+from PIL import Image
 
 from latent import SAMPLE_SOURCES
 
-from .common import SEED_MAX, Number, Slider, image_output, slow_work, to_pil
+from .common import DISPLAY, SEED_MAX, Number, Slider, image_output, slow_work, to_pil
 
 MAX_SAMPLES = 64
 MAX_TEMPERATURE = 2.0  # the slider's end, and what the handler accepts
@@ -92,6 +95,59 @@ def opening_source(entry) -> str:
     if kind(entry) in ("kl", "none") and entry.explorer.mixture_available:
         return "mixture"
     return "fitted" if kind(entry) == "kl" else entry.explorer.default_source
+
+
+OPENING = dict(n=16, temperature=1.0, seed=0)  # the grid a model opens on (the tab's controls start at these)
+SHORT = {  # (source, kind of model) -> what the samples are drawn from, in a few words (the Model tab's label)
+    "mixture": "a Gaussian mixture over the labelled codes",
+    "fitted": "a Gaussian fitted to the training codes",
+    ("prior", "kl"): "the prior N(0, I)",
+    ("prior", "none"): "N(0, I) (an AE has no prior)",
+    ("prior", "adversarial"): "the adversarial AE's prior",
+    ("prior", "learned"): "the PixelCNN prior",
+    ("prior", "learned-uniform"): "uniformly random code grids (no prior loaded)",
+    ("prior", "noise"): "the noise prior N(0, I)",
+}
+_drawn: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # explorer -> its opening grid, drawn once
+_drawing: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # explorer -> the lock its one drawing holds
+_guard = threading.Lock()
+
+
+def opening_what(entry) -> str:
+    """What the opening grid is, for a label: "16 samples from <source>, seed 0"."""
+    source, (class_choice, _) = opening_source(entry), entry.default_condition
+    of = f" of class {class_choice}" if class_choice else ""
+    return f"{OPENING['n']} samples{of} from {SHORT.get(source) or SHORT[source, kind(entry)]}, seed {OPENING['seed']}"
+
+
+def opening_is_slow(entry) -> bool:
+    """Drawing the opening grid goes through a PixelCNN prior (a pass per grid cell: seconds)."""
+    return opening_source(entry) == "prior" and entry.explorer.prior is not None
+
+
+def opening_ready(entry) -> bool:
+    """The opening grid is at hand without waiting: cheap to draw, or drawn already."""
+    return not opening_is_slow(entry) or entry.explorer in _drawn
+
+
+def opening_grid(entry, *, shared) -> tuple:
+    """(grid, note) of the opening draw: OPENING from opening_source(entry) under the default condition -- the Sample
+    tab's first grid and the Model tab's, shown on every page load and model change. Drawn once per model (whoever
+    asks first; the others wait for it) and kept at the model's own resolution (16 tiles, not the upscaled picture)."""
+    with _guard:
+        lock = _drawing.setdefault(entry.explorer, threading.Lock())
+    with lock:
+        if entry.explorer not in _drawn:
+            grid, note = sample(entry.label, *OPENING.values(), opening_source(entry), *entry.default_condition, shared=shared)
+            scale = max(1, DISPLAY // entry.config.image_size)  # to_pil's nearest-neighbour upscale: undone exactly
+            _drawn[entry.explorer] = grid.resize((grid.width // scale, grid.height // scale), Image.NEAREST), scale, note
+        small, scale, note = _drawn[entry.explorer]
+    return small.resize((small.width * scale, small.height * scale), Image.NEAREST), note
+
+
+def drawing_note(entry) -> str:
+    """The note shown while a slow opening grid is drawn (also what starts the drawing: see build)."""
+    return f"*Drawing {OPENING['n']} samples through {entry.key}'s PixelCNN prior, cell by cell: a few seconds, once…*"
 
 
 def source_choices(entry) -> dict:
@@ -211,9 +267,9 @@ def build(shared) -> None:
 
         def on_model(entry):
             vq = entry.model.has_codes
-            # the tab opens on a grid where drawing one is cheap (not through a PixelCNN, which takes seconds)
-            cheap = not (opening_source(entry) == "prior" and entry.explorer.prior is not None)
-            shown = sample(entry.label, 16, 1.0, 0, opening_source(entry), *entry.default_condition, shared=shared) if cheap else (None, "")
+            # the tab opens on a grid; one drawn through a PixelCNN (seconds) is drawn after the model change, prompted
+            # by its note (below), so the change itself stays quick
+            shown = opening_grid(entry, shared=shared) if opening_ready(entry) else (None, drawing_note(entry))
             return [
                 *shown,
                 gr.update(value=opening_source(entry), **source_choices(entry)),
@@ -223,3 +279,12 @@ def build(shared) -> None:
             ]
 
         shared.when_model_changes([grid, note, source, temperature, reject, truncation], on_model)
+
+        def draw_opening(label, shown_note, progress=gr.Progress(track_tqdm=True)):  # the PixelCNN's rows as a bar
+            entry = shared.entry(label)
+            if shown_note != drawing_note(entry):
+                return gr.skip(), gr.skip()
+            return opening_grid(entry, shared=shared)
+
+        drawing = note.change(draw_opening, [shared.model, note], [grid, note], api_name=False)
+        shared.model.input(None, None, None, cancels=[drawing])  # another model picked meanwhile: not this grid
