@@ -12,7 +12,7 @@ import torch
 
 from latent import ATTRIBUTE_METHODS, custom_vector, fit_and_score, heldout_auc, heldout_table, load_vector, save_vector, splittable
 
-from .common import cache_file
+from .cache import cache_file, uploaded
 
 METHODS = [
     ("stored vector: mean difference (White 2016); a GAN's: InterFaceGAN on labelled samples", "mean_difference"),
@@ -90,7 +90,7 @@ def chosen_vector(explorer, source, name, method, given, set_a, set_b, vector_fi
         if not vector_file:
             raise gr.Error("upload a vector file: a .safetensors file from 'Download this vector' or the /attribute_vector endpoint")
         try:
-            vector, meta = load_vector(vector_file, explorer.latent_dim)
+            vector, meta = load_vector(uploaded(vector_file, "vector file"), explorer.latent_dim)
         except ValueError as err:
             raise gr.Error(f"{Path(str(vector_file)).name}: {err}") from None
         origin = (
@@ -151,6 +151,8 @@ def download_vector(label, source, name, method, given, set_a, set_b, *, shared)
     entry = shared.entry(label)
     if source == "attribute" and method == "guided":
         raise gr.Error("a classifier-guided edit has no single vector to save: choose a vector method")
+    if source == "attribute" and method == "condition":
+        raise gr.Error("switching a model's condition moves no latent: there is no vector to save; choose a vector method")
     if source == "file":
         raise gr.Error("this vector came from a file already")
     vector, _ = chosen_vector(entry.explorer, source, name, method, tuple(given or ()), set_a or [], set_b or [])
@@ -166,25 +168,34 @@ def download_vector(label, source, name, method, given, set_a, set_b, *, shared)
 
 def scorecard(entry, name, method) -> str:
     """What the model card measured for this attribute's edit (metrics.edits): how often it adds the attribute, and
-    the other attribute it changes most, so a user knows what to expect before dragging the strength."""
+    the other attribute it changes most, so a user knows what to expect before dragging the strength. A conditional
+    model's card measured switching its condition (metrics.condition_scorecard), which method "condition" shows; for
+    a vector on such a model it says that the card's figure is not the vector's."""
     key = "guided_edits" if method == "guided" else "edits"
     cards = entry.evaluation.get(key, {})
+    shown = display(entry.explorer, name)
     if name not in cards:
-        return (
-            f"*The model card has no measured scorecard for {display(entry.explorer, name)}; it measures {', '.join(cards)}.*"
-            if cards
+        return f"*The model card has no measured scorecard for {shown}; it measures {', '.join(cards)}.*" if cards else ""
+    card = cards[name]
+    switched = "strength" not in card  # metrics.condition_scorecard: the condition switched on, no strength
+    if switched != (method == "condition"):
+        measured = f"switching the {shown} condition on" if switched else f"the stored {shown} vector at strength {card['strength']:g}"
+        lesson = (
+            ": a conditional model's latent carries little of what its condition sets, so a vector may do little here. "
+            "Choose the method 'switch the model's condition' to see the edit the card measured"
+            if switched
             else ""
         )
-    card = cards[name]
+        return f"*The model card measured {measured} ({card['flip_rate']:.0%} of test images without {shown} gained it), not this method{lesson}.*"
     worst = max(card["changed"], key=card["changed"].get)
-    shown = display(entry.explorer, name)
-    if "strength" not in card:
+    if switched:
         how = f"switching the {shown} condition on"
     else:
         how = f"{f'the classifier-guided {shown} edit' if key == 'guided_edits' else f'the stored {shown} vector'} at strength {card['strength']:g}"
     on = "of its own samples without it" if "edit" in card else "of test images without it"
-    caveat = "" if method in ("mean_difference", "guided") else " (measured for the stored vector, not this method)"
+    caveat = "" if method in ("mean_difference", "guided", "condition") else " (measured for the stored vector, not this method)"
+    shows = f" The edit shown here is that one: the same latent decoded with {shown} off, then on." if switched else ""
     return (
         f"**Measured on this model** (its card){caveat}: {how} adds {shown} to {card['flip_rate']:.0%} {on} "
-        f"(unedited: {card['baseline']:.0%}; n = {card['n']}); the other attribute it changes most: {worst}, in {card['changed'][worst]:.0%}."
+        f"(unedited: {card['baseline']:.0%}; n = {card['n']}); the other attribute it changes most: {worst}, in {card['changed'][worst]:.0%}.{shows}"
     )

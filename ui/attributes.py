@@ -5,6 +5,10 @@ data -- by one of latent.ATTRIBUTE_METHODS, or from two sets of example images t
 Fitted vectors are scored by ROC-AUC on held-out latents they were not fitted on. A GAN's labels come from its own
 samples, labelled by the dataset's attribute classifier (latent.sampled_statistics). Where that classifier is loaded, a
 classifier-guided edit (latent.guided_edit) follows its gradients at the current latent instead of one vector.
+
+A conditional model (a CVAE) is edited by switching its condition: the same latent decoded under the header's condition,
+then with the attribute switched on (or the class changed), which is what its card measured (metrics.condition_scorecard).
+Its latent carries little of what the condition sets, so a vector there may do little: the vectors stay, as a lesson.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from .attribute_vectors import METHODS, NEEDS_GIVEN, chosen_vector, display, dow
 from .common import Slider, example_images, image_output, state_to_latent, to_pil, union_choices
 
 GUIDED = ("classifier-guided: local steps, the others held (no single vector)", "guided")
+CONDITION = ("switch the model's condition: the same latent decoded with it off, then on (conditional models)", "condition")
 TAKES_GIVEN = (*NEEDS_GIVEN, "guided")  # guided holds every other attribute unless some are ticked
 SOURCES = [
     ("a labelled attribute", "attribute"),
@@ -37,6 +42,8 @@ def edit_attribute(
     z = state_to_latent(state, entry)
     if source == "attribute" and method == "guided":
         return _guided(entry, z, name, tuple(given or ()), float(strength), class_choice, attribute_choice)
+    if source == "attribute" and method == "condition":
+        return _switched(entry, z, name, float(strength), class_choice, attribute_choice)
     vector, note = chosen_vector(entry.explorer, source, name, method, tuple(given or ()), set_a or [], set_b or [], vector_file)
     original, edited = _decoded(entry, torch.stack([z, edit(z, vector, float(strength))]), class_choice, attribute_choice)
     return original, edited, f"{note} Strength {float(strength):+.2f}; |vector| = {float(vector.norm()):.3f}."
@@ -74,6 +81,46 @@ def _guided(entry, z, name, given, strength, class_choice, attribute_choice):
             f"{float((edited - z).norm()):.3f}."
         ),
     )
+
+
+def switchable(entry) -> list[str]:
+    """The vector names (explorer.vectors) that are also the model's conditions: those a condition switch edits."""
+    if entry.decodes_without_condition:
+        return []
+    return [n for n in labelled(entry.explorer)[0] if n in entry.conditions]
+
+
+def _switched(entry, z, name, strength, class_choice, attribute_choice):
+    """[current, edited, note]: z decoded under the header's condition, then with `name` switched: an attribute's
+    value plus strength, kept within 0..1 (the values the model was trained on); a class changed to `name`."""
+    shown = display(entry.explorer, name)
+    if name not in switchable(entry):
+        conditions = ", ".join(entry.conditions) if entry.conditions and not entry.decodes_without_condition else "nothing"
+        raise gr.Error(
+            f"{entry.key} is not conditioned on {shown} (its condition: {conditions}): switching the condition edits only "
+            f"what it is conditioned on; choose a vector method for {shown}"
+        )
+    y = entry.condition(class_choice, attribute_choice, 1)
+    switched = y.clone()
+    if entry.conditioned_on_classes:
+        switched[0] = entry.conditions.index(name)
+        how = f"class {class_choice} (the condition above), then class {name}"
+        same = f" The condition above is class {name} already: choose another class to see a change." if class_choice == name else ""
+    else:
+        i = entry.conditions.index(name)
+        before = float(y[0, i])
+        switched[0, i] = min(max(before + strength, 0.0), 1.0)
+        after = float(switched[0, i])
+        how = f"{name} = {before:g} (the condition above), then {after:g} ({before:g} + strength {strength:+.2f}, kept within 0..1)"
+        same = (
+            ""
+            if after != before
+            else f" {name} is {'on' if before else 'off'} in the condition above already: a {'negative' if before else 'positive'} strength switches it."
+        )
+    original, edited = (to_pil(image[None]) for image in entry.explorer.decode(torch.stack([z, z]), torch.cat([y, switched])))
+    card = entry.evaluation.get("edits", {}).get(name, {})
+    measured = "; the edit its card measures (the scorecard above)" if card and "strength" not in card else ""
+    return original, edited, f"**{shown}** by switching {entry.key}'s condition: the same latent decoded with {how}{measured}.{same}"
 
 
 def _decoded(entry, z: torch.Tensor, class_choice, attribute_choice) -> list:
@@ -158,6 +205,11 @@ def _model_updates(entry, c: Components) -> dict:
     methods = METHODS if table is not None else METHODS[:1]  # the fitting methods need labelled held-out latents
     if names and set(names) <= set(explorer.guided_attributes):
         methods = [*methods, GUIDED]
+    switches = switchable(entry)
+    if switches:  # a conditional model is edited by its condition: that comes first
+        methods = [CONDITION, *methods]
+    opening = _opening(names)
+    method = "condition" if opening in switches else "mean_difference"
     sources = [s for s in SOURCES if (s[1] == "attribute" and names) or (s[1] == "custom" and picks)]
     sources += [SOURCES[2]] if sources else []  # a saved vector fits any model with vectors of its own to save
     message = _no_vector_message(entry, names, sources)
@@ -168,11 +220,11 @@ def _model_updates(entry, c: Components) -> dict:
             choices=sources or SOURCES, value=(sources or SOURCES)[0][1]
         ),  # hidden without sources; a valid value all the same
         # a selector with nothing to offer keeps its choices and is hidden: emptied choices upset the browser's dropdown
-        c.name: gr.update(choices=[(display(explorer, n), n) for n in names], value=_opening(names), visible=True)
+        c.name: gr.update(choices=[(display(explorer, n), n) for n in names], value=opening, visible=True)
         if names
         else gr.update(value=None, visible=False),
-        c.card: gr.update(value=scorecard(entry, _opening(names), "mean_difference") if names else "", visible=bool(names)),
-        c.method: gr.update(choices=methods, value="mean_difference", visible=bool(names)),
+        c.card: gr.update(value=scorecard(entry, opening, method) if names else "", visible=bool(names)),
+        c.method: gr.update(choices=methods, value=method, visible=bool(names)),
         c.given: gr.update(choices=[(display(explorer, n), n) for n in names[1:]], value=[], visible=False),
         c.custom: gr.update(visible=bool(picks) and not names),
         c.vector_file: gr.update(value=None, visible=False),
@@ -236,10 +288,10 @@ def _layout(every_name: list, every_pick: list) -> Components:
             c.name = gr.Dropdown(every_name, label="Attribute or class (classes are one-vs-rest)")
             c.card = gr.Markdown(elem_id="attribute-scorecard")
             c.method = gr.Radio(
-                [*METHODS, GUIDED],
+                [*METHODS, GUIDED, CONDITION],
                 value="mean_difference",
                 label="Method",
-                info="balanced: mean difference within groups that share the held-fixed attributes; conditional: the SVM normal minus its projection on the held-fixed attributes' normals; guided: steps along the classifier's gradient, the held attributes' gradients projected out",
+                info="balanced: mean difference within groups that share the held-fixed attributes; conditional: the SVM normal minus its projection on the held-fixed attributes' normals; guided: steps along the classifier's gradient, the held attributes' gradients projected out; switch the condition: a conditional model decodes the same latent under another condition",
             )
             c.given = gr.CheckboxGroup(
                 every_name, label="Hold fixed (balanced / conditional / guided: none ticked holds all)", visible=False
@@ -262,10 +314,11 @@ def _layout(every_name: list, every_pick: list) -> Components:
                 3,
                 value=DEFAULT_STRENGTH,
                 step=0.05,
-                label=f"Strength (vectors: 1 = the average gap between the groups; guided: {GUIDED_STEPS} steps of {GUIDED_STEP:g} x strength)",
+                label=f"Strength (vectors: 1 = the average gap between the groups; guided: {GUIDED_STEPS} steps of {GUIDED_STEP:g} x strength; condition: added to the attribute's value, kept within 0..1)",
             )
-        with gr.Column(scale=2):
-            with gr.Row():
+        # on a phone the pictures go above the controls and stay pinned while the strength is dragged (ui.CSS)
+        with gr.Column(scale=2, elem_id="attribute-pictures"):
+            with gr.Row(elem_id="attribute-images"):
                 c.original = image_output("Current")
                 c.edited = image_output("Edited")
             c.note = gr.Markdown()
@@ -275,15 +328,29 @@ def _layout(every_name: list, every_pick: list) -> Components:
 
 def _wire(shared, c: Components) -> None:
     shared.view_fields |= dict(
-        source=c.source, name=c.name, method=c.method, given=c.given, set_a=c.set_a, set_b=c.set_b, strength=c.strength, custom=c.custom
+        source=c.source,
+        name=c.name,
+        method=c.method,
+        given=c.given,
+        set_a=c.set_a,
+        set_b=c.set_b,
+        strength=c.strength,
+        custom=c.custom,
+        card=c.card,  # not carried by a view: set from its attribute and method (ui.views)
     )
     inputs = [shared.model, *c.choice, c.strength, shared.latent, *shared.conditions, c.vector_file]
     run = partial(edit_attribute, shared=shared)
     c.strength.input(run, inputs, c.outputs, api_name="edit_attribute", trigger_mode="always_last", show_progress="hidden")
     # choices made along the way (a method before its hold-fixed ticks, set A before set B) are incomplete, not
-    # mistakes: these triggers explain in the note instead of raising
+    # mistakes: these triggers explain in the note instead of raising. Both pictures are decoded under the header's
+    # condition, so a person's change of it redraws them.
     gr.on(
-        [*(control.input for control in c.choice), c.vector_file.upload, shared.latent.change],
+        [
+            *(control.input for control in c.choice),
+            c.vector_file.upload,
+            shared.latent.change,
+            *(control.input for control in shared.conditions),
+        ],
         partial(edit_or_explain, shared=shared),
         inputs,
         c.outputs,

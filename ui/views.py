@@ -18,18 +18,28 @@ import zlib
 import gradio as gr
 import numpy as np
 
+from .attribute_vectors import scorecard
+
 PARAMETER = "view"  # the query parameter
 VERSION = 1
 MAX_TOKEN = 20_000  # characters; a token is a few hundred
 EDIT_FIELDS = ("source", "name", "method", "given", "set_a", "set_b", "strength")  # the attribute tab's controls, in order
-# the page composes the link from where it is served (a Space's own address, or 127.0.0.1), and copies it
-COPY_JS = f"""(token) => {{
-    if (!token) return "";
+COPY_LABEL, COPIED_LABEL = "Copy link to this view", "Link copied ✓"
+# the page composes the link from where it is served (a Space's own address, or 127.0.0.1) and copies it: returns
+# [the link, whether it was copied, the button's label]. Only where the page may not write the clipboard (served over
+# plain http to another machine, or refused) is the link shown to copy by hand: a shown link pushes the page down.
+COPY_JS = f"""async (token) => {{
+    if (!token) return ["", false, "{COPY_LABEL}"];
     const url = new URL(window.location.href);
     url.search = "?{PARAMETER}=" + token;
-    navigator.clipboard?.writeText(url.toString()).catch(() => {{}});
-    return url.toString();
+    let copied = false;
+    try {{
+        await navigator.clipboard.writeText(url.toString());
+        copied = true;
+    }} catch (err) {{}}
+    return [url.toString(), copied, copied ? "{COPIED_LABEL}" : "{COPY_LABEL}"];
 }}"""
+COPIED_FOR_MS = 2000  # how long the button says the link was copied
 
 
 def encode(view: dict) -> str:
@@ -137,6 +147,8 @@ def _apply(shared, view: dict, entry, values: dict) -> None:
     if edit.get("source") == "custom":  # the picks, not the attribute selector
         put(shared.view_fields["custom"], None, visible=True)
         put(shared.view_fields["name"], edit.get("name"), visible=False)
+    elif isinstance(edit.get("name"), str) and "card" in shared.view_fields:  # the scorecard of the attribute and method opened
+        put(shared.view_fields["card"], scorecard(entry, edit["name"], str(edit.get("method") or "mean_difference")))
     if "state" in view:
         if len(view["state"]) != entry.explorer.latent_dim:
             gr.Warning(
@@ -159,14 +171,16 @@ def _label_of(shared, key) -> str:
     raise ValueError(f"its model {key!r} is not served here")
 
 
-def controls() -> tuple[gr.Button, gr.Textbox, gr.Textbox]:
-    """The link button, the link shown once made, and the token between them (call inside the header row)."""
-    button = gr.Button("Copy link to this view", size="sm", scale=0, min_width=170, elem_id="copy-view-link")
-    link = gr.Textbox(label="Link to this view (copied)", buttons=["copy"], visible=False, elem_id="view-link", scale=2)
-    return button, link, gr.Textbox(visible=False)
+def controls() -> tuple[gr.Button, gr.Textbox, gr.Checkbox, gr.Textbox]:
+    """The link button, the link (hidden unless the page could not copy it), whether it was copied, and the token
+    between them (call inside the header row)."""
+    button = gr.Button(COPY_LABEL, size="sm", scale=0, min_width=170, elem_id="copy-view-link")
+    link = gr.Textbox(label="Link to this view (copy it)", buttons=["copy"], visible="hidden", elem_id="view-link", scale=2)
+    copied = gr.Checkbox(visible=False)
+    return button, link, copied, gr.Textbox(visible=False)
 
 
-def build(shared, tab_blocks: list, button: gr.Button, link: gr.Textbox, token: gr.Textbox) -> None:
+def build(shared, tab_blocks: list, button: gr.Button, link: gr.Textbox, copied: gr.Checkbox, token: gr.Textbox) -> None:
     """Wire the link controls, once every tab has registered its view fields; track which tab is showing."""
     current = gr.State(tab_blocks[0].id)
     for tab in tab_blocks:
@@ -181,6 +195,10 @@ def build(shared, tab_blocks: list, button: gr.Button, link: gr.Textbox, token: 
         *fields["sliders"],
         *(fields[f] for f in EDIT_FIELDS),
     ]
-    button.click(lambda *args: make(shared, *args), inputs, token, api_name=False, show_progress="hidden").then(
-        None, token, link, js=COPY_JS, api_name=False
-    ).then(lambda: gr.update(visible=True), None, link, api_name=False, show_progress="hidden")
+    hidden = dict(api_name=False, show_progress="hidden")
+    # the button says "copied" for a moment, in its own width: nothing on the page moves
+    button.click(lambda *args: make(shared, *args), inputs, token, **hidden).then(
+        None, token, [link, copied, button], js=COPY_JS, **hidden
+    ).then(lambda was_copied: gr.update(visible="hidden" if was_copied else True), copied, link, **hidden).then(
+        None, None, button, js=f"() => new Promise((done) => setTimeout(() => done({COPY_LABEL!r}), {COPIED_FOR_MS}))", **hidden
+    )
