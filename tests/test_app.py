@@ -456,7 +456,7 @@ def test_edit_attribute_strength_changes_the_image(client, label, tmp_path):
 
 def test_edit_attribute_with_a_custom_vector(client, label, tmp_path):
     reconstruct(client, label("vae"), digit_png(tmp_path))
-    _, edited, note = edit(client, label("vae"), 1.5, source="custom", set_a=[0, 1], set_b=[2])
+    _, edited, note = edit(client, label("vae"), 1.5, source="custom", set_a=["0", "1"], set_b=["2"])  # as the API advertises them
     assert "Custom vector" in note
 
 

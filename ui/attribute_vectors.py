@@ -62,8 +62,10 @@ def method_label(explorer, method: str) -> str:
     return dict((v, k) for k, v in METHODS)[method]
 
 
-def example_choices(explorer) -> list[tuple[str, int]]:
-    """('#3 class 7' or '#3 Smiling, Eyeglasses', 3) for each stored example (the first held-out images)."""
+def example_choices(explorer) -> list[tuple[str, str]]:
+    """('#3 class 7' or '#3 Smiling, Eyeglasses', "3") for each stored example (the first held-out images). The values
+    are strings because that is what Gradio's API advertises for a choice (an int value would refuse the "3" a
+    client sends as advertised)."""
     stats, meta = explorer.stats, explorer.metadata
     count = len(stats["examples"]) if "examples" in stats else 0
     if "heldout_latents" not in stats or explorer.is_generator:
@@ -79,7 +81,7 @@ def example_choices(explorer) -> list[tuple[str, int]]:
             parts.append(", ".join(on) or "no attributes")
         return " ".join([f"#{i}", "; ".join(parts)]).strip()
 
-    return [(caption(i), i) for i in range(count)]
+    return [(caption(i), str(i)) for i in range(count)]
 
 
 def chosen_vector(explorer, source, name, method, given, set_a, set_b, vector_file=None) -> tuple[torch.Tensor, str]:

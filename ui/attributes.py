@@ -240,8 +240,8 @@ def _model_updates(entry, c: Components) -> dict:
 
 def toggle(target, set_a, set_b, evt: gr.SelectData):
     """A clicked example joins the target set (leaving the other), or leaves it if it was there."""
-    index = int(evt.index)
-    set_a, set_b = [int(i) for i in set_a or []], [int(i) for i in set_b or []]
+    index = str(evt.index)  # a pick's value (attribute_vectors.example_choices)
+    set_a, set_b = list(set_a or []), list(set_b or [])
     chosen, other = (set_a, set_b) if target == "A" else (set_b, set_a)
     chosen = [i for i in chosen if i != index] if index in chosen else [*chosen, index]
     other = [i for i in other if i != index]
