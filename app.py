@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import warnings
 
 import torch
 
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
     torch.set_num_threads(args.threads)
+    # a checkpoint skipped, or served without a damaged file, is one line each (not Python's two, with a source line)
+    warnings.formatwarning = lambda message, category, *_, **__: f"{category.__name__}: {message}\n"
     try:
         catalog = Catalog.discover(args.checkpoints, args.model)
     except ValueError as err:
