@@ -373,7 +373,7 @@ def test_a_custom_vector_is_refused_for_a_gan_with_the_reason(client, app):
     model = app.labels["dcgan"]
     client.predict(model, None, [], api_name="/randomise")
     with pytest.raises(Exception, match="stores no encoded example images to pick from"):
-        client.predict(model, "custom", None, "mean_difference", [], [0], [1], 1.0, None, [], api_name="/edit_attribute")
+        client.predict(model, "custom", None, "mean_difference", [], ["0"], ["1"], 1.0, None, [], api_name="/edit_attribute")
 
 
 def test_gan_sliders_move_the_image(client, app):

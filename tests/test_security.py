@@ -73,10 +73,20 @@ def file_endpoints(app, latent) -> dict[str, tuple[str, callable]]:
         "/edit_attribute": lambda f: [vae, "file", None, "mean_difference", [], [], [], 1.0, None, [], f],
         "/encode_image": lambda f: ["vae", f],
         "/edit_latent": lambda f: ["vae", latent, "", 1.0, "mean_difference", f, None],
+        "/read_condition": lambda f: [vae, f, None],
     }
 
 
-@pytest.mark.parametrize("api_name", ["/reconstruct", "/interpolate", "/compare", "/edit_attribute", "/encode_image", "/edit_latent"])
+def test_every_endpoint_that_takes_a_file_is_tried_below(app, client):
+    """The list above is every named endpoint with a file parameter, as the API describes itself."""
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    taking_files = {name for name, e in endpoints.items() if any("filepath" in p["python_type"]["type"] for p in e["parameters"])}
+    assert taking_files == set(file_endpoints(app, []))
+
+
+@pytest.mark.parametrize(
+    "api_name", ["/reconstruct", "/interpolate", "/compare", "/edit_attribute", "/encode_image", "/edit_latent", "/read_condition"]
+)
 def test_a_call_naming_a_file_that_is_not_an_upload_gets_one_line_for_every_path(api_name, app, tmp_path):
     """The issue's reproduction: {"path": "/etc/hostname"} reached the image reader ("hostname is not an image"), a
     missing path said "No such file or directory", /dev/zero grew the server by gigabytes; marked as Gradio's FileData,
