@@ -29,7 +29,14 @@ from .pca import LabelledMixture, fit_mixture, labelled_codes, sample_aggregate
 from .sliders import SliderSpec, apply_sliders, slider_axes, slider_specs
 from .stats import STATS_NAME, load_stats
 
-SAMPLE_SOURCES = ("prior", "fitted", "mixture")  # see Explorer.sample_latent
+# Where Explorer.sample_latent draws latents from: the single list of sources, each with a line the UI can show
+# (Explorer.sample_sources: those a model offers; Explorer.source_description: the line for that model).
+SAMPLE_SOURCES = {
+    "prior": "the model's own prior: what it was trained to be sampled from",
+    "standard_normal": "N(0, I) of the first stage, which its learned prior replaces: decoded, its draws fall between the codes",
+    "fitted": "a Gaussian fitted to the training codes",
+    "mixture": "a Gaussian mixture over the labelled codes, a component per label combination",
+}
 
 
 class Explorer:
@@ -134,9 +141,9 @@ class Explorer:
     @property
     def default_source(self) -> str:
         """Where samples come from unless asked: the prior of a model that has one (a VAE, a GAN, an adversarial AE,
-        each trained towards its prior; a VQ-VAE with its PixelCNN loaded), else the Gaussian fitted to the codes (a
+        each trained towards its prior; a VQ-VAE with its PixelCNN loaded; any model carrying a second stage), else the Gaussian fitted to the codes (a
         deterministic AE has no prior; a VQ-VAE without its PixelCNN would draw codes uniformly)."""
-        matched = self.model.prior in ("kl", "adversarial", "noise") or self.prior is not None
+        matched = self.model.prior in ("kl", "adversarial", "noise") or self.prior is not None or self.model.latent_prior is not None
         return "prior" if matched else "fitted"
 
     @property
@@ -155,8 +162,12 @@ class Explorer:
     ) -> torch.Tensor:
         """n latents [n, D], the same for the same seed, drawn from `source` (default: default_source):
 
-        prior   N(0, temperature^2 I), the VAE prior; for a VQ-VAE, code grids from its PixelCNN prior (softmax
+        prior   the model's own prior (model.sample_latent): a second-stage VAE over the codes where the checkpoint
+                carries one (Dai & Wipf 2019; u ~ N(0, temperature^2 I) through its decoder), else N(0,
+                temperature^2 I), the VAE prior; for a VQ-VAE, code grids from its PixelCNN prior (softmax
                 temperature; y: the classes of a class-conditional prior), or uniformly random codes without one
+        standard_normal  N(0, temperature^2 I), the first stage's prior, where the model's own prior differs (a
+                second stage): the lesson of why the second stage is there
         fitted  the Gaussian fitted to the training set's posterior means (pca.sample_aggregate). A VAE whose
                 posteriors do not fill the prior (a sharp likelihood, a high KL) has "holes": prior draws decode
                 to blends, while draws from the codes' own Gaussian look like the data (Ghosh et al. 2020).
@@ -178,11 +189,44 @@ class Explorer:
             return self.model.embed(self.prior.sample(n, y, temperature, generator)).cpu()
         if source == "prior":
             return self.model.sample_latent(n, generator=generator, temperature=temperature).cpu()
+        if source == "standard_normal":
+            if source not in self.sample_sources:
+                raise ValueError(
+                    "standard_normal is offered where a model's own prior differs from N(0, I) (a second-stage prior); "
+                    f"this model's prior is {self.model.prior_description}: use prior"
+                )
+            return self.model.standard_normal(n, generator=generator, temperature=temperature).cpu()
         if source == "mixture":
             if not self.mixture_available:
                 raise ValueError("the mixture source needs an unconditional model whose stats hold labelled held-out codes")
             return self.mixture.sample(n, generator, temperature)
         return sample_aggregate(self.stats, n, generator=generator, temperature=temperature)
+
+    @property
+    def sample_sources(self) -> list[str]:
+        """The sources of SAMPLE_SOURCES this model offers, default_source first: "standard_normal" only where the
+        model's own prior is a learned second stage (elsewhere "prior" is that very N(0, I), or N(0, I) means nothing:
+        a GAN's noise is its prior, a VQ-VAE's latent is codes), "mixture" where mixture_available."""
+        offered = ["prior", "fitted"]
+        if self.model.latent_prior is not None:
+            offered.insert(1, "standard_normal")
+        if self.mixture_available:
+            offered.append("mixture")
+        return sorted(offered, key=lambda source: source != self.default_source)
+
+    def source_description(self, source: str) -> str:
+        """One line saying what `source` draws for this model: "prior" names the model's own prior."""
+        if source not in SAMPLE_SOURCES:
+            raise ValueError(f"unknown sample source {source!r}; accepted: {', '.join(SAMPLE_SOURCES)}")
+        if source == "prior":
+            if self.prior is not None:
+                return f"the model's own prior: a {self.prior.kind} over its codes"
+            if self.model.has_codes:
+                return "code grids drawn uniformly at random (its PixelCNN prior is not loaded)"
+            if self.model.prior == "none" and self.model.latent_prior is None:
+                return "N(0, I), which nothing trained this autoencoder's codes towards"
+            return f"the model's own prior: {self.model.prior_description}"
+        return SAMPLE_SOURCES[source]
 
     @functools.cached_property
     def mixture(self) -> LabelledMixture:

@@ -20,13 +20,14 @@ from .evaluate import (
     evaluate,
     gan_quality,
     inversion_quality,
+    prior_fd,
     prior_frechet_distance,
     sample_cell_coverage,
     trained_on,
     training_record,
 )
 from .reconstruction import details_kept, error_quantiles, psnr, reconstruction
-from .samples import class_coverage, dataset_features, features, frechet_distance, sample_batches
+from .samples import class_coverage, dataset_features, feature_index, features, frechet_distance, sample_batches
 
 __all__ = [
     "evaluate",
@@ -54,6 +55,7 @@ __all__ = [
     "condition_scorecard",
     "sample_edit_scorecard",
     "inversion_quality",
+    "prior_fd",
     "prior_frechet_distance",
     "component_agreement",
     "details_kept",
@@ -61,5 +63,6 @@ __all__ = [
     "sample_batches",
     "features",
     "dataset_features",
+    "feature_index",
     "frechet_distance",
 ]

@@ -65,7 +65,12 @@ def _details_kept(d: dict) -> Rows:
     ]
 
 
-SOURCE_NAMES = {"prior": "prior", "fitted": "fitted-Gaussian", "mixture": "labelled-mixture"}  # in the card's rows
+SOURCE_NAMES = {
+    "prior": "prior",
+    "standard_normal": "N(0, I)",
+    "fitted": "fitted-Gaussian",
+    "mixture": "labelled-mixture",
+}  # in the card's rows
 
 
 def _sample_cells(sample_cells: dict) -> Rows:
@@ -93,6 +98,20 @@ def _prior_samples(p: dict) -> Rows:
         rows.append(("domain Frechet distance of prior samples to test images", f"{p['frechet_distance']:.2f} ({p['n']} samples)"))
     if "component_agreement" in p:
         rows.append(("test codes nearest their class's mixture component", f"{p['component_agreement']:.1%}"))
+    return rows
+
+
+def _prior_fd(p: dict) -> Rows:
+    rows = [
+        (
+            "domain Frechet distance of prior samples to test images",
+            f"{p['frechet_distance']:.1f} ({p['n']} samples of {p['prior']}); floor {p['floor']:.1f} (its reconstructions of "
+            f"{p['n']} of those test images), {p['ratio']:.2f}x the floor; features: the judge ({p['features']})",
+        )
+    ]
+    if "standard_normal_frechet_distance" in p:
+        sn = p["standard_normal_frechet_distance"]
+        rows.append(("domain Frechet distance of N(0, I) samples (the first stage alone)", f"{sn:.1f} ({sn / p['floor']:.2f}x the floor)"))
     return rows
 
 
@@ -191,6 +210,7 @@ SECTIONS = {
     "details_kept": _details_kept,
     "sample_cells": _sample_cells,
     "inversion": _inversion,
+    "prior_fd": _prior_fd,
     "prior_samples": _prior_samples,
     "codebook": _codebook,
     "prior": _prior,
@@ -215,9 +235,10 @@ def headline(result: dict) -> list[tuple[str, str, float]]:
             ("flip_rate", f"{attribute} {'guided ' if key == 'guided_edits' else ''}edit flip rate", card["flip_rate"])
             for attribute, card in result.get(key, {}).items()
         ]
-    for source in ("gan", "prior_samples", "prior"):
+    for source in ("prior_fd", "gan", "prior_samples", "prior"):  # the first that has one
         if "frechet_distance" in result.get(source, {}):
             rows.append(("frechet_distance", "domain Frechet distance of samples", result[source]["frechet_distance"]))
+            break
     if "prior" in result:
         rows.append(("bits_per_code", "bits per code", result["prior"]["bits_per_code"]))
     if "codebook" in result:

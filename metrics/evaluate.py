@@ -13,6 +13,9 @@ What applies follows from the checkpoint's model and dataset (training.json):
                           precision/recall, coverage, condition accuracy, InfoGAN code agreement; on faces,
                           inversion of test faces (PSNR) and the Smiling / Eyeglasses edits of their samples,
                           by the stored vector and by the classifier-guided edit, judged by a second classifier
+    VAEs, adversarial AEs, any model carrying a second-stage prior: the domain Frechet distance of 1,000 samples of
+                          the model's own prior next to its floor (its reconstructions; judge features), and of
+                          N(0, I) where that differs (prior_fd)
     adversarial AEs       the domain Frechet distance of their prior's samples; with a supervised mixture, how
                           often a test image's code lies nearest its class's component
     VQ-VAEs               codebook usage on the test split (metrics.codebook)
@@ -42,7 +45,7 @@ from .disentanglement import mig
 from .edits import condition_scorecard, edit_grid, edit_scorecard, sample_edit_scorecard
 from .monitor import Monitor, cell_coverage, cells_for
 from .reconstruction import details_kept, error_quantiles, reconstruction
-from .samples import class_coverage, coverage, dataset_features, features, frechet_distance, sample_batches
+from .samples import class_coverage, coverage, dataset_features, feature_index, features, frechet_distance, sample_batches
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSIFIERS = ROOT / "checkpoints" / "classifiers"  # the shipped classifiers that measure models (a "-judge" suffix: judges)
@@ -163,8 +166,11 @@ def _autoencoder_metrics(explorer: Explorer, ds, dataset: str, options: dict) ->
     if ds.attribute_names and judge is not None and judge is not classifier:  # what the decoder keeps of each attribute
         result["details_kept"] = details_kept(model, ds, judge, y)
         if y is None and cells_for(judge, ds) is not None and own_samples:  # which attribute combinations its samples draw
-            sources = ("prior", "fitted", "mixture") if explorer.mixture_available else ("prior", "fitted")
+            sources = [source for source in CELL_SOURCES if source in explorer.sample_sources]
             result["sample_cells"] = {source: sample_cell_coverage(explorer, judge, ds, source) for source in sources}
+    samples_prior = model.prior in ("kl", "adversarial") or model.latent_prior is not None
+    if y is None and own_samples and samples_prior and judge is not None:  # its prior's samples against their floor
+        result["prior_fd"] = prior_fd(explorer, ds, judge)
     if ds.factor_sizes and min(ds.factor_sizes) > 0 and y is None:
         result["mig"] = mig(model, ds)
     if ds.labels is not None and classifier is not None and classifier.config.num_classes and own_samples:
@@ -196,9 +202,13 @@ def grid(checkpoint: str | os.PathLike, attribute: str, split: str = "test", edi
     return edit_grid(explorer, data.load(dataset, split=split, **options), attribute, edit=edit)
 
 
+CELL_SOURCES = ("prior", "standard_normal", "fitted", "mixture")  # the sample sources whose attribute cells are counted, where offered
+
+
 def sample_cell_coverage(explorer: Explorer, judge: models.Classifier, ds, source: str, n: int = PRIOR_SAMPLES) -> dict:
-    """How n seeded samples from `source` ("prior": N(0, I); "fitted": the Gaussian fitted to the training codes;
-    "mixture": the mixture over the labelled codes) spread over the data's attribute cells
+    """How n seeded samples from `source` ("prior": the model's own prior; "standard_normal": N(0, I) where that
+    differs; "fitted": the Gaussian fitted to the training codes; "mixture": the mixture over the labelled codes)
+    spread over the data's attribute cells
     (metrics.monitor.cell_coverage), as the judge reads them."""
     samples = torch.cat(list(sample_batches(explorer, n, seed=0, source=source, batch_size=250)))
     return {"n": n, **cell_coverage(*cells_for(judge, ds), judge.predict(samples).numpy())}
@@ -209,6 +219,40 @@ def prior_frechet_distance(explorer: Explorer, ds, classifier: models.Classifier
     matched to -- and test images (an AE was never trained towards one: this is what matching a prior buys)."""
     samples = torch.cat(list(sample_batches(explorer, n, seed=0, source="prior", batch_size=250)))
     return frechet_distance(features(classifier, samples), dataset_features(classifier, ds))
+
+
+@torch.no_grad()
+def prior_fd(explorer: Explorer, ds, extractor: models.Classifier, n: int = PRIOR_SAMPLES) -> dict:
+    """The domain Frechet distance of n seeded samples of the model's own prior (Explorer source "prior": a second
+    stage where the checkpoint carries one) against test images, next to its floor: the same distance for the model's
+    reconstructions of n of those very test images, what its decoder draws at best (n images, as many as the samples:
+    the distance's bias depends on the count). Features: `extractor`'s (the dataset's judge where one ships) of the
+    test images of dataset_features.
+
+    frechet_distance, floor, ratio (frechet_distance / floor), features (the extractor: its kind and attributes or
+    classes), prior (what the samples came from), and where the model's prior differs from N(0, I) (a second stage)
+    standard_normal_frechet_distance: the first stage's N(0, I) draws, measured the same way."""
+    model = explorer.model
+    real = dataset_features(extractor, ds)
+    index = feature_index(ds)[:n]
+    reconstructed = torch.cat([explorer.reconstruct(ds.batch(index[s : s + 250])) for s in range(0, len(index), 250)])
+    floor = frechet_distance(features(extractor, reconstructed), real)
+    result = {
+        "n": n,
+        "features": f"{type(extractor).__name__} of {len(extractor.names)} {'classes' if extractor.config.num_classes else 'attributes'}",
+        "prior": model.prior_description,
+        "frechet_distance": _source_fd(explorer, extractor, real, "prior", n),
+        "floor": floor,
+    }
+    result["ratio"] = result["frechet_distance"] / floor
+    if "standard_normal" in explorer.sample_sources:
+        result["standard_normal_frechet_distance"] = _source_fd(explorer, extractor, real, "standard_normal", n)
+    return result
+
+
+def _source_fd(explorer: Explorer, extractor: models.Classifier, real: torch.Tensor, source: str, n: int) -> float:
+    samples = torch.cat(list(sample_batches(explorer, n, seed=0, source=source, batch_size=250)))
+    return frechet_distance(features(extractor, samples), real)
 
 
 @torch.no_grad()

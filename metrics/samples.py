@@ -65,9 +65,14 @@ def features(classifier: Classifier, images: torch.Tensor) -> torch.Tensor:
     return classifier.features(images.to(classifier.device)).double().cpu()
 
 
+def feature_index(ds, n: int = 2000) -> np.ndarray:
+    """The images of ds that dataset_features measures: all of them up to n, else a seeded subset of n."""
+    return np.arange(len(ds)) if len(ds) <= n else np.sort(np.random.default_rng(0).choice(len(ds), n, replace=False))
+
+
 def dataset_features(classifier: Classifier, ds, n: int = 2000, batch_size: int = 500) -> torch.Tensor:
-    """Features of the first n images of ds (a seeded subset when ds is larger)."""
-    index = np.arange(len(ds)) if len(ds) <= n else np.sort(np.random.default_rng(0).choice(len(ds), n, replace=False))
+    """Features of the first n images of ds (a seeded subset when ds is larger: feature_index)."""
+    index = feature_index(ds, n)
     return torch.cat([features(classifier, ds.batch(index[s : s + batch_size])) for s in range(0, len(index), batch_size)])
 
 

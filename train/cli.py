@@ -1,5 +1,6 @@
 """`python -m train MODEL --data DATASET [--FIELD VALUE ...] [--preset NAME] --out DIR`
-and `python -m train push DIR REPO_ID`, `python -m train card DIR...`, `python -m train stats DIR...`.
+and `python -m train push DIR REPO_ID`, `python -m train card DIR...`, `python -m train stats DIR...`,
+`python -m train prior --checkpoint DIR` (a VAE's second-stage prior, train/prior.py).
 
 Flags are generated from the dataclasses: the model's config (architecture and
 objective), TrainConfig (the run), and the dataset's loader options (`--data-dir`,
@@ -52,6 +53,10 @@ def main(argv: list[str] | None = None) -> None:
         return card(argv[1:])
     if argv[:1] == ["stats"]:
         return stats(argv[1:])
+    if argv[:1] == ["prior"]:  # a second-stage prior for a trained VAE (train/prior.py)
+        from .prior import main as prior_main
+
+        return prior_main(argv[1:])
     head = _head_parser()
     positional = argv[0] if argv and not argv[0].startswith("-") else None  # MODEL comes first, if at all
     known, _ = head.parse_known_args(argv[1:] if positional else argv)
@@ -114,7 +119,8 @@ def _head_parser() -> Parser:
         + ", ".join(models.MODELS)
         + "\n\npresets (python -m train --preset NAME):\n"
         + "\n".join(lines)
-        + "\n\nupload a checkpoint: python -m train push DIR REPO_ID",
+        + "\n\nupload a checkpoint: python -m train push DIR REPO_ID"
+        + "\na VAE's second-stage prior (Dai & Wipf 2019): python -m train prior --checkpoint DIR",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         add_help=False,
     )

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from gradio.data_classes import FileData
 
-from latent import ATTRIBUTE_METHODS, DEFAULT_STRENGTH, SAMPLE_SOURCES, edit, load_vector, save_vector
+from latent import ATTRIBUTE_METHODS, DEFAULT_STRENGTH, edit, load_vector, save_vector
 
 from .attribute_vectors import fitted, labelled
 from .cache import cache_file, uploaded
@@ -106,16 +106,15 @@ def edit_latent(
 def sample_latents(
     shared, model: str, n: int = 1, seed: int = 0, temperature: float = 1.0, source: str = "prior", condition: str | list[str] | None = None
 ) -> dict:
-    """n latents drawn from the prior (or a Gaussian fitted to the training codes: source "fitted"; a mixture over the
-    labelled codes: "mixture", where the model has them), and their images."""
+    """n latents drawn from the model's own prior (or a Gaussian fitted to the training codes: source "fitted"; a
+    mixture over the labelled codes: "mixture"; N(0, I) of a first stage whose own prior is a second stage:
+    "standard_normal"; where the model offers them), and their images."""
     entry = _entry(shared, model)
     n = int(checked_number("n", n, 1, MAX_LATENTS))
     seed = int(checked_number("seed", seed, 0, SEED_MAX))
     temperature = float(checked_number("temperature", temperature, 1e-3, 3.0))
-    if source not in SAMPLE_SOURCES:
-        raise gr.Error(f"source: one of {', '.join(SAMPLE_SOURCES)}, got {source!r}")
-    if source == "mixture" and not entry.explorer.mixture_available:
-        raise gr.Error(f"source: {entry.key} has no mixture over labelled codes; use prior or fitted")
+    if source not in entry.explorer.sample_sources:
+        raise gr.Error(f"source: {entry.key} draws from one of {', '.join(entry.explorer.sample_sources)}, got {source!r}")
     y = _condition(entry, condition, n, sampling=True)
     with slow_work(source == "prior" and entry.explorer.prior is not None):  # through a PixelCNN: one pass per grid cell
         z = entry.explorer.sample_latent(n, seed=seed, temperature=temperature, source=source, y=y)

@@ -14,8 +14,6 @@ from functools import partial
 import gradio as gr
 from PIL import Image
 
-from latent import SAMPLE_SOURCES
-
 from .common import DISPLAY, SEED_MAX, Number, Slider, image_output, slow_work, to_pil
 
 MAX_SAMPLES = 64
@@ -23,6 +21,11 @@ MAX_TEMPERATURE = 2.0  # the slider's end, and what the handler accepts
 
 
 SOURCES = [("N(0, I): the prior", "prior"), ("Gaussian fitted to the training codes", "fitted")]
+SECOND_STAGE_SOURCES = [  # a VAE whose checkpoint carries a second-stage prior (models.latent_prior)
+    ("the model's own prior: a second-stage VAE over its codes", "prior"),
+    ("N(0, I): the first stage's prior, which the second stage replaces", "standard_normal"),
+    SOURCES[1],
+]
 VQ_SOURCES = [
     ("the PixelCNN prior over the code grid", "prior"),
     ("Gaussian fitted to the pre-quantisation codes, then quantised", "fitted"),
@@ -56,6 +59,15 @@ NOTES[("fitted", "adversarial")] = (
     "a Gaussian fitted to the training codes -- compare with the prior: where they differ, the discriminator did not close the gap"
 )
 NOTES[("prior", "noise")] = "the generator's noise prior N(0, I)"
+NOTES[("prior", "second-stage")] = (
+    "the model's own prior: a second-stage VAE fitted to its codes (Dai & Wipf 2019) turns a draw of N(0, I) into a code "
+    "where the codes lie"
+)
+NOTES[("standard_normal", "second-stage")] = (
+    "N(0, I), the first stage's prior: the encoder's codes leave holes in it, and draws that land there decode to blends "
+    "-- why this checkpoint is sampled through a second stage"
+)
+NOTES[("fitted", "second-stage")] = NOTES[("fitted", "kl")]
 NOTES[("fitted", "noise")] = (
     "a Gaussian fitted to draws of the noise prior: for a GAN, the prior itself (it has no encoder to fit codes of)"
 )
@@ -67,10 +79,12 @@ SOURCE_INFO = {  # the model's prior (sample.kind) -> what the two sources are, 
     "learned": "the PixelCNN prior knows which codes go together; the fitted Gaussian only knows where the encoder's outputs lie",
     "learned-uniform": "no PixelCNN prior is loaded: 'prior' draws codes uniformly; the fitted Gaussian follows the encoder's outputs",
     "noise": "a GAN samples its noise prior N(0, I) (it has no encoder, so 'fitted' is a Gaussian fitted to prior draws: the same)",
+    "second-stage": "the model's own prior is a second-stage VAE over its codes (Dai & Wipf 2019), which draws where the codes "
+    "lie; N(0, I), what the first stage was trained towards, is one click away: its draws fall in the holes between the codes",
 }
 MIXTURE = ("Gaussian mixture over the codes, a component per label combination", "mixture")
 NOTES |= dict.fromkeys(
-    [("mixture", "kl"), ("mixture", "none"), ("mixture", "adversarial")],
+    [("mixture", "kl"), ("mixture", "none"), ("mixture", "adversarial"), ("mixture", "second-stage")],
     "a Gaussian mixture fitted to the held-out codes, a component per combination of labels they carry: the groups a "
     "single fitted Gaussian blends (its samples mix attributes that rarely go together) stay apart",
 )
@@ -82,7 +96,10 @@ TEMPERATURE_LABELS = {
 
 
 def kind(entry) -> str:
-    """The key of SOURCE_INFO: the model's prior, and for a learned one whether it is loaded."""
+    """The key of SOURCE_INFO: the model's prior, and for a learned one whether it is loaded; a VAE whose checkpoint
+    carries a second-stage prior is "second-stage"."""
+    if entry.model.latent_prior is not None:
+        return "second-stage"
     prior = entry.model.prior
     return prior if prior != "learned" or entry.explorer.prior is not None else "learned-uniform"
 
@@ -92,7 +109,7 @@ def opening_source(entry) -> str:
     over them (faces-vae: 96% of the common attribute combinations drawn, the single fitted Gaussian 87%); a VAE
     without: its fitted Gaussian, since a VAE with a sharp likelihood leaves holes in N(0, I) that decode to blends
     (the prior is one click away); else the model's default."""
-    if kind(entry) in ("kl", "none") and entry.explorer.mixture_available:
+    if kind(entry) in ("kl", "none", "second-stage") and entry.explorer.mixture_available:
         return "mixture"
     return "fitted" if kind(entry) == "kl" else entry.explorer.default_source
 
@@ -107,6 +124,8 @@ SHORT = {  # (source, kind of model) -> what the samples are drawn from, in a fe
     ("prior", "learned"): "the PixelCNN prior",
     ("prior", "learned-uniform"): "uniformly random code grids (no prior loaded)",
     ("prior", "noise"): "the noise prior N(0, I)",
+    ("prior", "second-stage"): "the model's own second-stage prior",
+    "standard_normal": "N(0, I), the first stage's prior",
 }
 _drawn: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # explorer -> its opening grid, drawn once
 _drawing: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # explorer -> the lock its one drawing holds
@@ -155,7 +174,8 @@ def source_choices(entry) -> dict:
     if entry.model.has_codes:
         return dict(choices=VQ_SOURCES, info=SOURCE_INFO[kind(entry)])
     mixture = entry.explorer.mixture_available
-    return dict(choices=SOURCES + [MIXTURE] * mixture, info=SOURCE_INFO[kind(entry)] + MIXTURE_INFO * mixture)
+    choices = SECOND_STAGE_SOURCES if kind(entry) == "second-stage" else SOURCES
+    return dict(choices=choices + [MIXTURE] * mixture, info=SOURCE_INFO[kind(entry)] + MIXTURE_INFO * mixture)
 
 
 def can_reject(entry) -> bool:
@@ -183,10 +203,8 @@ def sample(
         raise gr.Error(f"number of samples must be between 1 and {MAX_SAMPLES}, got {n}")
     if not 0 < temperature <= MAX_TEMPERATURE:
         raise gr.Error(f"temperature must be in (0, {MAX_TEMPERATURE:g}], got {temperature}")
-    if source not in SAMPLE_SOURCES:
-        raise gr.Error(f"unknown sample source {source!r}; accepted: {', '.join(SAMPLE_SOURCES)}")
-    if source == "mixture" and not entry.explorer.mixture_available:
-        raise gr.Error(f"{entry.key} has no mixture over labelled codes (it needs an unconditional autoencoder whose stats hold them)")
+    if source not in entry.explorer.sample_sources:
+        raise gr.Error(f"unknown sample source {source!r} for {entry.key}; it draws from: {', '.join(entry.explorer.sample_sources)}")
     if not 0 <= reject < 1:
         raise gr.Error(f"the rejection threshold is a class probability in [0, 1), got {reject}")
     truncation = float(truncation or 0.0)
