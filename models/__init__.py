@@ -32,6 +32,7 @@ from .nets import Posterior
 from .pixelcnn import PixelCNN, PixelCNNConfig
 from .storage import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, checkpoint_dir, push_checkpoint, read_config_json, read_json, resolve_file
 from .vae import VAE, VAEConfig
+from .vaegan import VAEGAN, VAEGANConfig
 from .vqvae import VQVAE, VQVAEConfig
 from .wgan_gp import WGANGP, WGANGPConfig
 
@@ -43,6 +44,7 @@ MODELS: dict[str, type[HubModel]] = {
     "cae": CAE,
     "vae": VAE,
     "cvae": CVAE,
+    "vaegan": VAEGAN,
     "vqvae": VQVAE,
     "pixelcnn": PixelCNN,
     "dcgan": DCGAN,
@@ -121,6 +123,8 @@ __all__ = [
     "AEConfig",
     "AAE",
     "AAEConfig",
+    "VAEGAN",
+    "VAEGANConfig",
     "Classifier",
     "ClassifierConfig",
     "DAE",

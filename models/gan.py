@@ -123,6 +123,7 @@ class GAN(HubModel):
     PHASES = ("discriminator", "generator")
     adam_betas = (0.5, 0.999)  # Radford et al. 2016, sec. 4
     default_lr = 2e-4
+    selected_by_samples = True
 
     def __init__(self, config: GANConfig):
         super().__init__(config)

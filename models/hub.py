@@ -155,6 +155,9 @@ class HubModel(
     PHASES: ClassVar[tuple[str, ...]] = ("model",)  # every phase phases() may name, in order
     adam_betas: ClassVar[tuple[float, float]] = (0.9, 0.999)
     default_lr: ClassVar[float] = 1e-3  # the learning rate when the run gives none
+    # training keeps the weights whose samples measure best (the monitor's Frechet distance), not those of the lowest
+    # validation loss: GANs, whose loss says nothing of quality, and a VAE-GAN, whose adversarial term a loss leaves out
+    selected_by_samples: ClassVar[bool] = False
 
     def phases(self, step: int) -> tuple[str, ...]:
         """The updates of training step `step`, in order: every phase, unless a model alternates them."""

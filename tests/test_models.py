@@ -33,6 +33,8 @@ def tiny(model_type: str, **overrides) -> models.ModelConfig:
         kw["num_classes"] = 3
     if model_type == "aae":  # its classes supervise a mixture prior, one component each
         kw |= {"prior": "mixture", "components": 3}
+    if model_type == "vaegan":  # an 8x8 discriminator has one conv block
+        kw |= {"discriminator_width": 4, "discriminator_max_width": 8, "feature_layer": 1}
     kw.update(overrides)
     return cls(**kw)
 
@@ -60,8 +62,8 @@ def images(n: int, channels: int, size: int, seed: int = 0) -> torch.Tensor:
 
 
 def test_registry_and_config_classes():
-    assert list(models.MODELS) == [*"ae aae dae cae vae cvae vqvae pixelcnn dcgan wgan-gp cgan infogan classifier".split()]
-    assert MODEL_TYPES == ["ae", "aae", "dae", "cae", "vae", "cvae"]
+    assert list(models.MODELS) == [*"ae aae dae cae vae cvae vaegan vqvae pixelcnn dcgan wgan-gp cgan infogan classifier".split()]
+    assert MODEL_TYPES == ["ae", "aae", "dae", "cae", "vae", "cvae", "vaegan"]
     for model_type, cls in models.MODELS.items():
         config_cls = models.config_class(model_type)
         assert cls.config_class is config_cls and config_cls().model_type == model_type
@@ -73,7 +75,7 @@ def test_registry_and_config_classes():
             assert specs["activation"]["choices"] == ("relu", "leaky_relu", "silu", "gelu")
     with pytest.raises(
         ValueError,
-        match="unknown model_type 'gan'.*accepted: ae, aae, dae, cae, vae, cvae, vqvae, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier",
+        match="unknown model_type 'gan'.*accepted: ae, aae, dae, cae, vae, cvae, vaegan, vqvae, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier",
     ):
         models.config_class("gan")
 
@@ -239,7 +241,7 @@ def test_load_refuses_unknown_model_type(saved):
     _edit_config(saved, model_type="gan")
     with pytest.raises(
         ValueError,
-        match=r"config.json: unknown model_type 'gan'; accepted: ae, aae, dae, cae, vae, cvae, vqvae, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier",
+        match=r"config.json: unknown model_type 'gan'; accepted: ae, aae, dae, cae, vae, cvae, vaegan, vqvae, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier",
     ):
         models.load(saved)
 

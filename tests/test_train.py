@@ -298,3 +298,14 @@ def test_bfloat16_autocast_trains_on_the_cpu_and_the_record_pins_the_faces_versi
     assert all(t.dtype == torch.float32 for t in models.load(out).state_dict().values())
     with pytest.raises(ValueError, match="--precision must be"):
         tiny_run(tmp_path / "x", precision="half")
+
+
+def test_auto_precision_is_bfloat16_only_where_it_runs_natively(monkeypatch):
+    """An AVX2 CPU emulates bfloat16 at about a tenth of float32's speed: auto keeps float32 there."""
+    from train.loop import native_bfloat16
+
+    for avx512_bf16, amx, expected in ((False, False, False), (True, False, True), (False, True, True)):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda v=avx512_bf16: v)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda v=amx: v)
+        assert native_bfloat16(torch.device("cpu")) is expected
+    assert native_bfloat16(torch.device("cuda"))

@@ -51,10 +51,13 @@ class TrainConfig:
     device: str = option("auto", "auto: CUDA when present (with bf16 autocast), else CPU", choices=("auto", "cpu", "cuda"))
     precision: str = option(
         "auto",
-        "autocast: auto (bfloat16 on CUDA, float32 on CPU), bfloat16 (on a CPU with AVX-512 BF16 or AMX too: 1.4x faster, bench/), float32",
+        "autocast: auto (bfloat16 on CUDA and on a CPU with AVX-512 BF16 or AMX, where it trains 1.4x faster; float32 on other CPUs, where bfloat16 is emulated and 10x slower), bfloat16, float32",
         choices=("auto", "bfloat16", "float32"),
     )
     threads: int = option(0, "CPU threads per process (0: cores / processes)")
+    init: str = option(
+        "", "start from the weights of this checkpoint (each of its tensors must fit the new model: a VAE-GAN from a VAE); the rest start fresh"
+    )
     resume: bool = option(False, "continue from the resumable checkpoint in --out (same result as an uninterrupted run)")
     preset: str = option("", "the preset this run came from (recorded in the model card)")
     data_options: dict = field(default_factory=dict, metadata={"help": "options passed to data.load (--data-dir, --data-n, ...)"})

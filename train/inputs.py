@@ -41,9 +41,24 @@ def build_model(model_type: str, model_fields: dict, cfg: TrainConfig, ds, condi
     fields = {**model_fields, **derived}
     torch.manual_seed(cfg.seed)
     model = models.MODELS[model_type](models.config_class(model_type)(**fields)).to(device)
+    if cfg.init:
+        warm_start(model, cfg.init)
     if vqvae is not None:
         model.attach(vqvae)
     return model, vqvae
+
+
+def warm_start(model, directory: str) -> None:
+    """--init: every tensor of the checkpoint in `directory` into the model (a VAE-GAN starts from a VAE of the same
+    widths); the model's other tensors keep their fresh values."""
+    theirs, mine = models.load(directory).state_dict(), model.state_dict()
+    misfits = [name for name, tensor in theirs.items() if name not in mine or mine[name].shape != tensor.shape]
+    if misfits:
+        raise ValueError(
+            f"--init {directory}: {len(misfits)} of its tensors have no place of that shape in this model "
+            f"({', '.join(misfits[:3])}{', ...' if len(misfits) > 3 else ''}); give a checkpoint with the same latent size and widths"
+        )
+    model.load_state_dict({name: tensor.to(mine[name]) for name, tensor in theirs.items()}, strict=False)
 
 
 def split(n: int, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:

@@ -99,8 +99,8 @@ class Run:
 
     @property
     def monitored(self) -> bool:
-        # a GAN has no encoder, hence no validation loss: a monitor measures its samples (an AAE validates its reconstructions)
-        return self.adversarial and not self.model.has_encoder
+        # a monitor measures a GAN's or a VAE-GAN's samples (an AAE validates its reconstructions)
+        return self.model.selected_by_samples
 
     @property
     def generative(self) -> bool:
@@ -148,6 +148,11 @@ def _run_directory(cfg: TrainConfig, lead: bool) -> Path:
     return out
 
 
+def native_bfloat16(device: torch.device) -> bool:
+    """Whether bfloat16 autocast runs natively: on CUDA, or on a CPU with AVX-512 BF16 or AMX (elsewhere it is emulated)."""
+    return device.type == "cuda" or torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+
+
 def _optimizers(model, cfg: TrainConfig, lr: float) -> dict[str, torch.optim.Optimizer]:
     # one optimizer per training phase: a GAN's discriminator and generator each have their own Adam
     return {
@@ -177,7 +182,7 @@ def _prepare(run: Run) -> None:
     cfg = run.cfg
     # a phase leaves the other phases' parameters without gradients: DDP must be told
     run.net = torch.nn.parallel.DistributedDataParallel(run.model, find_unused_parameters=run.adversarial) if run.world > 1 else run.model
-    bf16 = cfg.precision == "bfloat16" or (cfg.precision == "auto" and run.device.type == "cuda")
+    bf16 = cfg.precision == "bfloat16" or (cfg.precision == "auto" and native_bfloat16(run.device))
     run.autocast = torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=bf16)
     run.fixed = fixed_batch(run.ds, run.val_idx, run.y_all, run.device)
     run.total_steps = min(cfg.epochs * run.steps_per_epoch, cfg.max_steps or math.inf)

@@ -9,12 +9,12 @@ layers dominate the cost, and 16 instead of 32 channels trains 3.5x faster (benc
 # Shipped weights are stored as float16 (half the bytes; the models compute in float32). Not a VQ-VAE's: its PixelCNN
 # prior is bound to the exact float32 weights it was trained on (their SHA-256 is in the prior's config).
 _HALF = {"save_dtype": "float16"}
-# Face models train on faces version 2 (framed like CelebA's crops, data/faces.py), in bfloat16 autocast: 1.4x the steps
-# per minute on this CPU (AVX-512 BF16; bench/train_presets.py)
+# Face models train on faces version 2 (framed like CelebA's crops, data/faces.py). Precision is auto: bfloat16 autocast
+# where the CPU runs it natively (AVX-512 BF16: 1.4x the steps per minute, bench/train_presets.py), float32 elsewhere
+# (an AVX2 CPU emulates bfloat16 at a tenth of float32's speed)
 _FACES = {
     "data": "faces",
     "data_options": {"version": 2},
-    "precision": "bfloat16",
     "base_width": 16,
     "max_width": 128,
     "batch_size": 64,
@@ -30,7 +30,6 @@ _GAN = {"batch_size": 64, "monitor_every": 1000, "sample_every": 2000, **_HALF}
 _GAN_FACES = {
     "data": "faces",
     "data_options": {"size": 32, "version": 2},
-    "precision": "bfloat16",
     "base_width": 32,
     "max_width": 256,
     **_GAN,
@@ -103,6 +102,24 @@ PRESETS: dict[str, dict] = {
         "regularisation_lr_scale": 0.1,
         "epochs": 2,
         "out": "checkpoints/faces-aae",
+    },
+    "faces-vaegan": {
+        "description": "VAE-GAN (Larsen et al. 2016), latent 64, on faces: faces-vae's encoder and decoder, fine-tuned against a discriminator that also measures reconstructions",
+        # starts from faces-vae (--init), so the adversarial phase refines a decoder that already reconstructs; GAN learning rate
+        "model": "vaegan",
+        **_FACES,
+        "latent_dim": 64,
+        "likelihood": "gaussian",
+        "likelihood_std": 0.05,
+        "init": "checkpoints/faces-vae",
+        "discriminator_width": 16,
+        "gan_weight": 0.25,
+        "lr": 2e-4,
+        "lr_schedule": "constant",
+        "epochs": 2,
+        "monitor_every": 371,
+        "sample_every": 742,
+        "out": "checkpoints/faces-vaegan",
     },
     "dsprites-beta-vae": {
         "description": "VAE with capacity annealing (Burgess et al. 2018), latent 10, on dSprites: disentanglement measured by MIG",
