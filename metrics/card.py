@@ -105,8 +105,8 @@ def _prior_fd(p: dict) -> Rows:
     rows = [
         (
             "domain Frechet distance of prior samples to test images",
-            f"{p['frechet_distance']:.1f} ({p['n']} samples of {p['prior']}); floor {p['floor']:.1f} (its reconstructions of "
-            f"{p['n']} of those test images), {p['ratio']:.2f}x the floor; features: the judge ({p['features']})",
+            f"{p['frechet_distance']:.1f} ({p['n']} samples of {p['prior']}); floor {p['floor']:.1f} ({p.get('floor_model', 'its')} "
+            f"reconstructions of {p['n']} of those test images), {p['ratio']:.2f}x the floor; features: the judge ({p['features']})",
         )
     ]
     if "standard_normal_frechet_distance" in p:

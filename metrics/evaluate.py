@@ -49,6 +49,9 @@ from .samples import class_coverage, coverage, dataset_features, feature_index, 
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSIFIERS = ROOT / "checkpoints" / "classifiers"  # the shipped classifiers that measure models (a "-judge" suffix: judges)
+# the default model of a dataset: its reconstructions of the test images are the floor every prior's samples are
+# measured against (prior_fd), so the cards of all the dataset's models share one floor
+FLOOR_MODELS = {"faces": ROOT / "checkpoints" / "faces-vae"}
 SCORECARD_ATTRIBUTES = ("Smiling", "Eyeglasses")
 PRIOR_SAMPLES = 1000  # samples drawn to measure a prior
 INVERTED_IMAGES = 16  # test faces a GAN's evaluation inverts
@@ -135,7 +138,23 @@ def _generator_metrics(explorer: Explorer, ds, dataset: str, options: dict, reco
         result["inversion"] = inversion_quality(explorer, ds)
         result["edits"] = {a: sample_edit_scorecard(explorer, judge, a) for a in SCORECARD_ATTRIBUTES if a in explorer.vectors}
         result["guided_edits"] = {a: sample_edit_scorecard(explorer, judge, a, n=GUIDED_EDITS, edit="guided") for a in SCORECARD_ATTRIBUTES}
+    floor = floor_model(dataset, model.config.image_size, options)
+    if judge is not None and floor is not None and not model.condition_labels:  # its samples against the dataset's floor
+        result["prior_fd"] = prior_fd(explorer, ds, judge, floor)
     return result
+
+
+def floor_model(dataset: str, image_size: int, data_options: dict) -> Path | None:
+    """The dataset's default model (FLOOR_MODELS) where it ships and was trained on images of this size and data
+    version, else None."""
+    path = FLOOR_MODELS.get(dataset)
+    if path is None or not (path / "training.json").exists():
+        return None
+    floor_dataset, floor_options = _data_of(training_record(path))
+    same_version = data.recorded(dataset, floor_options).get("version") == data.recorded(dataset, data_options).get("version")
+    if floor_dataset != dataset or not same_version or models.read_config_json(str(path / models.CONFIG_NAME)).get("image_size") != image_size:
+        return None
+    return path
 
 
 def _autoencoder_metrics(explorer: Explorer, ds, dataset: str, options: dict) -> dict:
@@ -170,7 +189,7 @@ def _autoencoder_metrics(explorer: Explorer, ds, dataset: str, options: dict) ->
             result["sample_cells"] = {source: sample_cell_coverage(explorer, judge, ds, source) for source in sources}
     samples_prior = model.prior in ("kl", "adversarial") or model.latent_prior is not None
     if y is None and own_samples and samples_prior and judge is not None:  # its prior's samples against their floor
-        result["prior_fd"] = prior_fd(explorer, ds, judge)
+        result["prior_fd"] = prior_fd(explorer, ds, judge, floor_model(dataset, model.config.image_size, options))
     if ds.factor_sizes and min(ds.factor_sizes) > 0 and y is None:
         result["mig"] = mig(model, ds)
     if ds.labels is not None and classifier is not None and classifier.config.num_classes and own_samples:
@@ -222,29 +241,31 @@ def prior_frechet_distance(explorer: Explorer, ds, classifier: models.Classifier
 
 
 @torch.no_grad()
-def prior_fd(explorer: Explorer, ds, extractor: models.Classifier, n: int = PRIOR_SAMPLES) -> dict:
+def prior_fd(explorer: Explorer, ds, extractor: models.Classifier, floor: Path | None, n: int = PRIOR_SAMPLES) -> dict:
     """The domain Frechet distance of n seeded samples of the model's own prior (Explorer source "prior": a second
-    stage where the checkpoint carries one) against test images, next to its floor: the same distance for the model's
-    reconstructions of n of those very test images, what its decoder draws at best (n images, as many as the samples:
+    stage where the checkpoint carries one; a GAN's noise) against test images, next to a floor: the same distance
+    for the reconstructions of n of those very test images by the checkpoint `floor` (the dataset's default model,
+    FLOOR_MODELS, so every card of the dataset shares it; None: the model's own), what a good decoder draws (n images, as many as the samples:
     the distance's bias depends on the count). Features: `extractor`'s (the dataset's judge where one ships) of the
     test images of dataset_features.
 
-    frechet_distance, floor, ratio (frechet_distance / floor), features (the extractor: its kind and attributes or
-    classes), prior (what the samples came from), and where the model's prior differs from N(0, I) (a second stage)
-    standard_normal_frechet_distance: the first stage's N(0, I) draws, measured the same way."""
+    frechet_distance, floor, floor_model (whose reconstructions), ratio (frechet_distance / floor), features (the
+    extractor: its kind and attributes or classes), prior (what the samples came from), and where the model's prior
+    differs from N(0, I) (a second stage) standard_normal_frechet_distance: the first stage's N(0, I) draws."""
     model = explorer.model
     real = dataset_features(extractor, ds)
     index = feature_index(ds)[:n]
-    reconstructed = torch.cat([explorer.reconstruct(ds.batch(index[s : s + 250])) for s in range(0, len(index), 250)])
-    floor = frechet_distance(features(extractor, reconstructed), real)
+    reconstructor = explorer if floor is None else Explorer.load(floor)
+    reconstructed = torch.cat([reconstructor.reconstruct(ds.batch(index[s : s + 250])) for s in range(0, len(index), 250)])
     result = {
         "n": n,
         "features": f"{type(extractor).__name__} of {len(extractor.names)} {'classes' if extractor.config.num_classes else 'attributes'}",
         "prior": model.prior_description,
         "frechet_distance": _source_fd(explorer, extractor, real, "prior", n),
-        "floor": floor,
+        "floor": frechet_distance(features(extractor, reconstructed), real),
+        "floor_model": "its own" if floor is None else floor.name + "'s",
     }
-    result["ratio"] = result["frechet_distance"] / floor
+    result["ratio"] = result["frechet_distance"] / result["floor"]
     if "standard_normal" in explorer.sample_sources:
         result["standard_normal_frechet_distance"] = _source_fd(explorer, extractor, real, "standard_normal", n)
     return result

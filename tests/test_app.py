@@ -508,14 +508,16 @@ def test_decode_map_point_makes_the_current_image(client, label):
 def test_compare_models_on_one_seed(client, label):
     models = [label("vae"), label("dae"), label("cvae")]
     gallery = client.predict(label("vae"), models, "seed", None, None, 5, api_name="/compare")
-    assert [item["caption"] for item in gallery] == ["vae", "dae", "cvae"]
+    assert [item["caption"].split(" · ")[0] for item in gallery] == ["vae", "dae", "cvae"]
+    # each model's training budget beside it, from its training.json (one epoch of a few seconds each here)
+    assert all(re.fullmatch(r"1 epoch, \d+ min on .+", item["caption"].split(" · ")[1]) for item in gallery), gallery
     assert all(pixels(item["image"]).size > 0 for item in gallery)
 
 
 def test_compare_shows_the_input_then_every_model_a_gan_by_inversion(client, label, tmp_path):
     models = [label("vae"), label("vae2d"), label("dcgan")]
     uploaded = client.predict(label("vae"), models, "image", handle_file(digit_png(tmp_path)), None, 0, api_name="/compare")
-    assert [item["caption"] for item in uploaded] == ["input", "vae", "vae2d", "dcgan (inverted)"]
+    assert [item["caption"].split(" · ")[0] for item in uploaded] == ["input", "vae", "vae2d", "dcgan (inverted)"]
     tiles = [pixels(item["image"]) for item in uploaded]
     assert all(t.shape[:2] == (192, 192) for t in tiles) and tiles[3].std() > 0  # the GAN's inversion, not a blank tile
     assert not np.array_equal(tiles[1], tiles[2])  # two models, two reconstructions

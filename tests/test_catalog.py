@@ -322,3 +322,15 @@ def test_nothing_left_to_serve_is_one_error(root):
     with warnings.catch_warnings(), pytest.raises(ValueError, match="no models to serve"):
         warnings.simplefilter("ignore")
         Catalog.discover(root)
+
+
+def test_training_budget_says_epochs_minutes_hardware_and_a_warm_start():
+    from ui.catalog import training_budget
+
+    record = {"epochs": 12, "seconds": 3380.8, "hardware": "x86_64 CPU, 2 cores", "train_config": {"init": ""}}
+    assert training_budget(record) == "12 epochs, 56 min on x86_64 CPU, 2 cores"
+    started = {**record, "epochs": 1, "train_config": {"init": "checkpoints/faces-vae"}}
+    assert training_budget(started) == "1 epoch, 56 min on x86_64 CPU, 2 cores, after faces-vae"
+    for damaged in ({}, {**record, "seconds": "long"}, {**record, "epochs": True}, {**record, "hardware": 3}, {**record, "seconds": None}):
+        assert training_budget(damaged) == "", damaged
+    assert training_budget({**record, "train_config": []}) == "12 epochs, 56 min on x86_64 CPU, 2 cores"  # no warm start read

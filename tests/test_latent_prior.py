@@ -226,8 +226,8 @@ def test_metrics_measure_the_prior_against_its_floor_and_the_card_shows_it(two_s
     torch.manual_seed(0)
     extractor = models.Classifier(models.ClassifierConfig(image_size=16, channels=1, latent_dim=8, base_width=4, max_width=8))
     ds = data.load("digits", split="test", size=16)
-    result = metrics.prior_fd(Explorer.load(two_stage), ds, extractor, n=200)
-    assert result["n"] == 200 and result["prior"].endswith("(Dai & Wipf 2019)")
+    result = metrics.prior_fd(Explorer.load(two_stage), ds, extractor, None, n=200)
+    assert result["n"] == 200 and result["prior"].endswith("(Dai & Wipf 2019)") and result["floor_model"] == "its own"
     assert result["ratio"] == pytest.approx(result["frechet_distance"] / result["floor"]) and result["floor"] > 0
     assert result["standard_normal_frechet_distance"] > 0
     rows = dict(metrics.summary({"prior_fd": result}))

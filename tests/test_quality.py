@@ -152,7 +152,7 @@ def test_faces_vae_second_stage_prior_draws_faces_near_the_floor(faces_test, fac
     assert stored["reconstruction"]["psnr"] >= 28.0
     explorer = Explorer.load(ROOT / "checkpoints/faces-vae")
     assert explorer.model.latent_prior is not None and explorer.default_source == "prior"
-    fresh = metrics.prior_fd(explorer, faces_test, faces_judge)
+    fresh = metrics.prior_fd(explorer, faces_test, faces_judge, None)  # its own reconstructions: the faces floor
     assert fresh["ratio"] <= 3.3, fresh
     assert fresh["standard_normal_frechet_distance"] > 3 * fresh["frechet_distance"], fresh
     numbers = ("frechet_distance", "floor", "ratio", "standard_normal_frechet_distance")

@@ -20,7 +20,8 @@ MAX_MODELS = 4  # the models ticked to start with
 
 
 def compare(picked, labels, source, upload, example, seed, progress=gr.Progress(), *, shared):
-    """[(picture, caption)]: the input (image source), then one tile per model, captioned with its checkpoint name."""
+    """[(picture, caption)]: the input (image source), then one tile per model, captioned with its checkpoint name and
+    its training budget (epochs, minutes, hardware: differences may come from unequal training, not the objective)."""
     if not labels:
         raise gr.Error("choose at least one model to compare")
     if source not in SOURCES:
@@ -48,9 +49,8 @@ def compare(picked, labels, source, upload, example, seed, progress=gr.Progress(
                 images = entry.explorer.decode(
                     entry.explorer.encode(fitted, y, inversion_progress(report) if entry.explorer.is_generator else None), y
                 )
-            results.append(
-                (to_pil(images, display=TILE), entry.key + (" (inverted)" if entry.explorer.is_generator and source == "image" else ""))
-            )
+            inverted = " (inverted)" if entry.explorer.is_generator and source == "image" else ""
+            results.append((to_pil(images, display=TILE), entry.key + inverted + (f" · {entry.budget}" if entry.budget else "")))
     return results
 
 
