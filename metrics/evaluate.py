@@ -152,7 +152,11 @@ def floor_model(dataset: str, image_size: int, data_options: dict) -> Path | Non
         return None
     floor_dataset, floor_options = _data_of(training_record(path))
     same_version = data.recorded(dataset, floor_options).get("version") == data.recorded(dataset, data_options).get("version")
-    if floor_dataset != dataset or not same_version or models.read_config_json(str(path / models.CONFIG_NAME)).get("image_size") != image_size:
+    if (
+        floor_dataset != dataset
+        or not same_version
+        or models.read_config_json(str(path / models.CONFIG_NAME)).get("image_size") != image_size
+    ):
         return None
     return path
 

@@ -39,7 +39,9 @@ class VAEGANConfig(VAEConfig):
     model_type: str = option("vaegan", "registry key in models.MODELS; fixed by the config class")
     discriminator_width: int = option(32, "the discriminator's channels at half resolution; doubles at every further halving", low=1)
     discriminator_max_width: int = option(256, "cap on the discriminator's channels", low=1)
-    feature_layer: int = option(3, "reconstruction error in the features after this conv block of the discriminator (Larsen et al.: 3)", low=1)
+    feature_layer: int = option(
+        3, "reconstruction error in the features after this conv block of the discriminator (Larsen et al.: 3)", low=1
+    )
     feature_weight: float = option(1.0, "weight on the feature NLL (a unit Gaussian on the discriminator's features)", low=0)
     gan_weight: float = option(
         0.5, "the adversarial gradient at the decoder's last layer as a multiple of the reconstruction terms' (Esser et al. 2021)", low=0
@@ -71,7 +73,9 @@ class VAEGAN(VAE, paper_url="https://arxiv.org/abs/1512.09300"):
         self.head = torch.nn.Linear(self.discriminator.features, 1)
         blocks = sum(isinstance(m, torch.nn.Conv2d) for m in self.discriminator.body)
         if config.feature_layer > blocks:
-            raise ValueError(f"feature_layer {config.feature_layer}: the discriminator of {config.image_size}x{config.image_size} images has {blocks} conv blocks")
+            raise ValueError(
+                f"feature_layer {config.feature_layer}: the discriminator of {config.image_size}x{config.image_size} images has {blocks} conv blocks"
+            )
         # the body is [conv, (norm,) LeakyReLU] per block: cut after the feature_layer-th LeakyReLU
         relus = [i for i, m in enumerate(self.discriminator.body) if isinstance(m, torch.nn.LeakyReLU)]
         self._feature_end = relus[config.feature_layer - 1] + 1

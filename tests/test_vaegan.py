@@ -16,7 +16,15 @@ from train.inputs import warm_start
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-SMALL = {"image_size": 16, "channels": 1, "latent_dim": 4, "base_width": 4, "max_width": 8, "discriminator_width": 4, "discriminator_max_width": 8}
+SMALL = {
+    "image_size": 16,
+    "channels": 1,
+    "latent_dim": 4,
+    "base_width": 4,
+    "max_width": 8,
+    "discriminator_width": 4,
+    "discriminator_max_width": 8,
+}
 
 
 def build(seed: int = 0, **overrides) -> models.VAEGAN:
@@ -82,7 +90,15 @@ def test_a_vaegan_starts_from_a_vae_is_kept_by_its_samples_and_explores_like_a_v
     with pytest.raises(ValueError, match=r"--init .*vae2d: \d+ of its tensors have no place of that shape in this model \(encoder\.head"):
         warm_start(model, str(checkpoints / "vae2d"))  # latent 2, not 4
 
-    cfg = tiny_run(tmp_path / "vaegan", epochs=1, init=str(vae), stats_images=200, monitor_every=20, log_every=5, monitor_classifier=str(digits_classifier))
+    cfg = tiny_run(
+        tmp_path / "vaegan",
+        epochs=1,
+        init=str(vae),
+        stats_images=200,
+        monitor_every=20,
+        log_every=5,
+        monitor_classifier=str(digits_classifier),
+    )
     out = train("vaegan", architecture, cfg)
     logged = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     steps = [r for r in logged if "autoencoder_loss" in r]

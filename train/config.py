@@ -56,7 +56,8 @@ class TrainConfig:
     )
     threads: int = option(0, "CPU threads per process (0: cores / processes)")
     init: str = option(
-        "", "start from the weights of this checkpoint (each of its tensors must fit the new model: a VAE-GAN from a VAE); the rest start fresh"
+        "",
+        "start from the weights of this checkpoint (each of its tensors must fit the new model: a VAE-GAN from a VAE); the rest start fresh",
     )
     resume: bool = option(False, "continue from the resumable checkpoint in --out (same result as an uninterrupted run)")
     preset: str = option("", "the preset this run came from (recorded in the model card)")

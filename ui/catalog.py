@@ -198,7 +198,7 @@ def load_entry(source: str) -> Entry:
 
 
 def training_budget(record: dict) -> str:
-    """"12 epochs, 56 min on x86_64 CPU, 2 cores" from training.json (", after faces-vae" for a run started from another
+    """ "12 epochs, 56 min on x86_64 CPU, 2 cores" from training.json (", after faces-vae" for a run started from another
     checkpoint's weights); "" when the record lacks any of it."""
     epochs, seconds, hardware = record.get("epochs"), record.get("seconds"), record.get("hardware")
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (epochs, seconds)) or not isinstance(hardware, str):
