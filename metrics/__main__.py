@@ -3,7 +3,10 @@
 
 python -m metrics CHECKPOINT --grid Smiling [--edit guided] --out smiling.png: a picture to judge an edit by eye -- test
 images without the attribute, their reconstructions, and the attribute added at strengths 1 and 2 (by the stored
-vector, or classifier-guided)."""
+vector, or classifier-guided).
+
+python -m metrics CHECKPOINT [CHECKPOINT ...] --prior-rows --out samples.png: 8 samples of each checkpoint's own prior
+(seed 0), a row per checkpoint, all at one display size (the README's picture of the face models)."""
 
 from __future__ import annotations
 
@@ -15,20 +18,33 @@ from pathlib import Path
 from PIL import Image
 
 from .card import summary
-from .evaluate import EVALUATION_NAME, evaluate, grid
+from .evaluate import EVALUATION_NAME, evaluate, grid, prior_rows
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m metrics", description=__doc__.split("\n")[0])
-    parser.add_argument("checkpoint", help="checkpoint directory (or Hub repo id) written by python -m train")
+    parser.add_argument(
+        "checkpoint", nargs="+", help="checkpoint directory (or Hub repo id) written by python -m train (several: --prior-rows)"
+    )
     parser.add_argument("--split", default="test", help="dataset split to measure on (default: test)")
     parser.add_argument("--write", action="store_true", help=f"also write CHECKPOINT/{EVALUATION_NAME}")
     parser.add_argument("--grid", metavar="ATTRIBUTE", help="instead: write a picture of the ATTRIBUTE edit (--out)")
     parser.add_argument(
         "--edit", default="vector", choices=("vector", "guided"), help="--grid's edit: the stored vector (default) or classifier-guided"
     )
-    parser.add_argument("--out", default="edit.png", help="where --grid writes its PNG (default: edit.png)")
+    parser.add_argument("--prior-rows", action="store_true", help="instead: write 8 prior samples of each checkpoint, a row each (--out)")
+    parser.add_argument("--out", default="edit.png", help="where --grid or --prior-rows writes its PNG (default: edit.png)")
     args = parser.parse_args(argv)
+    if args.prior_rows:
+        try:
+            Image.fromarray(prior_rows(args.checkpoint)).save(args.out)
+        except ValueError as err:
+            sys.exit(f"python -m metrics: {err}")
+        print(f"wrote {args.out}: 8 samples of each model's own prior (seed 0), one row per model")
+        return
+    if len(args.checkpoint) > 1:
+        parser.error("several checkpoints are measured one at a time; give one (or add --prior-rows)")
+    args.checkpoint = args.checkpoint[0]
     if args.grid:
         try:
             picture = grid(args.checkpoint, args.grid, args.split, args.edit)

@@ -225,6 +225,33 @@ def grid(checkpoint: str | os.PathLike, attribute: str, split: str = "test", edi
     return edit_grid(explorer, data.load(dataset, split=split, **options), attribute, edit=edit)
 
 
+PRIOR_ROW_SIZE = 128  # pixels per side of each sample in prior_rows: a 64x64 face at 2x, a 32x32 one at 4x
+LABEL_WIDTH = 200  # pixels of the label column in prior_rows
+
+
+@torch.no_grad()
+def prior_rows(checkpoints: list[str | os.PathLike], n: int = 8, seed: int = 0) -> np.ndarray:
+    """One row per checkpoint: its name, then n samples of its own prior (Explorer source "prior"; an AE's is N(0, I),
+    which it was never trained towards), seed `seed`, each shown at PRIOR_ROW_SIZE pixels (nearest neighbour), so models
+    of different image sizes are compared at one display size. uint8 [H, W, 3]."""
+    from PIL import Image, ImageDraw
+
+    rows = []
+    for checkpoint in checkpoints:
+        explorer = Explorer.load(checkpoint)
+        size = explorer.model.config.image_size
+        images = torch.nn.functional.interpolate(explorer.sample(n, seed=seed, source="prior"), size=PRIOR_ROW_SIZE, mode="nearest")
+        tiles = data.to_uint8(images.expand(-1, 3, -1, -1))
+        label = Image.new("RGB", (LABEL_WIDTH, PRIOR_ROW_SIZE), "white")
+        draw = ImageDraw.Draw(label)
+        draw.text((8, PRIOR_ROW_SIZE // 2 - 18), Path(checkpoint).name, fill="black", font_size=18)
+        draw.text(
+            (8, PRIOR_ROW_SIZE // 2 + 6), f"{explorer.model.kind}, {size}x{size} at {PRIOR_ROW_SIZE // size}x", fill="gray", font_size=14
+        )
+        rows.append(np.concatenate([np.asarray(label), *tiles], axis=1))
+    return np.concatenate(rows, axis=0)
+
+
 CELL_SOURCES = ("prior", "standard_normal", "fitted", "mixture")  # the sample sources whose attribute cells are counted, where offered
 
 

@@ -295,3 +295,25 @@ def test_details_kept_counts_what_the_judge_reads_in_the_reconstructions():
     truth = ds.targets(judge.names) > 0.5
     on_grey = judge.predict(torch.full((1, 3, 32, 32), 0.5))[0]
     assert list(grey["reconstruction"].values()) == pytest.approx((truth == on_grey).float().mean(0).tolist())
+
+
+def test_prior_rows_show_each_models_own_prior_at_one_display_size(checkpoints, tmp_path):
+    """python -m metrics A B --prior-rows: a row per checkpoint, its name, then 8 seeded prior samples at 128 pixels each
+    (16x16 digits at 8x here), the same picture on every run."""
+    from metrics.__main__ import main
+    from metrics.evaluate import LABEL_WIDTH, PRIOR_ROW_SIZE, prior_rows
+
+    picture = prior_rows([checkpoints / "vae", checkpoints / "dcgan"])
+    assert picture.shape == (2 * PRIOR_ROW_SIZE, LABEL_WIDTH + 8 * PRIOR_ROW_SIZE, 3) and picture.dtype == np.uint8
+    assert (picture[:, :LABEL_WIDTH] < 128).any()  # the names are written in the label column
+    samples = picture[:PRIOR_ROW_SIZE, LABEL_WIDTH:]
+    tile = samples[:, :PRIOR_ROW_SIZE]
+    assert np.array_equal(tile[::8, ::8].repeat(8, 0).repeat(8, 1), tile)  # nearest neighbour: 8x8 blocks of one pixel
+    assert not np.array_equal(tile, samples[:, PRIOR_ROW_SIZE : 2 * PRIOR_ROW_SIZE])  # different samples
+    out = tmp_path / "rows.png"
+    main([str(checkpoints / "vae"), str(checkpoints / "dcgan"), "--prior-rows", "--out", str(out)])
+    from PIL import Image
+
+    assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), picture)
+    with pytest.raises(SystemExit):
+        main([str(checkpoints / "vae"), str(checkpoints / "dcgan")])  # several checkpoints are measured one at a time
