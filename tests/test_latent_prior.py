@@ -193,6 +193,13 @@ def test_damaged_prior_is_skipped_with_one_line_naming_the_file(copy, case):
     (entry,) = catalog.entries.values()
     assert entry.explorer.default_source == "prior" and "standard_normal" not in entry.explorer.sample_sources
     assert entry.explorer.sample(2, seed=0).shape == (2, 1, 16, 16)
+    assert "second-stage prior" not in entry.label  # the picker says only what it serves
+
+
+def test_the_picker_names_a_second_stage_prior(two_stage):
+    from ui.catalog import load_entry
+
+    assert load_entry(str(two_stage)).label.startswith("vae · VAE + second-stage prior, latent 4")
 
 
 def test_the_cli_fits_a_prior_and_refuses_in_one_line(first_stage, tmp_path, capsys):

@@ -55,6 +55,8 @@ class Entry:
         prior = ""
         if self.model.prior == "learned":
             prior = " + PixelCNN prior" if self.explorer.prior is not None else " (no prior)"
+        elif self.model.latent_prior is not None:
+            prior = " + second-stage prior"
         return f"{self.key} · {kind}{prior}, {self.model.latent_description}, on {self.dataset}"
 
     @property
