@@ -138,27 +138,20 @@ def _generator_metrics(explorer: Explorer, ds, dataset: str, options: dict, reco
         result["inversion"] = inversion_quality(explorer, ds)
         result["edits"] = {a: sample_edit_scorecard(explorer, judge, a) for a in SCORECARD_ATTRIBUTES if a in explorer.vectors}
         result["guided_edits"] = {a: sample_edit_scorecard(explorer, judge, a, n=GUIDED_EDITS, edit="guided") for a in SCORECARD_ATTRIBUTES}
-    floor = floor_model(dataset, model.config.image_size, options)
+    floor = floor_model(dataset, options)
     if judge is not None and floor is not None and not model.condition_labels:  # its samples against the dataset's floor
         result["prior_fd"] = prior_fd(explorer, ds, judge, floor)
     return result
 
 
-def floor_model(dataset: str, image_size: int, data_options: dict) -> Path | None:
-    """The dataset's default model (FLOOR_MODELS) where it ships and was trained on images of this size and data
-    version, else None."""
+def floor_model(dataset: str, data_options: dict) -> Path | None:
+    """The dataset's default model (FLOOR_MODELS) where it ships and was trained on the same data version, else None."""
     path = FLOOR_MODELS.get(dataset)
     if path is None or not (path / "training.json").exists():
         return None
     floor_dataset, floor_options = _data_of(training_record(path))
     same_version = data.recorded(dataset, floor_options).get("version") == data.recorded(dataset, data_options).get("version")
-    if (
-        floor_dataset != dataset
-        or not same_version
-        or models.read_config_json(str(path / models.CONFIG_NAME)).get("image_size") != image_size
-    ):
-        return None
-    return path
+    return path if floor_dataset == dataset and same_version else None
 
 
 def _autoencoder_metrics(explorer: Explorer, ds, dataset: str, options: dict) -> dict:
@@ -193,7 +186,7 @@ def _autoencoder_metrics(explorer: Explorer, ds, dataset: str, options: dict) ->
             result["sample_cells"] = {source: sample_cell_coverage(explorer, judge, ds, source) for source in sources}
     samples_prior = model.prior in ("kl", "adversarial") or model.latent_prior is not None
     if y is None and own_samples and samples_prior and judge is not None:  # its prior's samples against their floor
-        result["prior_fd"] = prior_fd(explorer, ds, judge, floor_model(dataset, model.config.image_size, options))
+        result["prior_fd"] = prior_fd(explorer, ds, judge, floor_model(dataset, options))
     if ds.factor_sizes and min(ds.factor_sizes) > 0 and y is None:
         result["mig"] = mig(model, ds)
     if ds.labels is not None and classifier is not None and classifier.config.num_classes and own_samples:
@@ -276,7 +269,8 @@ def prior_fd(explorer: Explorer, ds, extractor: models.Classifier, floor: Path |
     """The domain Frechet distance of n seeded samples of the model's own prior (Explorer source "prior": a second
     stage where the checkpoint carries one; a GAN's noise) against test images, next to a floor: the same distance
     for the reconstructions of n of those very test images by the checkpoint `floor` (the dataset's default model,
-    FLOOR_MODELS, so every card of the dataset shares it; None: the model's own), what a good decoder draws (n images, as many as the samples:
+    FLOOR_MODELS, so every card of the dataset shares it, scaled to the model's image size where they differ; None: the
+    model's own), what a good decoder draws (n images, as many as the samples:
     the distance's bias depends on the count). Features: `extractor`'s (the dataset's judge where one ships) of the
     test images of dataset_features.
 
@@ -286,8 +280,18 @@ def prior_fd(explorer: Explorer, ds, extractor: models.Classifier, floor: Path |
     model = explorer.model
     real = dataset_features(extractor, ds)
     index = feature_index(ds)[:n]
-    reconstructor = explorer if floor is None else Explorer.load(floor)
-    reconstructed = torch.cat([reconstructor.reconstruct(ds.batch(index[s : s + 250])) for s in range(0, len(index), 250)])
+    reconstructor, floor_ds = explorer, ds
+    if floor is not None:  # the same test faces at the floor model's size, its reconstructions scaled to the model's
+        reconstructor = Explorer.load(floor)
+        floor_dataset, floor_options = _data_of(training_record(floor))
+        floor_ds = data.load(floor_dataset, split=ds.split, **floor_options)
+    size = model.config.image_size
+    reconstructed = torch.cat(
+        [
+            torch.nn.functional.interpolate(reconstructor.reconstruct(floor_ds.batch(index[s : s + 250])), size=size, mode="area")
+            for s in range(0, len(index), 250)
+        ]
+    )
     result = {
         "n": n,
         "features": f"{type(extractor).__name__} of {len(extractor.names)} {'classes' if extractor.config.num_classes else 'attributes'}",
