@@ -18,7 +18,6 @@ import metrics
 import models
 import ui.sample
 from latent import Explorer
-from metrics.monitor import Resized
 from models import export
 from train.presets import PRESETS
 
@@ -87,7 +86,7 @@ def test_faces_vae_reconstructs_test_faces_at_28_db(faces_test):
 
 @pytest.mark.parametrize("judge", [False, True], ids=["classifier", "judge"])
 def test_face_classifiers_are_accurate_on_every_attribute(judge):
-    for size_of in ("faces-vae", "faces-dcgan"):  # faces version 2 at 64x64 and 32x32
+    for size_of in ("faces-vae", "faces-wgan-gp"):  # faces version 2 at 64x64 and 32x32
         classifier, faces = measuring(size_of, judge=judge), held_out(size_of)
         accuracy = metrics.accuracy(classifier, faces, faces.targets(classifier.names))
         assert set(accuracy) == {*data.face_factors.ATTRIBUTE_NAMES, "all"}
@@ -254,13 +253,13 @@ def test_face_gans_cover_the_attribute_cells(name):
 
 
 def test_faces_dcgan_samples_beat_the_vaes_prior_samples():
-    """faces-vae's 64x64 N(0, I) samples, scaled to 32x32, against faces-dcgan's, on the same faces version 2 test faces
-    and 32x32 classifier features: the GAN's look far more like faces (the first stage's N(0, I) has holes: sample it
-    through its second stage, or from the fitted Gaussian)."""
+    """faces-vae's N(0, I) samples against faces-dcgan's, both 64x64, on the same faces version 2 test faces and
+    classifier features: the GAN's look far more like faces (the first stage's N(0, I) has holes: sample it through
+    its second stage, or from the fitted Gaussian)."""
     gan = gan_quality("faces-dcgan")
     first_stage = models.load(ROOT / "checkpoints/faces-vae")
     first_stage.set_latent_prior(None)  # N(0, I) of the first stage: the holes (its second stage is measured by prior_fd)
-    vae = gan_quality("faces-vae", "faces-dcgan", model=Resized(first_stage, 32))
+    vae = gan_quality("faces-vae", "faces-dcgan", model=first_stage)
     assert gan["frechet_distance"] < vae["frechet_distance"], (gan, vae)
 
 

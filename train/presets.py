@@ -92,19 +92,16 @@ PRESETS: dict[str, dict] = {
         "out": "checkpoints/faces-cvae",
     },
     "faces-aae": {
-        "description": "adversarial autoencoder (Makhzani et al. 2016), latent 64, Gaussian prior, Gaussian q(z|x), on faces: an AE you can sample",
-        # the discriminator and the encoder's adversarial phase at 2e-4 (0.1x): at 2e-3 the reconstructions fell apart.
-        # A Gaussian q(z|x) (the paper's sec. 2.1 option): a deterministic encoder left its codes on a thin subspace (the
-        # smallest eigenvalues of their covariance 3e-4 against the prior's 1), which the discriminator told apart 97% of
-        # the time; a Gaussian one can fill the directions reconstruction does not use with the prior's own noise
+        "description": "adversarial autoencoder (Makhzani et al. 2016), latent 64, Gaussian prior, on faces: an AE you can sample",
+        # the discriminator and the encoder's adversarial phase at 2e-4 (0.1x): at 2e-3 the reconstructions fell apart
+        # (docs/checkpoints.md, known shortfalls: what a Gaussian q(z|x) and more epochs gave)
         "model": "aae",
         **_FACES,
         "latent_dim": 64,
         "recon_loss": "mse",
         "prior": "gaussian",
-        "encoder_type": "gaussian",
         "regularisation_lr_scale": 0.1,
-        "epochs": 5,
+        "epochs": 2,
         "out": "checkpoints/faces-aae",
     },
     "faces-vaegan": {
