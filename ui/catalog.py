@@ -31,7 +31,7 @@ class Entry:
     evaluation: dict = field(default_factory=dict)  # the model card's measurements (evaluation.json), if it has them
     decoder: Path | None = None  # decoder.onnx exported from these very weights (models.export), for the page to decode drags
     path: Path | None = None  # the checkpoint directory (a Hub model's: its snapshot in the HF cache)
-    budget: str = ""  # what training it had (training_budget): Compare says it beside each model, so no one compares unequal runs unawares
+    budget: str = ""  # the training it had (training_budget): Compare says it beside each model, so unequal runs are not compared unawares
 
     @property
     def classifier(self) -> models.Classifier | None:
@@ -200,14 +200,14 @@ def load_entry(source: str) -> Entry:
 
 
 def training_budget(record: dict) -> str:
-    """ "12 epochs, 56 min on x86_64 CPU, 2 cores" from training.json (", after faces-vae" for a run started from another
-    checkpoint's weights); "" when the record lacks any of it."""
-    epochs, seconds, hardware = record.get("epochs"), record.get("seconds"), record.get("hardware")
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (epochs, seconds)) or not isinstance(hardware, str):
+    """ "56 min, 12 epochs" from training.json (", after faces-vae" for a run started from another checkpoint's weights;
+    the hardware is on the model card): short enough for a Compare tile's caption; "" when the record lacks either."""
+    epochs, seconds = record.get("epochs"), record.get("seconds")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (epochs, seconds)):
         return ""
-    init = (record.get("train_config") or {}).get("init") if isinstance(record.get("train_config"), dict) else None
+    init = record["train_config"].get("init") if isinstance(record.get("train_config"), dict) else None
     after = f", after {Path(init).name}" if isinstance(init, str) and init else ""
-    return f"{epochs:g} epoch{'s' * (epochs != 1)}, {seconds / 60:.0f} min on {hardware}{after}"
+    return f"{seconds / 60:.0f} min, {epochs:g} epoch{'s' * (epochs != 1)}{after}"
 
 
 def _checkpoint_dirs(checkpoints: str | Path | None) -> list[str]:
