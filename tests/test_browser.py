@@ -563,7 +563,8 @@ def test_the_explorer_as_a_newcomer_meets_it(page, served, tmp_path):
     page.get_by_role("button", name="Compare", exact=True).locator("visible=true").click()
     page.get_by_text("dcgan (inverted)").wait_for(timeout=90_000)
     captions = page.locator(".gallery-container .caption-label, .gallery-item .caption-label").all_inner_texts()
-    assert captions[0].startswith("input") and "vae" in captions
+    assert captions[0].startswith("input") and "vae" in [caption.split(" · ")[0] for caption in captions]
+    assert all(" min, " in caption for caption in captions[1:]), captions  # each model's training budget beside it
 
     # Interpolate: the GIF plays on the page
     open_tab(page, "interpolate")
