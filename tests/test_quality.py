@@ -430,8 +430,11 @@ def test_the_readme_picture_of_prior_samples_is_current():
     `python -m metrics ... --prior-rows` draws from the shipped checkpoints today."""
     from PIL import Image
 
-    picture = np.asarray(Image.open(ROOT / "docs/prior-samples.png").convert("RGB"))
-    assert np.array_equal(picture, metrics.evaluate.prior_rows([ROOT / "checkpoints" / name for name in FACE_MODELS]))
+    from metrics.evaluate import prior_rows
+
+    picture = np.asarray(Image.open(ROOT / "docs/prior-samples.png").convert("RGB")).astype(int)
+    fresh = prior_rows([ROOT / "checkpoints" / name for name in FACE_MODELS]).astype(int)
+    assert picture.shape == fresh.shape and np.abs(picture - fresh).max() <= 2  # a thread count may round a pixel apart
 
 
 def test_every_face_card_that_samples_measures_its_prior_against_one_floor():
@@ -439,8 +442,10 @@ def test_every_face_card_that_samples_measures_its_prior_against_one_floor():
     next to the same floor (faces-vae's reconstructions of 1,000 test faces, judge features)."""
     cards = {name: shipped(name).get("prior_fd") for name in FACE_MODELS if name != "faces-ae"}
     assert all(cards.values()), {name: bool(card) for name, card in cards.items()}
-    floors = {card["floor"] for name, card in cards.items() if name != "faces-wgan-gp"}  # 32x32: measured by no 64x64 judge
-    assert len(floors) == 1 and all(card["ratio"] == pytest.approx(card["frechet_distance"] / card["floor"]) for card in cards.values())
+    floors = [card["floor"] for name, card in cards.items() if name != "faces-wgan-gp"]  # 32x32: the 32x32 judge's floor
+    assert floors == pytest.approx([floors[0]] * len(floors), rel=1e-6), floors
+    assert all(card["ratio"] == pytest.approx(card["frechet_distance"] / card["floor"]) for card in cards.values())
+    assert {card["floor_model"] for card in cards.values()} == {"faces-vae's"}
 
 
 def test_faces_vaegan_reconstructs_edits_and_samples_as_its_card_says(faces_test, faces_judge):
