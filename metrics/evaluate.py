@@ -281,11 +281,12 @@ def prior_fd(explorer: Explorer, ds, extractor: models.Classifier, floor: Path |
     real = dataset_features(extractor, ds)
     index = feature_index(ds)[:n]
     reconstructor, floor_ds = explorer, ds
-    if floor is not None:  # the same test faces at the floor model's size, its reconstructions scaled to the model's
-        reconstructor = Explorer.load(floor)
-        floor_dataset, floor_options = _data_of(training_record(floor))
-        floor_ds = data.load(floor_dataset, split=ds.split, **floor_options)
     size = model.config.image_size
+    if floor is not None:
+        reconstructor = Explorer.load(floor)
+        if reconstructor.model.config.image_size != size:  # the same test faces at the floor model's size, scaled back
+            floor_dataset, floor_options = _data_of(training_record(floor))
+            floor_ds = data.load(floor_dataset, split=ds.split, **floor_options)
     reconstructed = torch.cat(
         [
             torch.nn.functional.interpolate(reconstructor.reconstruct(floor_ds.batch(index[s : s + 250])), size=size, mode="area")
