@@ -112,7 +112,24 @@ def _prior_fd(p: dict) -> Rows:
     if "standard_normal_frechet_distance" in p:
         sn = p["standard_normal_frechet_distance"]
         rows.append(("domain Frechet distance of N(0, I) samples (the first stage alone)", f"{sn:.1f} ({sn / p['floor']:.2f}x the floor)"))
+    if "sharpness" in p:
+        rows.append(
+            (
+                "sharpness of prior samples (high-frequency energy / the test images')",
+                f"{p['sharpness']:.2f}; the floor's reconstructions {p['floor_sharpness']:.2f}",
+            )
+        )
     return rows
+
+
+def _noise(n: dict) -> Rows:
+    return [
+        (
+            f"{n['corruption']} noise ({n['level']:.0%} of the pixels) on {n['images']} test images",
+            f"moves a code {n['code_shift']:.2f} of the way to another image's; reconstructed from the noisy input: "
+            f"{n['psnr_noisy']:.2f} dB (the noisy input itself: {n['psnr_input']:.2f} dB)",
+        )
+    ]
 
 
 def _codebook(c: dict) -> Rows:
@@ -149,7 +166,13 @@ def _prior(p: dict) -> Rows:
         rows.append(
             (
                 f"rejection sampling at p >= {r['threshold']:g}",
-                f"{r['acceptance_rate']:.1%} of draws accepted ({r['never_accepted']} of {r['n']} never)",
+                f"{r['acceptance_rate']:.1%} of draws accepted ({r['never_accepted']} of {r['n']} never)"
+                + (
+                    f"; accepted / all draws: precision {r['precision']:.2f} / {r['drawn_precision']:.2f}, recall {r['recall']:.2f} / "
+                    f"{r['drawn_recall']:.2f}, Frechet distance {r['frechet_distance']:.2f} / {p['frechet_distance']:.2f}"
+                    if "precision" in r
+                    else ""
+                ),
             )
         )
     return rows
@@ -205,6 +228,7 @@ def _samples(c: dict) -> Rows:
 SECTIONS = {
     "accuracy": _accuracy,
     "reconstruction": _reconstruction,
+    "noise": _noise,
     "edits": _edits,
     "guided_edits": lambda edits: _edits(edits, "guided "),
     "details_kept": _details_kept,

@@ -4,7 +4,8 @@
     >>> evaluate("checkpoints/faces-vae")["reconstruction"]["psnr"]
 
 What applies follows from the checkpoint's model and dataset (training.json):
-    autoencoders          reconstruction on the test split (MSE, PSNR; ELBO, KL, active units for VAEs)
+    autoencoders          reconstruction on the test split (MSE, PSNR; ELBO, KL, active units for VAEs); for a
+                          continuous code, how far masking noise moves it (metrics.reconstruction.noise_robustness)
     faces models          the Smiling and Eyeglasses edit scorecards (metrics.edits): attribute vectors, or
                           for a model conditioned on the attribute, the condition switched on
     dsprites models       MIG (metrics.disentanglement)
@@ -13,9 +14,9 @@ What applies follows from the checkpoint's model and dataset (training.json):
                           precision/recall, coverage, condition accuracy, InfoGAN code agreement; on faces,
                           inversion of test faces (PSNR) and the Smiling / Eyeglasses edits of their samples,
                           by the stored vector and by the classifier-guided edit, judged by a second classifier
-    VAEs, adversarial AEs, any model carrying a second-stage prior: the domain Frechet distance of 1,000 samples of
-                          the model's own prior next to its floor (its reconstructions; judge features), and of
-                          N(0, I) where that differs (prior_fd)
+    unconditional autoencoders with a judge: the domain Frechet distance of 1,000 samples of the model's own prior
+                          (a plain AE's: N(0, I)) next to its floor (its reconstructions; judge features), and of
+                          N(0, I) where that differs; their sharpness against the test images (prior_fd)
     adversarial AEs       the domain Frechet distance of their prior's samples; with a supervised mixture, how
                           often a test image's code lies nearest its class's component
     VQ-VAEs               codebook usage on the test split (metrics.codebook)
@@ -43,9 +44,10 @@ from models import resolve_file
 from .codebook import codebook_usage
 from .disentanglement import mig
 from .edits import condition_scorecard, edit_grid, edit_scorecard, sample_edit_scorecard
-from .monitor import Monitor, cell_coverage, cells_for
-from .reconstruction import details_kept, error_quantiles, reconstruction
-from .samples import class_coverage, coverage, dataset_features, feature_index, features, frechet_distance, sample_batches
+from .monitor import Monitor, cell_coverage, cells_for, precision_recall
+from .pictures import Row, labelled_rows
+from .reconstruction import details_kept, error_quantiles, noise_robustness, reconstruction
+from .samples import class_coverage, coverage, dataset_features, feature_index, features, frechet_distance, sample_batches, sharpness_ratio
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSIFIERS = ROOT / "checkpoints" / "classifiers"  # the shipped classifiers that measure models (a "-judge" suffix: judges)
@@ -168,6 +170,8 @@ def _autoencoder_metrics(explorer: Explorer, ds, dataset: str, options: dict) ->
     result["reconstruction"]["error_quantiles"] = error_quantiles(model, *measured)
     if model.has_codes:
         result["codebook"] = codebook_usage(model, measured[0])
+    elif y is None:  # how far noise moves a continuous code (a denoising AE's lesson)
+        result["noise"] = noise_robustness(model, measured[0])
     classifier = classifier_for(dataset, model.config.image_size, options)
     # edits are judged by the dataset's judge where one ships (robust to a decoder's blur), else by its classifier
     judge = classifier_for(dataset, model.config.image_size, options, judge=True) or classifier
@@ -184,8 +188,8 @@ def _autoencoder_metrics(explorer: Explorer, ds, dataset: str, options: dict) ->
         if y is None and cells_for(judge, ds) is not None and own_samples:  # which attribute combinations its samples draw
             sources = [source for source in CELL_SOURCES if source in explorer.sample_sources]
             result["sample_cells"] = {source: sample_cell_coverage(explorer, judge, ds, source) for source in sources}
-    samples_prior = model.prior in ("kl", "adversarial") or model.latent_prior is not None
-    if y is None and own_samples and samples_prior and judge is not None:  # its prior's samples against their floor
+    # its prior's samples against their floor; a plain AE's N(0, I) too (what it shows: an AE cannot generate)
+    if y is None and own_samples and judge is not None:
         result["prior_fd"] = prior_fd(explorer, ds, judge, floor_model(dataset, options))
     if ds.factor_sizes and min(ds.factor_sizes) > 0 and y is None:
         result["mig"] = mig(model, ds)
@@ -219,7 +223,6 @@ def grid(checkpoint: str | os.PathLike, attribute: str, split: str = "test", edi
 
 
 PRIOR_ROW_SIZE = 128  # pixels per side of each sample in prior_rows: a 64x64 face at 2x, a 32x32 one at 4x
-LABEL_WIDTH = 200  # pixels of the label column in prior_rows
 
 
 @torch.no_grad()
@@ -227,22 +230,13 @@ def prior_rows(checkpoints: list[str | os.PathLike], n: int = 8, seed: int = 0) 
     """One row per checkpoint: its name, then n samples of its own prior (Explorer source "prior"; an AE's is N(0, I),
     which it was never trained towards), seed `seed`, each shown at PRIOR_ROW_SIZE pixels (nearest neighbour), so models
     of different image sizes are compared at one display size. uint8 [H, W, 3]."""
-    from PIL import Image, ImageDraw
-
     rows = []
     for checkpoint in checkpoints:
         explorer = Explorer.load(checkpoint)
         size = explorer.model.config.image_size
-        images = torch.nn.functional.interpolate(explorer.sample(n, seed=seed, source="prior"), size=PRIOR_ROW_SIZE, mode="nearest")
-        tiles = data.to_uint8(images.expand(-1, 3, -1, -1))
-        label = Image.new("RGB", (LABEL_WIDTH, PRIOR_ROW_SIZE), "white")
-        draw = ImageDraw.Draw(label)
-        draw.text((8, PRIOR_ROW_SIZE // 2 - 18), Path(checkpoint).name, fill="black", font_size=18)
-        draw.text(
-            (8, PRIOR_ROW_SIZE // 2 + 6), f"{explorer.model.kind}, {size}x{size} at {PRIOR_ROW_SIZE // size}x", fill="gray", font_size=14
-        )
-        rows.append(np.concatenate([np.asarray(label), *tiles], axis=1))
-    return np.concatenate(rows, axis=0)
+        note = f"{explorer.model.kind}, {size}x{size} at {PRIOR_ROW_SIZE // size}x"
+        rows.append(Row(Path(checkpoint).name, note, explorer.sample(n, seed=seed, source="prior")))
+    return labelled_rows(rows, PRIOR_ROW_SIZE)
 
 
 CELL_SOURCES = ("prior", "standard_normal", "fitted", "mixture")  # the sample sources whose attribute cells are counted, where offered
@@ -275,8 +269,10 @@ def prior_fd(explorer: Explorer, ds, extractor: models.Classifier, floor: Path |
     test images of dataset_features.
 
     frechet_distance, floor, floor_model (whose reconstructions), ratio (frechet_distance / floor), features (the
-    extractor: its kind and attributes or classes), prior (what the samples came from), and where the model's prior
-    differs from N(0, I) (a second stage) standard_normal_frechet_distance: the first stage's N(0, I) draws."""
+    extractor: its kind and attributes or classes), prior (what the samples came from), sharpness and floor_sharpness
+    (the samples' and the reconstructions' high-frequency energy relative to those n test images, metrics.samples.
+    sharpness_ratio: 1 is as sharp as the test images), and where the model's prior differs from N(0, I) (a second
+    stage) standard_normal_frechet_distance: the first stage's N(0, I) draws."""
     model = explorer.model
     real = dataset_features(extractor, ds)
     index = feature_index(ds)[:n]
@@ -293,23 +289,31 @@ def prior_fd(explorer: Explorer, ds, extractor: models.Classifier, floor: Path |
             for s in range(0, len(index), 250)
         ]
     )
+    samples = _samples(explorer, "prior", n)
+    test = torch.cat([ds.batch(index[s : s + 250]) for s in range(0, len(index), 250)])
     result = {
         "n": n,
         "features": f"{type(extractor).__name__} of {len(extractor.names)} {'classes' if extractor.config.num_classes else 'attributes'}",
-        "prior": model.prior_description,
-        "frechet_distance": _source_fd(explorer, extractor, real, "prior", n),
+        "prior": UNTRAINED_PRIOR if model.prior == "none" and model.latent_prior is None else model.prior_description,
+        "frechet_distance": frechet_distance(features(extractor, samples), real),
         "floor": frechet_distance(features(extractor, reconstructed), real),
         "floor_model": "its own" if floor is None else floor.name + "'s",
+        "sharpness": sharpness_ratio(samples, test),
+        "floor_sharpness": sharpness_ratio(reconstructed, test),
     }
     result["ratio"] = result["frechet_distance"] / result["floor"]
     if "standard_normal" in explorer.sample_sources:
-        result["standard_normal_frechet_distance"] = _source_fd(explorer, extractor, real, "standard_normal", n)
+        standard_normal = _samples(explorer, "standard_normal", n)
+        result["standard_normal_frechet_distance"] = frechet_distance(features(extractor, standard_normal), real)
     return result
 
 
-def _source_fd(explorer: Explorer, extractor: models.Classifier, real: torch.Tensor, source: str, n: int) -> float:
-    samples = torch.cat(list(sample_batches(explorer, n, seed=0, source=source, batch_size=250)))
-    return frechet_distance(features(extractor, samples), real)
+# what a plain autoencoder's "prior" source draws: N(0, I), which nothing in its training pulled the codes towards
+UNTRAINED_PRIOR = "N(0, I), which a plain autoencoder was never trained towards"
+
+
+def _samples(explorer: Explorer, source: str, n: int) -> torch.Tensor:
+    return torch.cat(list(sample_batches(explorer, n, seed=0, source=source, batch_size=250)))
 
 
 @torch.no_grad()
@@ -373,9 +377,33 @@ def prior_quality(explorer: Explorer, ds, y: torch.Tensor | None, classifier: mo
     )
     if wanted is not None and prior.config.num_classes == classifier.config.num_classes:
         result["class_coverage"] = coverage(classifier, classifier.predict(samples), wanted)  # the samples above, classified
-        _, acceptance, never = explorer.sample_confident(wanted[:200], classifier, REJECTION_THRESHOLD)
-        result["rejection"] = {"threshold": REJECTION_THRESHOLD, "acceptance_rate": acceptance, "never_accepted": never, "n": 200}
+        result["rejection"] = rejection_quality(explorer, classifier, wanted, real, samples)
     return result
+
+
+def rejection_quality(
+    explorer: Explorer, classifier: models.Classifier, wanted: torch.Tensor, real: torch.Tensor, drawn: torch.Tensor
+) -> dict:
+    """Rejection sampling (Explorer.sample_confident at REJECTION_THRESHOLD) of one sample per class id in `wanted`, against
+    the samples `drawn` without it (as many, the same classes): its acceptance rate, the slots never accepted, and for
+    the accepted samples and for the drawn ones, the Frechet distance, precision and recall (metrics.monitor) to the test
+    images' features `real` -- the classifier's, the one that rejects: precision is what rejection buys, recall what
+    it may cost."""
+    accepted, acceptance, never = explorer.sample_confident(wanted, classifier, REJECTION_THRESHOLD)
+    accepted, drawn = features(classifier, accepted), features(classifier, drawn)
+    precision, recall = precision_recall(real, accepted)
+    drawn_precision, drawn_recall = precision_recall(real, drawn)
+    return {
+        "threshold": REJECTION_THRESHOLD,
+        "acceptance_rate": acceptance,
+        "never_accepted": never,
+        "n": len(wanted),
+        "frechet_distance": frechet_distance(accepted, real),
+        "precision": precision,
+        "recall": recall,
+        "drawn_precision": drawn_precision,
+        "drawn_recall": drawn_recall,
+    }
 
 
 GAN_SAMPLES = 2000  # samples (and test images) a GAN's evaluation compares

@@ -1,5 +1,5 @@
-"""Reconstruction and likelihood on held-out images: MSE, PSNR, the ELBO in nats, active units, and which
-attributes the reconstructions keep."""
+"""Reconstruction and likelihood on held-out images: MSE, PSNR, the ELBO in nats, active units, which attributes the
+reconstructions keep, and how far noise on the input moves the codes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 import models
-from latent import ACTIVE_KL  # nats: a latent dim whose average KL exceeds this carries information
+from latent import ACTIVE_KL
+from models.dae import corrupt  # nats: a latent dim whose average KL exceeds this carries information
 
 
 def psnr(mse: float) -> float:
@@ -90,3 +91,40 @@ def details_kept(
         on_recon.append(judge.predict(model.reconstruct(x, None if y is None else y[idx].to(model.device))))
     agree = lambda predicted: dict(zip(judge.names, (torch.cat(predicted) == truth).float().mean(0).tolist()))  # noqa: E731
     return {"images": len(index), "reconstruction": agree(on_recon), "input": agree(on_input)}
+
+
+NOISE = ("masking", 0.25)  # the corruption noise_robustness applies: the shipped denoising AE's (Vincent et al. 2008)
+
+
+@torch.no_grad()
+def noise_robustness(model: models.Encodable, ds, n: int = 1000, seed: int = 0, batch_size: int = 250) -> dict:
+    """How far NOISE on the first n test images moves their codes (posterior means), and what the model makes of the
+    noisy images -- what a denoising AE is trained for (Vincent et al. 2008):
+
+    code_shift    mean ||z(x~) - z(x)|| over mean ||z(x) - z(x')||, x' another test image (the next one): 0 when the
+                  noise moves no code, 1 when it moves a code as far as a different face's
+    psnr_noisy    PSNR of the reconstructions of the noisy images against the clean ones
+    psnr_input    PSNR of the noisy images themselves against the clean ones: what the noise did
+    """
+    model.eval()
+    generator = torch.Generator(model.device).manual_seed(seed)
+    n = min(n, len(ds))
+    clean_codes, noisy_codes, squared, squared_input = [], [], 0.0, 0.0
+    for start in range(0, n, batch_size):
+        x = ds.batch(np.arange(start, min(start + batch_size, n))).to(model.device)
+        noisy = corrupt(x, *NOISE, generator)
+        z, z_noisy = model.encode(x).mode(), model.encode(noisy).mode()
+        clean_codes.append(z.flatten(1).double().cpu())
+        noisy_codes.append(z_noisy.flatten(1).double().cpu())
+        squared += (model.decode(z_noisy) - x).pow(2).flatten(1).mean(1).sum().item()
+        squared_input += (noisy - x).pow(2).flatten(1).mean(1).sum().item()
+    clean, noisy = torch.cat(clean_codes), torch.cat(noisy_codes)
+    between = (clean - clean.roll(1, 0)).norm(dim=1).mean().item()
+    return {
+        "images": n,
+        "corruption": NOISE[0],
+        "level": NOISE[1],
+        "code_shift": (noisy - clean).norm(dim=1).mean().item() / between,
+        "psnr_noisy": psnr(squared / n),
+        "psnr_input": psnr(squared_input / n),
+    }

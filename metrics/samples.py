@@ -3,6 +3,7 @@
 class coverage     which classes samples look like; a model collapsed onto a few modes draws few classes
 Frechet distance   between Gaussians fitted to the classifier's features of samples and of real images
                    (the FID of Heusel et al. 2017, with a domain classifier in place of Inception)
+sharpness          high-frequency energy of images (a Laplacian's mean squared response): blur lowers it
 """
 
 from __future__ import annotations
@@ -74,6 +75,25 @@ def dataset_features(classifier: Classifier, ds, n: int = 2000, batch_size: int 
     """Features of the first n images of ds (a seeded subset when ds is larger: feature_index)."""
     index = feature_index(ds, n)
     return torch.cat([features(classifier, ds.batch(index[s : s + batch_size])) for s in range(0, len(index), batch_size)])
+
+
+# the 4-neighbour Laplacian, the discrete second derivative: flat and linearly shaded regions give 0, edges and texture
+# give large responses, so a blurred image's mean squared response is lower than the sharp image's
+_LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+
+
+@torch.no_grad()
+def sharpness(images: torch.Tensor) -> float:
+    """Mean squared Laplacian response of images [N, C, S, S] in [0, 1], on their grey level (the mean of the channels),
+    over the interior pixels: high-frequency energy. Compare it between image sets of one size (sharpness_ratio)."""
+    grey = images.float().mean(1, keepdim=True)
+    return torch.nn.functional.conv2d(grey, _LAPLACIAN.to(grey)[None, None]).pow(2).mean().item()
+
+
+def sharpness_ratio(images: torch.Tensor, reference: torch.Tensor) -> float:
+    """sharpness(images) / sharpness(reference): 1 is as sharp as the reference (test images of the same size), below 1
+    blurrier, above 1 noisier or more textured."""
+    return sharpness(images) / sharpness(reference)
 
 
 def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -37,23 +37,8 @@ class DAE(AE, paper_url="https://doi.org/10.1145/1390156.1390294"):
     denoises = True
 
     def corrupt(self, x: torch.Tensor, generator: torch.Generator | None = None, level: float | None = None) -> torch.Tensor:
-        """Draw x~ ~ q(x~|x) at the trained noise level, or at `level` (the same kind of corruption); results stay in
-        [0, 1]. Masks act per pixel (all channels of a pixel together)."""
-        kind, level = self.config.corruption, self.config.noise_level if level is None else level
-
-        def rand(shape):
-            return torch.rand(shape, generator=generator, device=x.device, dtype=x.dtype)
-
-        if kind == "gaussian":
-            noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-            return (x + level * noise).clamp(0.0, 1.0)
-        pixel_shape = (x.shape[0], 1, *x.shape[2:])  # [N, 1, H, W]: broadcast over channels
-        hit = rand(pixel_shape) < level
-        if kind == "masking":  # destroyed pixels set to 0
-            return x.masked_fill(hit, 0.0)
-        # salt-and-pepper: destroyed pixels set to 0 or 1 with equal probability
-        salt = (rand(pixel_shape) < 0.5).to(x.dtype)
-        return torch.where(hit, salt, x)
+        """Draw x~ ~ q(x~|x) at the trained noise level, or at `level` (the same kind of corruption): corrupt()."""
+        return corrupt(x, self.config.corruption, self.config.noise_level if level is None else level, generator)
 
     def loss(self, x, y=None, step=None, generator=None) -> dict[str, torch.Tensor]:
         """Reconstruction of the clean x from a fresh corruption of x (mean over the batch of per-image sums)."""
@@ -61,3 +46,24 @@ class DAE(AE, paper_url="https://doi.org/10.1145/1390156.1390294"):
         z = self.encode(self.corrupt(x, generator), y).mode()
         recon = self.recon_per_image(self.decode_logits(z, y), x).mean()
         return detached(recon, recon=recon)
+
+
+def corrupt(x: torch.Tensor, kind: str, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """x~ ~ q(x~|x) for images x in [0, 1]: additive Gaussian noise of std `level` ("gaussian"), or a fraction `level`
+    of the pixels set to 0 ("masking") or to 0 or 1 at random ("salt_and_pepper"); results stay in [0, 1]. Masks act
+    per pixel (all channels of a pixel together)."""
+
+    def rand(shape):
+        return torch.rand(shape, generator=generator, device=x.device, dtype=x.dtype)
+
+    if kind == "gaussian":
+        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        return (x + level * noise).clamp(0.0, 1.0)
+    pixel_shape = (x.shape[0], 1, *x.shape[2:])  # [N, 1, H, W]: broadcast over channels
+    hit = rand(pixel_shape) < level
+    if kind == "masking":  # destroyed pixels set to 0
+        return x.masked_fill(hit, 0.0)
+    if kind != "salt_and_pepper":
+        raise ValueError(f"corruption must be gaussian, masking or salt_and_pepper, got {kind!r}")
+    salt = (rand(pixel_shape) < 0.5).to(x.dtype)
+    return torch.where(hit, salt, x)

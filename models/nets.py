@@ -66,9 +66,10 @@ def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
 
 
-def gaussian_nll(mean: torch.Tensor, x: torch.Tensor, std: float) -> torch.Tensor:
-    """-log N(x; mean, std^2 I) summed over pixels, constant included: [N]."""
-    per_pixel = (x - mean).pow(2) / (2 * std**2) + 0.5 * math.log(2 * math.pi * std**2)
+def gaussian_nll(mean: torch.Tensor, x: torch.Tensor, std: float | torch.Tensor) -> torch.Tensor:
+    """-log N(x; mean, std^2 I) summed over pixels, constant included: [N]. std: a number or a scalar tensor (learned)."""
+    std = torch.as_tensor(std, dtype=mean.dtype, device=mean.device)
+    per_pixel = (x - mean).pow(2) / (2 * std**2) + std.log() + 0.5 * math.log(2 * math.pi)
     return per_pixel.flatten(1).sum(1)
 
 

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from .base import Autoencoder
 from .config import ModelConfig, option
@@ -27,7 +28,12 @@ class VAEConfig(ModelConfig):
     likelihood: str = option(
         "bernoulli", "decoder likelihood p(x|z): Bernoulli (cross-entropy) or Gaussian with fixed std", choices=("bernoulli", "gaussian")
     )
-    likelihood_std: float = option(0.1, "std of the Gaussian likelihood (gaussian only)", above=0)
+    likelihood_std: float = option(0.1, "std of the Gaussian likelihood (gaussian only); its start when learned", above=0)
+    learn_likelihood_std: bool = option(
+        False,
+        "learn the Gaussian likelihood's std, one scalar (Dai & Wipf 2019, sec. 3): it falls towards the reconstruction error and "
+        "the unused latent dims fall onto the prior",
+    )
     beta: float = option(1.0, "weight on KL(q(z|x) || p(z)); > 1 is the beta-VAE (Higgins et al. 2017)", low=0)
     gamma: float = option(0.0, "> 0: capacity objective gamma * |KL - C| replaces beta * KL (Burgess et al. 2018 used 1000)", low=0)
     capacity_max: float = option(25.0, "final KL capacity C in nats (Burgess et al. 2018)", low=0)
@@ -43,6 +49,8 @@ class VAEConfig(ModelConfig):
         super().__post_init__()
         if self.gamma > 0 and (self.beta != 1.0 or self.tc_weight > 0):
             raise ValueError("capacity annealing (gamma > 0) replaces beta * KL: leave beta = 1 and tc_weight = 0")
+        if self.learn_likelihood_std and self.likelihood != "gaussian":
+            raise ValueError("learn_likelihood_std needs likelihood = 'gaussian'")
 
 
 class VAE(Autoencoder, paper_url="https://arxiv.org/abs/1312.6114"):
@@ -55,6 +63,13 @@ class VAE(Autoencoder, paper_url="https://arxiv.org/abs/1312.6114"):
         # the encoder outputs mean and log-variance of q(z|x), hence 2 * latent_dim
         self.encoder = build_encoder(config, out_dim=2 * config.latent_dim, cond_dim=self.condition_dim)
         self.decoder = build_decoder(config, cond_dim=self.condition_dim)
+        if config.learn_likelihood_std:
+            self.log_likelihood_std = nn.Parameter(torch.tensor(math.log(config.likelihood_std)))
+
+    @property
+    def likelihood_std(self) -> torch.Tensor | float:
+        """The Gaussian likelihood's std: the learned scalar, or the config's fixed value."""
+        return self.log_likelihood_std.exp() if self.config.learn_likelihood_std else self.config.likelihood_std
 
     def posterior(self, h: torch.Tensor) -> Posterior:
         mean, logvar = h.chunk(2, dim=1)  # [N, 2D] -> 2 x [N, D]
@@ -64,7 +79,7 @@ class VAE(Autoencoder, paper_url="https://arxiv.org/abs/1312.6114"):
         """-log p(x|z) of each image, summed over pixels: [N]."""
         if self.config.likelihood == "bernoulli":
             return bernoulli_nll(logits, x)
-        return gaussian_nll(torch.sigmoid(logits), x, self.config.likelihood_std)
+        return gaussian_nll(torch.sigmoid(logits), x, self.likelihood_std)
 
     def capacity(self, step: int) -> float:
         """C(step): linear from 0 to capacity_max over capacity_steps, then constant (Burgess et al. 2018)."""
@@ -79,6 +94,8 @@ class VAE(Autoencoder, paper_url="https://arxiv.org/abs/1312.6114"):
         recon = self.recon_per_image(self.decode_logits(z, y), x).mean()
         kl = posterior.kl().sum(1).mean()
         parts = {"recon": recon, "kl": kl}
+        if cfg.learn_likelihood_std:
+            parts["likelihood_std"] = self.likelihood_std
         if cfg.gamma > 0:
             capacity = self.capacity(step)
             loss = recon + cfg.gamma * (kl - capacity).abs()

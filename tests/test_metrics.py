@@ -301,7 +301,8 @@ def test_prior_rows_show_each_models_own_prior_at_one_display_size(checkpoints, 
     """python -m metrics A B --prior-rows: a row per checkpoint, its name, then 8 seeded prior samples at 128 pixels each
     (16x16 digits at 8x here), the same picture on every run."""
     from metrics.__main__ import main
-    from metrics.evaluate import LABEL_WIDTH, PRIOR_ROW_SIZE, prior_rows
+    from metrics.evaluate import PRIOR_ROW_SIZE, prior_rows
+    from metrics.pictures import LABEL_WIDTH
 
     picture = prior_rows([checkpoints / "vae", checkpoints / "dcgan"])
     assert picture.shape == (2 * PRIOR_ROW_SIZE, LABEL_WIDTH + 8 * PRIOR_ROW_SIZE, 3) and picture.dtype == np.uint8

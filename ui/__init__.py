@@ -37,7 +37,10 @@ CSS = """
 .example-picker .grid-wrap {min-height: 0 !important; max-height: none !important; height: auto !important; overflow-y: visible !important;
   padding-top: 38px !important}  /* below the block's label, which Gradio lays over the first row */
 .example-picker.small .grid-container {grid-template-columns: repeat(auto-fill, minmax(48px, 1fr)) !important}
+/* a lesson's numbers: model names and values unbroken (a phone scrolls the table sideways instead) */
+#lesson-text td:first-child, #lesson-text td:last-child, #lesson-text th {white-space: nowrap}
 @media (max-width: 640px) {
+  #lesson-text table {display: block; overflow-x: auto}
   #slider-picture {order: -1; width: 100%; background: var(--background-fill-primary); padding-bottom: 4px}
   #slider-decoded img {width: 160px; height: 160px}
   /* the attribute tab: the current and edited pictures above the controls, pinned while the strength is dragged; the
@@ -131,7 +134,7 @@ def launch(demo: gr.Blocks, **options):
 
 
 def build(catalog: Catalog) -> gr.Blocks:
-    from . import attributes, codebook, compare, interpolate, latent_map, model_card, reconstruct, routes, sample, sliders
+    from . import attributes, codebook, compare, interpolate, latent_map, lessons, model_card, reconstruct, routes, sample, sliders
 
     cache.use_own_folder()  # before any component is made: each reads the folder then
     with gr.Blocks(title=TITLE) as demo:
@@ -141,7 +144,7 @@ def build(catalog: Catalog) -> gr.Blocks:
         )
         shared, link_controls = _header(catalog)
         with gr.Tabs(selected="reconstruct") as shared.tabs:
-            for tab in (reconstruct, sample, interpolate, sliders, attributes, latent_map, codebook, compare, model_card):
+            for tab in (reconstruct, sample, interpolate, sliders, attributes, latent_map, codebook, compare, lessons, model_card):
                 tab.build(shared)
         tab_blocks = [block for block in shared.tabs.children if isinstance(block, gr.Tab)]
         shared.tab_ids = [block.id for block in tab_blocks]

@@ -31,6 +31,8 @@ class Entry:
     evaluation: dict = field(default_factory=dict)  # the model card's measurements (evaluation.json), if it has them
     decoder: Path | None = None  # decoder.onnx exported from these very weights (models.export), for the page to decode drags
     path: Path | None = None  # the checkpoint directory (a Hub model's: its snapshot in the HF cache)
+    prior_key: str = ""  # the PixelCNN prior it samples through: its checkpoint's name (the Lessons tab reads its card)
+    prior_evaluation: dict = field(default_factory=dict)  # that prior's measurements (its evaluation.json), if it has them
     budget: str = ""  # the training it had (training_budget): Compare says it beside each model, so unequal runs are not compared unawares
 
     @property
@@ -148,6 +150,11 @@ class Catalog:
                     owner.explorer.set_prior(prior)
                 except Exception as err:
                     _warn(f"skipping prior {source}: {_one_line(err)}")
+                    continue
+                owner.prior_key = Path(source).name if Path(source).exists() else source
+                owner.prior_evaluation = _optional_json(
+                    models.checkpoint_dir(source) / metrics.EVALUATION_NAME, "the tabs quote no measurements of it"
+                )
         return cls(entries)
 
     @property

@@ -1,6 +1,6 @@
 """Shareable views: "Copy link to this view" puts what the page shows into its URL (?view=TOKEN), and opening that
-URL restores it: the model, the tab, the current latent, the condition, the slider mode and every slider's value, and
-the attribute edit (source, attribute, method, held attributes, picks, strength).
+URL restores it: the model, the tab, the current latent, the condition, the slider mode and every slider's value, the
+attribute edit (source, attribute, method, held attributes, picks, strength), and the lesson shown.
 
 The latent travels as its float32 bytes and the slider values as the page sent them, and the pictures are made again
 by the same code from the same numbers, so the decoded and edited images come out bit for bit as the sender saw
@@ -74,10 +74,11 @@ def latent_state(text: str) -> list[float]:
 
 
 def make(shared, label, tab, state, class_choice, attribute_choice, mode, *rest) -> str:
-    """The token of what the page shows; rest: the slider pool's values, then the attribute tab's EDIT_FIELDS."""
+    """The token of what the page shows; rest: the slider pool's values, the attribute tab's EDIT_FIELDS, then the
+    lesson shown where the Lessons tab is built."""
     entry = shared.entry(label)
     size = len(shared.view_fields["sliders"])
-    pool, edit = rest[:size], rest[size:]
+    pool, edit = rest[:size], rest[size : size + len(EDIT_FIELDS)]
     view = {
         "v": VERSION,
         "model": entry.key,
@@ -87,6 +88,8 @@ def make(shared, label, tab, state, class_choice, attribute_choice, mode, *rest)
         "sliders": [None if v is None else float(v) for v in pool],
         "edit": dict(zip(EDIT_FIELDS, edit)),
     }
+    if "lesson" in shared.view_fields:
+        view["lesson"] = rest[-1]
     if state:
         view["latent"] = latent_bytes(state)
     return encode(view)
@@ -140,6 +143,9 @@ def _apply(shared, view: dict, entry, values: dict) -> None:
             shared.condition_class if entry.conditioned_on_classes else shared.condition_attributes,
             class_choice if entry.conditioned_on_classes else attribute_choice,
         )
+    lesson = shared.view_fields.get("lesson")
+    if lesson is not None and view.get("lesson") in [value for _, value in lesson.choices]:
+        put(lesson, view["lesson"])
     edit = view.get("edit") or {}
     for field in EDIT_FIELDS:
         if field in edit and edit[field] is not None:
@@ -161,7 +167,8 @@ def _apply(shared, view: dict, entry, values: dict) -> None:
 
 def extra_outputs(shared) -> list:
     """What open_view sets beyond a model change's outputs."""
-    return [shared.model, shared.tabs, shared.pending_view]
+    lesson = shared.view_fields.get("lesson")
+    return [shared.model, shared.tabs, shared.pending_view, *([lesson] if lesson is not None else [])]
 
 
 def _label_of(shared, key) -> str:
@@ -194,6 +201,7 @@ def build(shared, tab_blocks: list, button: gr.Button, link: gr.Textbox, copied:
         fields["mode"],
         *fields["sliders"],
         *(fields[f] for f in EDIT_FIELDS),
+        *([fields["lesson"]] if "lesson" in fields else []),
     ]
     hidden = dict(api_name=False, show_progress="hidden")
     # the button says "copied" for a moment, in its own width: nothing on the page moves
