@@ -1,7 +1,8 @@
 """Slider drags in real Chromium, timed in the page: from each `input` event of the range to the next new picture
 (the image's `load`), for three apps measured in the same run:
 
-  local     the explorer, decoding in the page (the model's decoder.onnx in ONNX Runtime Web; ui/static/local_decode.js)
+  local     the explorer, decoding in the page (the model's decoder.onnx in ONNX Runtime Web; ui/static/local_decode.js);
+            its dimension sliders, and the named-attribute mode's Smiling slider
   server    the explorer with WebAssembly removed from the page: every tick's picture comes from the server's decode
             route (ui/routes.py: one HTTP request outside Gradio's queue), the page's fallback
   minimal   a minimal Gradio app: one slider, one 64x64 PNG image, the same .input wiring; Gradio's floor
@@ -165,6 +166,14 @@ def main(argv: list[str] | None = None) -> dict:
         )
         return page.locator('input[type=range][aria-label^="range slider for z"]').first
 
+    def attribute_sliders(page):  # the named-attribute mode: the Smiling slider, its direction independent of the others'
+        explorer_sliders(page)
+        page.get_by_label("named attributes").check()
+        smiling = page.locator('input[type=range][aria-label^="range slider for Smiling"]')
+        smiling.wait_for()
+        page.wait_for_function("() => window.latentLab.local() || (typeof WebAssembly !== 'object' && window.latentLab.active())")
+        return smiling
+
     def minimal_slider(page):
         return page.locator("input[type=range]").first
 
@@ -173,6 +182,7 @@ def main(argv: list[str] | None = None) -> dict:
         try:
             rows = {
                 "local (page decodes)": measure(browser, explorer_url, explorer_sliders, args.drags, args.seconds),
+                "local, named attributes (Smiling)": measure(browser, explorer_url, attribute_sliders, args.drags, args.seconds),
                 "server (no WebAssembly)": measure(browser, explorer_url, explorer_sliders, args.drags, args.seconds, no_wasm=True),
                 "minimal Gradio app": measure(browser, minimal_url, minimal_slider, args.drags, args.seconds),
             }

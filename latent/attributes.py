@@ -88,6 +88,41 @@ def project_out(v: torch.Tensor, others: torch.Tensor) -> torch.Tensor:
     return (vd - a @ (torch.linalg.pinv(a) @ vd))[..., 0].to(v.dtype)
 
 
+SEPARABLE = 0.5  # independent_directions projects another attribute out only if the direction keeps this share of its length
+
+
+def independent_directions(vectors: torch.Tensor, held: Sequence[int] = ()) -> torch.Tensor:
+    """[A, D]: a direction per attribute vector of vectors [A, D] that leaves the other attributes alone, for sliders
+    that do not drag each other (InterFaceGAN's conditional manipulation, Shen et al. 2020, for every slider at once).
+
+    Each vector gets the other vectors projected out (project_out) -- the held ones (indices into vectors) always, the
+    others one at a time, most correlated first, as long as the direction keeps SEPARABLE of its length: attributes
+    that exclude each other (one hair colour or another) cannot be separated, since making a face blond takes its
+    black hair away. Each direction is then rescaled so that its component along its own vector equals the vector
+    (strength 1 moves the attribute as far as the vector does). A held attribute's own direction, and a direction that
+    the held ones leave nothing of, are zero."""
+    vectors = latent_batch(vectors)
+    held = sorted(set(held))
+    directions = torch.zeros_like(vectors)
+    for i, v in enumerate(vectors):
+        if i in held or not v.norm() > 0:
+            continue
+        removed = [j for j in held if j != i]
+        others = sorted(set(range(len(vectors))) - {i, *removed}, key=lambda j: -abs(float(_cosine(v, vectors[j]))))
+        for j in others:
+            if project_out(v, vectors[[*removed, j]]).norm() >= SEPARABLE * v.norm():
+                removed.append(j)
+        d = project_out(v, vectors[removed]) if removed else v
+        along = d @ v  # = |d|^2: d is v minus its projection on a subspace
+        if along > 1e-6 * (v @ v):
+            directions[i] = d * (v @ v) / along
+    return directions
+
+
+def _cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a @ b) / (a.norm() * b.norm()).clamp_min(1e-12)
+
+
 def scale_to_mean_difference(direction: torch.Tensor, z: torch.Tensor, labels) -> torch.Tensor:
     """direction [D] rescaled to |m . u| u, with u = direction / |direction| and m = mean(z | positive) -
     mean(z | negative): strength 1 moves a latent along u by the gap between the groups' average projections on u.

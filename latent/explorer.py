@@ -21,12 +21,12 @@ import torch
 import models
 from models import resolve_file
 
-from .attributes import ATTRIBUTE_METHODS, attribute_vector, edit, guided_edit
+from .attributes import ATTRIBUTE_METHODS, attribute_vector, edit, guided_edit, independent_directions
 from .checks import latent_batch, latent_vector
 from .interpolate import interpolate
 from .invert import Inversion, invert
 from .pca import LabelledMixture, fit_mixture, labelled_codes, sample_aggregate
-from .sliders import SliderSpec, apply_sliders, slider_axes, slider_specs
+from .sliders import SliderSpec, apply_sliders, attribute_specs, slider_axes, slider_specs
 from .stats import STATS_NAME, load_stats
 
 # Where Explorer.sample_latent draws latents from: the single list of sources, each with a line the UI can show
@@ -289,21 +289,59 @@ class Explorer:
         """[steps, D] from z0 to z1 (each [D] or [1, D]); method "slerp" or "lerp"."""
         return interpolate(latent_vector(z0, self.latent_dim, "z0"), latent_vector(z1, self.latent_dim, "z1"), steps, method)
 
-    def sliders(self, z: torch.Tensor, mode: str = "kl", limit: int | None = None) -> list[SliderSpec]:
-        """Slider specs for latent z (see latent.slider_specs). An InfoGAN's codes have their own controls (a selector
-        for the one-hot categorical code, sliders for the continuous ones): its per-dimension sliders cover the noise."""
-        specs = slider_specs(z, self.stats, mode)
+    @property
+    def attribute_names(self) -> list[str]:
+        """The attributes the stats hold mean-difference vectors of (their order), [] for none."""
+        return list(self.metadata.get("attribute_names") or []) if "attribute_vectors" in self.stats else []
+
+    def attribute_directions(self, held: Sequence[str] = ()) -> torch.Tensor:
+        """[A, D]: independent_directions of the stats' attribute vectors (attribute_names' order), the `held` ones
+        always projected out (and their own directions zero)."""
+        unknown = [name for name in held if name not in self.attribute_names]
+        if unknown:
+            raise ValueError(
+                f"unknown attribute(s) to hold: {', '.join(map(repr, unknown))}; known: {', '.join(self.attribute_names) or 'none'}"
+            )
+        return self._directions(tuple(sorted({self.attribute_names.index(name) for name in held})))
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 -- an explorer lives as long as the app; a hold set is a few KB
+    def _directions(self, held: tuple[int, ...]) -> torch.Tensor:
+        return independent_directions(self.stats["attribute_vectors"], held)
+
+    def sliders(self, z: torch.Tensor, mode: str = "kl", limit: int | None = None, held: Sequence[str] = ()) -> list[SliderSpec]:
+        """Slider specs for latent z (see latent.slider_specs; mode "attributes": latent.attribute_specs, one per
+        attribute, `held` ones inactive). An InfoGAN's codes have their own controls (a selector for the one-hot
+        categorical code, sliders for the continuous ones): its per-dimension sliders cover the noise."""
+        if mode == "attributes":
+            latent_vector(z, self.latent_dim)
+            specs = attribute_specs(self.attribute_names, self.attribute_directions(held), set(held)) if self.attribute_names else []
+        else:
+            specs = slider_specs(z, self.stats, mode)
         if mode == "kl" and self.model.has_structured_codes:
             specs = [s for s in specs if s.index < self.model.config.latent_dim]
         return specs if limit is None else specs[:limit]
 
-    def apply_sliders(self, z: torch.Tensor, values: Mapping[int, float], mode: str = "kl") -> torch.Tensor:
-        """Latent [D]: z with slider values {SliderSpec.index: value} applied (see latent.apply_sliders)."""
-        return apply_sliders(z, values, self.stats, mode)
+    def apply_sliders(self, z: torch.Tensor, values: Mapping[int, float], mode: str = "kl", held: Sequence[str] = ()) -> torch.Tensor:
+        """Latent [D]: z with slider values {SliderSpec.index: value} applied (see latent.apply_sliders; mode
+        "attributes": z plus each value times its attribute's direction)."""
+        if mode != "attributes":
+            return apply_sliders(z, values, self.stats, mode)
+        at, directions = self.slider_axes(z, list(values), mode, held)
+        return latent_vector(z, self.latent_dim) + (torch.tensor([float(values[i]) for i in values], dtype=at.dtype) - at) @ directions
 
-    def slider_axes(self, z: torch.Tensor, indices: list[int], mode: str = "kl") -> tuple[torch.Tensor, torch.Tensor]:
-        """(at [S], directions [S, D]): apply_sliders(z, {i: v}) == z + (v - at) @ directions (see latent.slider_axes)."""
-        return slider_axes(z, indices, self.stats, mode)
+    def slider_axes(
+        self, z: torch.Tensor, indices: list[int], mode: str = "kl", held: Sequence[str] = ()
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(at [S], directions [S, D]): apply_sliders(z, {i: v}) == z + (v - at) @ directions (see latent.slider_axes;
+        mode "attributes": at 0, the attributes' independent directions)."""
+        if mode != "attributes":
+            return slider_axes(z, indices, self.stats, mode)
+        latent_vector(z, self.latent_dim)
+        count = len(self.attribute_names)
+        bad = [i for i in indices if not (isinstance(i, int) and 0 <= i < count)]
+        if bad:
+            raise ValueError(f"attribute slider indices {bad} out of range; this model has 0..{count - 1}")
+        return torch.zeros(len(indices)), self.attribute_directions(held)[indices]
 
     def attribute_vector(
         self,

@@ -12,7 +12,8 @@ from .checks import latent_size, latent_vector
 from .pca import stats_pca, to_pca
 from .stats import ACTIVE_KL
 
-SLIDER_MODES = ("kl", "pca")
+SLIDER_MODES = ("kl", "pca")  # over the latent itself; Explorer adds "attributes" (attribute_specs)
+ATTRIBUTE_RANGE = 1.0  # an attribute slider runs over strengths -1..1 of its direction, 0 at the current image (beyond 1 on faces-vae, other attributes change on over 10% of faces: docs/explorer.md)
 PCA_RANGE_STDS = 3.0  # a PCA slider spans +-3 standard deviations of the latent means along its direction
 ACTIVE_VARIANCE_FRACTION = 1e-3  # a principal direction explaining less of the means' variance than this is unused
 RANGE_MARGIN = 0.05  # slider ranges are widened by this fraction of their width on each side
@@ -77,6 +78,24 @@ def slider_specs(z: torch.Tensor, stats: dict[str, torch.Tensor], mode: str = "k
             for k in range(len(coords))
         ]
     return specs if limit is None else specs[:limit]
+
+
+def attribute_specs(names: list[str], directions: torch.Tensor, held: set[str] = frozenset()) -> list[SliderSpec]:
+    """One slider per named attribute direction (latent.independent_directions), in the order given: its value is the
+    strength added to the current latent (0: the image as it is), over +-ATTRIBUTE_RANGE. A held attribute, or one the
+    held ones leave no direction to, is inactive."""
+    return [
+        SliderSpec(
+            index=i,
+            label=name,
+            min=-ATTRIBUTE_RANGE,
+            max=ATTRIBUTE_RANGE,
+            value=0.0,
+            active=name not in held and bool(directions[i].norm() > 0),
+            kl=None,
+        )
+        for i, name in enumerate(names)
+    ]
 
 
 def _range(low: torch.Tensor, high: torch.Tensor, value: torch.Tensor) -> dict[str, float]:

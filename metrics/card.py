@@ -122,6 +122,21 @@ def _prior_fd(p: dict) -> Rows:
     return rows
 
 
+def _slider_edits(cards: dict) -> Rows:
+    rows = []
+    for name, card in cards.items():
+        worst = max(card["changed"], key=card["changed"].get)
+        strength = card["strengths"][name]
+        rows.append(
+            (
+                f"{name} slider at {strength:+g} (independent direction)",
+                f"{card['flip_rates'][name]:.1%} of {card['n']} faces without it (unedited: {card['baseline'][name]:.1%}); "
+                f"others changed at most {card['changed'][worst]:.1%} ({worst})",
+            )
+        )
+    return rows
+
+
 def _noise(n: dict) -> Rows:
     return [
         (
@@ -231,6 +246,7 @@ SECTIONS = {
     "noise": _noise,
     "edits": _edits,
     "guided_edits": lambda edits: _edits(edits, "guided "),
+    "slider_edits": _slider_edits,
     "details_kept": _details_kept,
     "sample_cells": _sample_cells,
     "inversion": _inversion,

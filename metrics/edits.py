@@ -134,3 +134,38 @@ def _score(classifier: Classifier, before: torch.Tensor, after: torch.Tensor, at
         "baseline": before[:, a].float().mean().item(),
         "changed": {name: changed[i].item() for i, name in enumerate(classifier.names) if i != a},
     }
+
+
+@torch.no_grad()
+def slider_scorecard(
+    explorer: Explorer, judge: Classifier, ds, strengths: dict[str, float], held: tuple[str, ...] = (), n: int = 1000, batch_size: int = 250
+) -> dict:
+    """The attribute sliders (Explorer mode "attributes": each attribute's independent direction, the `held` ones
+    projected out) set to `strengths` {attribute: strength} on the first n test images with none of those attributes
+    (ground truth): for each moved attribute, the share of edited images the judge calls positive (flip_rates; unedited:
+    baseline), and for every other attribute, the share whose prediction changed (changed)."""
+    moved = list(strengths)
+    unknown = [a for a in [*moved, *held] if a not in explorer.attribute_names or a not in judge.names]
+    if unknown:
+        raise ValueError(f"no slider or judge for {', '.join(map(repr, unknown))}; sliders: {', '.join(explorer.attribute_names)}")
+    negatives = np.flatnonzero(np.all([ds.attribute(a) == 0 for a in moved], axis=0))[:n]
+    if not len(negatives):
+        raise ValueError(f"{ds.name} has no images without {', '.join(moved)}: nothing to edit")
+    directions = explorer.attribute_directions(held)
+    offset = sum(float(s) * directions[explorer.attribute_names.index(a)] for a, s in strengths.items())
+    before, after = [], []
+    for start in range(0, len(negatives), batch_size):
+        z = explorer.encode(ds.batch(negatives[start : start + batch_size]))
+        before.append(judge.predict(explorer.decode(z)))
+        after.append(judge.predict(explorer.decode(z + offset)))
+    before, after = torch.cat(before), torch.cat(after)
+    columns = [judge.names.index(a) for a in moved]
+    changed = (before != after).float().mean(0)
+    return {
+        "strengths": dict(strengths),
+        "held": list(held),
+        "n": len(negatives),
+        "flip_rates": {a: after[:, c].float().mean().item() for a, c in zip(moved, columns)},
+        "baseline": {a: before[:, c].float().mean().item() for a, c in zip(moved, columns)},
+        "changed": {name: changed[i].item() for i, name in enumerate(judge.names) if i not in columns},
+    }

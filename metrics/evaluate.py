@@ -7,7 +7,8 @@ What applies follows from the checkpoint's model and dataset (training.json):
     autoencoders          reconstruction on the test split (MSE, PSNR; ELBO, KL, active units for VAEs); for a
                           continuous code, how far masking noise moves it (metrics.reconstruction.noise_robustness)
     faces models          the Smiling and Eyeglasses edit scorecards (metrics.edits): attribute vectors, or
-                          for a model conditioned on the attribute, the condition switched on
+                          for a model conditioned on the attribute, the condition switched on; each named attribute
+                          slider's scorecard at full scale (slider_edits)
     dsprites models       MIG (metrics.disentanglement)
     fashion-mnist models  class coverage of their samples (metrics.samples)
     GANs                  their samples against test images (metrics.monitor): Frechet distance, KID,
@@ -39,11 +40,12 @@ import torch
 import data
 import models
 from latent import Explorer
+from latent.sliders import ATTRIBUTE_RANGE
 from models import resolve_file
 
 from .codebook import codebook_usage
 from .disentanglement import mig
-from .edits import condition_scorecard, edit_grid, edit_scorecard, sample_edit_scorecard
+from .edits import condition_scorecard, edit_grid, edit_scorecard, sample_edit_scorecard, slider_scorecard
 from .monitor import Monitor, cell_coverage, cells_for, precision_recall
 from .pictures import Row, labelled_rows
 from .reconstruction import details_kept, error_quantiles, noise_robustness, reconstruction
@@ -181,6 +183,8 @@ def _autoencoder_metrics(explorer: Explorer, ds, dataset: str, options: dict) ->
             if names
             else {a: edit_scorecard(explorer, judge, ds, a) for a in SCORECARD_ATTRIBUTES if a in explorer.vectors}
         )
+    if ds.attribute_names and judge is not None and judge is not classifier and y is None and explorer.attribute_names:
+        result["slider_edits"] = slider_edits(explorer, judge, ds)
     # a model with a learned prior (a VQ-VAE's PixelCNN) has its samples measured on the prior's card
     own_samples = model.prior != "learned"
     if ds.attribute_names and judge is not None and judge is not classifier:  # what the decoder keeps of each attribute
@@ -198,6 +202,20 @@ def _autoencoder_metrics(explorer: Explorer, ds, dataset: str, options: dict) ->
     if model.prior == "adversarial":
         result["prior_samples"] = prior_sample_metrics(explorer, ds, classifier)
     return result
+
+
+SLIDER_EDIT_IMAGES = 500  # test faces each attribute slider's scorecard edits
+
+
+def slider_edits(explorer: Explorer, judge: models.Classifier, ds) -> dict:
+    """{attribute: metrics.edits.slider_scorecard at full scale (+ATTRIBUTE_RANGE)}: the Latent sliders tab's named
+    attribute sliders, each alone, on SLIDER_EDIT_IMAGES test faces without the attribute; what each slider shows as
+    its help."""
+    return {
+        name: slider_scorecard(explorer, judge, ds, {name: ATTRIBUTE_RANGE}, n=SLIDER_EDIT_IMAGES)
+        for name in explorer.attribute_names
+        if name in judge.names
+    }
 
 
 def prior_sample_metrics(explorer: Explorer, ds, classifier) -> dict:

@@ -666,7 +666,7 @@ def test_every_number_of_every_endpoint_is_checked_by_name(app, client, label):
 def test_decode_checks_its_unprocessed_inputs(app, client, label, tmp_path):
     """/decode takes its inputs unprocessed (ui.sliders.POOL_VALUES_JS): each bad one gets a gr.Error that names it."""
     for bad in BAD_NUMBERS:
-        event, result = raw_call(app, "/decode", [label("vae"), "kl", None, [], [0.0, bad]])
+        event, result = raw_call(app, "/decode", [label("vae"), "kl", None, [], [0.0, bad], []])
         assert event == "error" and "slider 1: expected a number from" in result["error"], (bad, result)
     reconstruct(client, label("vae"), gray_png(tmp_path))
     for values in ("0.5", {"0": 1.0}, [0.0] * (POOL + 1)):

@@ -550,6 +550,23 @@ def test_vae_likelihoods():
     torch.testing.assert_close(_loss(gauss, x)["recon"], expected_gauss.detach(), rtol=1e-4, atol=1e-4)
 
 
+def test_vae_learned_likelihood_std_is_a_parameter_the_loss_moves():
+    """learn_likelihood_std (Dai & Wipf 2019): the std starts at likelihood_std, is exactly a Gaussian's, and a step of
+    gradient descent moves it towards the reconstruction error (here: down, as the error is below the start)."""
+    x = images(8, 1, 8)
+    model = _vae(likelihood="gaussian", likelihood_std=0.5, learn_likelihood_std=True)
+    parts = _loss(model, x)
+    assert parts["likelihood_std"] == pytest.approx(0.5)
+    mean = model.decode(model.encode(x).sample(torch.Generator().manual_seed(7)))
+    expected = -torch.distributions.Normal(mean, 0.5).log_prob(x).flatten(1).sum(1).mean()
+    torch.testing.assert_close(parts["recon"], expected.detach(), rtol=1e-4, atol=1e-4)
+    parts["loss"].backward()
+    assert model.log_likelihood_std.grad > 0  # the error is far below 0.5^2: a smaller std is more likely
+    assert "likelihood_std" not in _loss(_vae(likelihood="gaussian"), x)
+    with pytest.raises(ValueError, match="needs likelihood = 'gaussian'"):
+        _vae(learn_likelihood_std=True)
+
+
 # ----------------------------------------------------------------------------- CVAE
 
 

@@ -4,7 +4,7 @@ page's controls; these follow what a script needs:
 
     /encode_image(model, image, condition)                  -> {"latent", "note"}
     /decode_latent(model, latent, condition)                -> {"image", "latent"}
-    /edit_latent(model, latent, attribute, strength, method, vector, condition) -> {"image", "latent", "note"}
+    /edit_latent(model, latent, attribute, strength, method, vector, condition, attributes, hold) -> {"image", "latent", "note"}
     /sample_latents(model, n, seed, temperature, source, condition)            -> {"images", "latents"}
     /attribute_vector(model, attribute, method)             -> {"vector", "auc"}: the vector as a safetensors file
 
@@ -80,11 +80,17 @@ def edit_latent(
     method: str = "mean_difference",
     vector: FileData | None = None,
     condition: str | list[str] | None = None,
+    attributes: dict[str, float] | None = None,
+    hold: list[str] | None = None,
 ) -> dict:
     """latent + strength x an attribute vector: the model's own (attribute, method), or one from a file
-    /attribute_vector gave (vector)."""
+    /attribute_vector gave (vector); or several attributes at once, as the Latent sliders tab's named attributes move
+    them (attributes {name: strength}: each attribute's direction independent of the others', those in hold projected
+    out and kept fixed; latent.independent_directions)."""
     entry = _entry(shared, model)
     z = _latent(entry, latent)
+    if attributes is not None:
+        return _edit_attributes(entry, z, attributes, hold or [], condition)
     strength = float(checked_number("strength", strength, -STRENGTH_LIMIT, STRENGTH_LIMIT))
     if vector is not None:
         try:
@@ -100,6 +106,31 @@ def edit_latent(
         "image": _png(entry.explorer.decode(edited[None], _condition(entry, condition))),
         "latent": _floats(edited),
         "note": f"{what} at strength {strength:+g}",
+    }
+
+
+def _edit_attributes(entry, z: torch.Tensor, attributes, hold, condition) -> dict:
+    """edit_latent for several attributes {name: strength}, by their independent directions (held ones projected out)."""
+    names = entry.explorer.attribute_names
+    if not isinstance(attributes, dict) or not attributes:
+        raise gr.Error('attributes: expected an object of attribute names and strengths, e.g. {"Smiling": 1, "Eyeglasses": 0.5}')
+    if not isinstance(hold, list) or not all(isinstance(name, str) for name in hold):
+        raise gr.Error(f"hold: expected a list of attribute names, got {hold!r:.80}")
+    unknown = [name for name in [*attributes, *hold] if name not in names]
+    if unknown:
+        raise gr.Error(f"unknown attribute(s) {', '.join(map(repr, unknown))}; {entry.key} has: {', '.join(names) or 'none'}")
+    both = [name for name in attributes if name in hold]
+    if both:
+        raise gr.Error(f"{', '.join(both)}: held attributes stay fixed; move them or hold them, not both")
+    strengths = {
+        name: float(checked_number(f"attributes[{name!r}]", value, -STRENGTH_LIMIT, STRENGTH_LIMIT)) for name, value in attributes.items()
+    }
+    edited = entry.explorer.apply_sliders(z, {names.index(name): value for name, value in strengths.items()}, "attributes", held=hold)
+    moved = ", ".join(f"{name} {value:+g}" for name, value in strengths.items())
+    return {
+        "image": _png(entry.explorer.decode(edited[None], _condition(entry, condition))),
+        "latent": _floats(edited),
+        "note": f"{moved} (independent directions{', holding ' + ', '.join(hold) if hold else ''})",
     }
 
 

@@ -1,7 +1,9 @@
 """Latent sliders: the current image's latent as one slider per dimension (most informative first, ranges from
-the aggregate posterior's 1st..99th percentiles) or per principal direction of the latent means. Dragging decodes
-live. A model with a 2-D latent also gets its decoded manifold with the current point marked. An InfoGAN also gets
-its codes: the categorical code as a selector and a slider per continuous code."""
+the aggregate posterior's 1st..99th percentiles), per principal direction of the latent means, or per named attribute
+(Smiling, Eyeglasses, ...: each attribute vector made independent of the others, latent.independent_directions, with
+a hold box per attribute). Dragging decodes live. A model with a 2-D latent also gets its decoded manifold with the
+current point marked. An InfoGAN also gets its codes: the categorical code as a selector and a slider per continuous
+code."""
 
 from __future__ import annotations
 
@@ -18,14 +20,18 @@ from latent import ACTIVE_KL
 from latent.sliders import ACTIVE_VARIANCE_FRACTION
 
 from . import views
-from .common import DECODE_ROUTE, Slider, checked_number, decoder_url, image_output, latent_to_state, state_to_latent, to_pil
+from .common import DECODE_ROUTE, Slider, checked_number, decoder_url, image_output, latent_to_state, state_to_latent, to_pil, union_choices
 from .manifold import manifold
 
 MAX_ACTIVE = 16  # sliders shown for used dimensions; Gradio components exist up front, so the pool is fixed
 MAX_INACTIVE = 16  # sliders in the collapsed "inactive" accordion
 MAX_CODES = 4  # InfoGAN continuous-code sliders
 CODE_LIMIT = 2.0  # their range: +-2, twice what the codes were trained on
-MODES = [("dimensions, most informative first", "kl"), ("principal directions of the latent means", "pca")]
+MODES = [
+    ("dimensions, most informative first", "kl"),
+    ("principal directions of the latent means", "pca"),
+    ("named attributes", "attributes"),  # models whose stats hold attribute vectors
+]
 STEPS = 200  # slider resolution: steps across a slider's range
 # Gradio checks a slider's input against its range; refresh narrows each session's ranges, and this wide starting
 # range lets an API client that never saw a refresh send any latent value to /decode
@@ -40,10 +46,10 @@ POOL_VALUES_JS = f"""Array.from({{length: {MAX_ACTIVE + MAX_INACTIVE}}}, (_, i) 
     return range ? Number(range.value) : null;
 }})"""
 # a drag tick also says whether the page decodes this drag itself (ui/static/local_decode.js)
-LIVE_JS = f"""(live, label, mode, state, cls, attrs, values) => [
-    !!(window.latentLab && window.latentLab.decodesTicks()), label, mode, state, cls, attrs, {POOL_VALUES_JS}
+LIVE_JS = f"""(live, label, mode, state, cls, attrs, values, held) => [
+    !!(window.latentLab && window.latentLab.decodesTicks()), label, mode, state, cls, attrs, {POOL_VALUES_JS}, held
 ]"""
-RELEASE_JS = f"(label, mode, state, cls, attrs, values) => [label, mode, state, cls, attrs, {POOL_VALUES_JS}]"
+RELEASE_JS = f"(label, mode, state, cls, attrs, values, held) => [label, mode, state, cls, attrs, {POOL_VALUES_JS}, held]"
 
 _slots: dict[tuple[str, str], list[int | None]] = {}  # (model key, mode) -> slots(): at most two per served model
 
@@ -53,6 +59,7 @@ class Controls:
     """The tab's components, by name: refresh and a model change set them through {component: value}."""
 
     mode: gr.Radio
+    hold: gr.CheckboxGroup  # attributes mode: the attributes kept fixed while the others move
     pool: list  # MAX_ACTIVE + MAX_INACTIVE sliders, active ones first
     accordion: gr.Accordion  # holds the inactive ones
     codes: gr.Group  # an InfoGAN's code controls: the category selector and the continuous-code sliders
@@ -70,6 +77,7 @@ class Controls:
         """The components refresh sets."""
         return [
             *self.pool,
+            self.hold,
             self.accordion,
             self.codes,
             self.category,
@@ -81,10 +89,11 @@ class Controls:
         ]
 
 
-def layout(entry, z: torch.Tensor, mode: str) -> list:
-    """The slider pool's specs: MAX_ACTIVE active ones, then MAX_INACTIVE inactive ones, None for unused slots.
-    The order depends on the stats only, so /decode can rebuild it to know which slider moves which index."""
-    return _pool(entry.explorer.sliders(z, mode))
+def layout(entry, z: torch.Tensor, mode: str, held: list[str] = ()) -> list:
+    """The slider pool's specs: MAX_ACTIVE active ones, then MAX_INACTIVE inactive ones, None for unused slots (named
+    attributes: in the stats' order, held ones in place). The order depends on the stats only, so /decode can rebuild it
+    to know which slider moves which index."""
+    return _pool(entry.explorer.sliders(z, mode, held=held), mode)
 
 
 def slots(entry, mode: str) -> list[int | None]:
@@ -96,19 +105,24 @@ def slots(entry, mode: str) -> list[int | None]:
     return _slots[key]
 
 
-def _pool(specs: list) -> list:
-    """layout's slots for the explorer's slider specs, most informative first."""
+def _pool(specs: list, mode: str) -> list:
+    """layout's slots for the explorer's slider specs, most informative first (attributes: in order, held in place)."""
+    if mode == "attributes":
+        specs = specs[: MAX_ACTIVE + MAX_INACTIVE]
+        return [*specs, *[None] * (MAX_ACTIVE + MAX_INACTIVE - len(specs))]
     active = [s for s in specs if s.active][:MAX_ACTIVE]
     inactive = [s for s in specs if not s.active][:MAX_INACTIVE]
     return [*active, *[None] * (MAX_ACTIVE - len(active)), *inactive, *[None] * (MAX_INACTIVE - len(inactive))]
 
 
-def decode(label, mode, state, class_choice, attribute_choice, values, *, shared):
+def decode(label, mode, state, class_choice, attribute_choice, values, held=None, *, shared):
     """The image of the current latent with the pool's slider values applied -- values: a list of up to
     MAX_ACTIVE + MAX_INACTIVE numbers in the pool's order, None (or missing) for a slider left at the current image's
-    value -- and the manifold with the point marked. Its inputs arrive unprocessed (POOL_VALUES_JS): checked here."""
+    value; held: in mode "attributes", the attributes kept fixed -- and the manifold with the point marked. Its inputs
+    arrive unprocessed (POOL_VALUES_JS): checked here."""
     entry = shared.entry(label)
     mode = _check_mode(mode)
+    held = _check_held(entry, held)
     if not isinstance(values, list) or len(values) > MAX_ACTIVE + MAX_INACTIVE:
         raise gr.Error(
             f"slider values: expected a list of at most {MAX_ACTIVE + MAX_INACTIVE} numbers (null: left as is), got {values!r:.80}"
@@ -116,58 +130,96 @@ def decode(label, mode, state, class_choice, attribute_choice, values, *, shared
     values = [None if v is None else checked_number(f"slider {i}", v, -API_RANGE, API_RANGE) for i, v in enumerate(values)]
     if attribute_choice is not None and (not isinstance(attribute_choice, list) or not all(isinstance(a, str) for a in attribute_choice)):
         raise gr.Error(f"attributes: expected a list of attribute names, got {attribute_choice!r:.80}")
-    return _render(entry, _moved(entry, mode, state_to_latent(state, entry), values), class_choice, attribute_choice)
+    return _render(entry, _moved(entry, mode, state_to_latent(state, entry), values, held), class_choice, attribute_choice)
 
 
-def _moved(entry, mode, z: torch.Tensor, values) -> torch.Tensor:
-    """Latent z with the pool's slider values applied (a hidden slider's value is ignored)."""
+def _moved(entry, mode, z: torch.Tensor, values, held: list[str] = ()) -> torch.Tensor:
+    """Latent z with the pool's slider values applied (a hidden slider's value is ignored, and a held attribute's)."""
+    if mode == "attributes":
+        values = [None if name in held else v for name, v in zip(entry.explorer.attribute_names, values)]
     moved = {index: float(v) for index, v in zip(slots(entry, mode), values) if index is not None and v is not None}
-    return entry.explorer.apply_sliders(z, moved, mode)
+    return entry.explorer.apply_sliders(z, moved, mode, held=held)
 
 
-def decode_live(live, label, mode, state, class_choice, attribute_choice, values, *, shared):
+def _check_held(entry, held) -> list[str]:
+    """The attributes held (a list of the model's attribute names; None: none)."""
+    if held is None:
+        return []
+    if not isinstance(held, list) or not all(isinstance(name, str) and name in entry.explorer.attribute_names for name in held):
+        known = ", ".join(entry.explorer.attribute_names) or "none"
+        raise gr.Error(f"held attributes: expected a list of {entry.key}'s attribute names ({known}), got {held!r:.80}")
+    return held
+
+
+def decode_live(live, label, mode, state, class_choice, attribute_choice, values, held=None, *, shared):
     """decode for a drag tick (LIVE_JS); nothing when the page decodes the drag itself (it has the model's exported
     decoder), which then sends the final values to decode on release."""
     if live is True:
         return [gr.skip(), gr.skip()]
-    return decode(label, mode, state, class_choice, attribute_choice, values, shared=shared)
+    return decode(label, mode, state, class_choice, attribute_choice, values, held, shared=shared)
 
 
-def refresh(label, mode, state, class_choice, attribute_choice, view=None, *, shared, controls: Controls) -> dict:
+def refresh(label, mode, state, class_choice, attribute_choice, held=None, view=None, keep=None, *, shared, controls: Controls) -> dict:
     """Slider updates, accordion, images and note for the current latent. Runs on its own (new model, new latent),
     so a missing latent is explained in the note rather than raised. view: a shared view being opened (ui.views),
-    whose slider values this latent then takes."""
+    whose slider values this latent then takes; keep: the pool's values to keep (a new hold set: the held ones go
+    back to 0)."""
     entry = shared.entry(label)
     mode = _check_mode(mode)
+    held = _check_held(entry, held) if mode == "attributes" else []
     if not state or len(state) != entry.explorer.latent_dim:
         missing = "No current image for this model yet: reconstruct one, pick one on the latent map, or press Randomise."
         return {**_cleared(entry, controls), controls.note: missing}
     z = state_to_latent(state, entry)
-    every = entry.explorer.sliders(z, mode)
-    specs = _pool(every)
-    opened = views.pending(view, entry.key, mode, state)
-    values = opened or [None if s is None else s.value for s in specs]
+    every = entry.explorer.sliders(z, mode, held=held)
+    specs = _pool(every, mode)
+    kept = keep if isinstance(keep, list) and len(keep) == len(specs) else None
+    opened = views.pending(view, entry.key, mode, state) or kept
+    values = (
+        [None if s is None else (0.0 if not s.active else v) for s, v in zip(specs, opened)]
+        if opened
+        else [None if s is None else s.value for s in specs]
+    )
     inactive = sum(s is not None for s in specs[MAX_ACTIVE:])
-    decoded, manifold = _render(entry, _moved(entry, mode, z, values) if opened else z, class_choice, attribute_choice)
+    decoded, manifold = _render(entry, _moved(entry, mode, z, values, held) if opened else z, class_choice, attribute_choice)
     return {
-        **{slider: gr.update(visible=False) if s is None else _slider_update(s, v) for slider, s, v in zip(controls.pool, specs, values)},
+        **{
+            slider: gr.update(visible=False) if s is None else _slider_update(s, v, _info(entry, s, mode, held))
+            for slider, s, v in zip(controls.pool, specs, values)
+        },
+        controls.hold: gr.update(visible=mode == "attributes" and bool(entry.explorer.attribute_names)),
         controls.accordion: gr.update(visible=inactive > 0, label=_inactive_label(mode, inactive)),
         **_code_updates(entry, z, controls),
         controls.decoded: decoded,
         controls.manifold: manifold,
         controls.note: _note(entry, mode, specs, len(every)),
-        controls.spec: local_spec(entry, z, mode, specs),
+        controls.spec: local_spec(entry, z, mode, specs, held),
     }
 
 
-def local_spec(entry, z: torch.Tensor, mode: str, specs: list) -> str:
+def _info(entry, spec, mode: str, held: list[str]) -> str | None:
+    """An attribute slider's help: the model card's measured scorecard of that slider at full scale, where it has one."""
+    if mode != "attributes":
+        return None
+    if not spec.active:
+        return "held: fixed while the others move" if spec.label in held else "cannot move while the held attributes stay fixed"
+    card = (entry.evaluation.get("slider_edits") or {}).get(spec.label)
+    try:
+        worst = max(card["changed"], key=card["changed"].get)
+        flips, strength = card["flip_rates"][spec.label], card["strengths"][spec.label]
+        return f"card: at {strength:+g} it adds {spec.label} to {flips:.0%} of test faces without it; at most {card['changed'][worst]:.0%} change {worst}"
+    except (KeyError, TypeError, ValueError):  # not measured (an older card), or not a scorecard
+        return None
+
+
+def local_spec(entry, z: torch.Tensor, mode: str, specs: list, held: list[str] = ()) -> str:
     """What the page needs to draw drag ticks itself (JSON; "" for a model whose decoding takes a condition): the
     model's key, the image shape, the latent, per pool slot None or the slider's affine map (latent = z + sum over
     slots of (value - at) * direction, latent.slider_axes), the URL of the exported decoder (null if the model has
     none: models.export) and the server's decode route for when the page cannot run it (ui.routes)."""
     if not entry.decodes_without_condition:
         return ""
-    at, directions = entry.explorer.slider_axes(z, [s.index for s in specs if s is not None], mode)
+    at, directions = entry.explorer.slider_axes(z, [s.index for s in specs if s is not None], mode, held=held)
     axes = iter(zip(at.tolist(), directions.tolist()))
     slots = [None if s is None else dict(zip(("at", "direction"), next(axes))) for s in specs]
     cfg = entry.config
@@ -233,6 +285,7 @@ def _cleared(entry, controls: Controls) -> dict:
     """Every control hidden or emptied, the manifold's place kept for a model with a 2-D latent."""
     return {
         **dict.fromkeys([*controls.pool, controls.accordion], gr.update(visible=False)),
+        controls.hold: gr.update(visible=False, choices=entry.explorer.attribute_names, value=[]),
         **_code_updates(entry, None, controls),
         controls.decoded: None,
         controls.manifold: gr.update(value=None, visible=entry.explorer.latent_dim == 2),
@@ -254,19 +307,32 @@ def _check_mode(mode):
     return mode
 
 
-def _slider_update(spec, value: float) -> dict:
+def _slider_update(spec, value: float, info: str | None = None) -> dict:
     """A visible slider for spec at `value`, on a round step (a power of ten, about STEPS across) so the numbers read
-    cleanly; the range is widened to whole steps (and to the value) and the value shown to the step's decimals."""
+    cleanly; the range is widened to whole steps (and to the value) and the value shown to the step's decimals. An
+    inactive attribute slider (held) stays in place, fixed at 0; info: the help under it."""
     step = 10.0 ** math.floor(math.log10((spec.max - spec.min) / STEPS))
     digits = max(0, -math.floor(math.log10(step)))
     low, high = (
         round(math.floor(min(spec.min, value) / step) * step, digits),
         round(math.ceil(max(spec.max, value) / step) * step, digits),
     )
-    return gr.update(visible=True, label=spec.label, minimum=low, maximum=high, value=value, step=step, precision=digits)
+    return gr.update(
+        visible=True,
+        label=spec.label,
+        minimum=low,
+        maximum=high,
+        value=value,
+        step=step,
+        precision=digits,
+        info=info,
+        interactive=spec.active,
+    )
 
 
 def _inactive_label(mode, count: int) -> str:
+    if mode == "attributes":
+        return f"more attributes ({count})"
     if mode == "pca":
         return f"unused directions ({count}; < {ACTIVE_VARIANCE_FRACTION:.1%} of the variance)"
     return f"inactive dimensions ({count}; KL < {ACTIVE_KL} nats)"
@@ -275,6 +341,15 @@ def _inactive_label(mode, count: int) -> str:
 def _note(entry, mode, specs, total: int) -> str:
     """What the sliders are; specs: the pool's slots, total: how many sliders the explorer offers."""
     shown = sum(s is not None for s in specs)
+    if mode == "attributes" and not entry.explorer.attribute_names:
+        return "This model's statistics hold no attribute vectors: its dataset has no attributes (the dimensions or the principal directions work on any model)."
+    if mode == "attributes":
+        return (
+            "One slider per attribute, 0 at the current image: each adds its attribute's vector, with the other attributes' "
+            "vectors projected out so the sliders do not drag each other (InterFaceGAN's conditional manipulation, Shen et al. 2020); "
+            "attributes that exclude each other (hair colours) are not separated. Hold keeps an attribute fixed: its vector is "
+            "projected out of every slider. At ±1 a slider moves a face as far as the average gap between faces with and without it."
+        )
     if mode == "pca" and entry.explorer.is_generator:
         what = (
             "GANSpace directions (Härkönen et al. 2020): principal directions of the generator's first feature map over prior draws, "
@@ -337,6 +412,11 @@ def _layout(shared) -> tuple[Controls, gr.Checkbox, gr.JSON]:
     with gr.Row():
         with gr.Column(scale=2):
             mode = gr.Radio(MODES, value=opening_mode(shared.first), label="Sliders over")
+            # every model's attributes to start with: Gradio checks a choice against the session's choices
+            names = union_choices([(n, n) for n in e.explorer.attribute_names] for e in shared.catalog.entries.values())
+            hold = gr.CheckboxGroup(
+                names, label="Hold (kept fixed while the other attributes move)", visible=False, elem_id="attribute-hold"
+            )
             with gr.Row():
                 reset = gr.Button("Reset to the current image")
                 randomise_button = gr.Button("Randomise")
@@ -360,14 +440,14 @@ def _layout(shared) -> tuple[Controls, gr.Checkbox, gr.JSON]:
             live = gr.Checkbox(False, visible="hidden")
             values = gr.JSON(visible="hidden")  # the pool's values, filled in the page (POOL_VALUES_JS)
     return (
-        Controls(mode, pool, accordion, codes, category, code_sliders, decoded, manifold, note, spec, reset, randomise_button),
+        Controls(mode, hold, pool, accordion, codes, category, code_sliders, decoded, manifold, note, spec, reset, randomise_button),
         live,
         values,
     )
 
 
 def _wire(shared, c: Controls, live: gr.Checkbox, values: gr.JSON) -> None:
-    shared.view_fields |= {"mode": c.mode, "modes": [value for _, value in MODES], "sliders": c.pool}
+    shared.view_fields |= {"mode": c.mode, "modes": [value for _, value in MODES], "sliders": c.pool, "hold": c.hold}
     base = [shared.model, c.mode, shared.latent, *shared.conditions]
     pictures = [c.decoded, c.manifold]
     # live: every drag tick decodes (stale ticks are dropped) -- in the page when it has the model's decoder, else
@@ -375,15 +455,30 @@ def _wire(shared, c: Controls, live: gr.Checkbox, values: gr.JSON) -> None:
     # the pool's values as one list, unprocessed (POOL_VALUES_JS).
     drag = dict(trigger_mode="always_last", show_progress="hidden", preprocess=False)
     live_decode = partial(decode_live, shared=shared)
-    gr.on([s.input for s in c.pool], live_decode, [live, *base, values], pictures, api_name=False, js=LIVE_JS, **drag)
+    gr.on([s.input for s in c.pool], live_decode, [live, *base, values, c.hold], pictures, api_name=False, js=LIVE_JS, **drag)
     released = [s.release for s in c.pool] + [control.input for control in shared.conditions]
-    gr.on(released, partial(decode, shared=shared), [*base, values], pictures, api_name="decode", js=RELEASE_JS, **drag)
+    gr.on(released, partial(decode, shared=shared), [*base, values, c.hold], pictures, api_name="decode", js=RELEASE_JS, **drag)
     # a new latent or mode takes the values of a shared view being opened (ui.views); Reset always the latent's own
     refreshing = partial(refresh, shared=shared, controls=c)
     gr.on(
-        [c.mode.change, shared.latent.change], refreshing, [*base, shared.pending_view], c.refreshed, api_name=False, show_progress="hidden"
+        [c.mode.change, shared.latent.change],
+        refreshing,
+        [*base, c.hold, shared.pending_view],
+        c.refreshed,
+        api_name=False,
+        show_progress="hidden",
     )
-    c.reset.click(refreshing, base, c.refreshed, api_name=False, show_progress="hidden")
+    c.reset.click(refreshing, [*base, c.hold], c.refreshed, api_name=False, show_progress="hidden")
+    # a new hold set redraws the sliders (held ones at 0, the others' directions with the held vectors projected out)
+    # and keeps the values of the others
+    c.hold.input(
+        lambda *args: refreshing(*args[:6], None, args[6]),
+        [*base, c.hold, values],
+        c.refreshed,
+        api_name=False,
+        show_progress="hidden",
+        js=f"(label, mode, state, cls, attrs, held, values) => [label, mode, state, cls, attrs, held, {POOL_VALUES_JS}]",
+    )
     c.randomise.click(partial(randomise, shared=shared), [shared.model, *shared.conditions], shared.latent, api_name="randomise")
     gr.on(
         [c.category.input, *[slider.release for slider in c.code_sliders]],

@@ -1,6 +1,7 @@
 """Shareable views: "Copy link to this view" puts what the page shows into its URL (?view=TOKEN), and opening that
 URL restores it: the model, the tab, the current latent, the condition, the slider mode and every slider's value, the
-attribute edit (source, attribute, method, held attributes, picks, strength), and the lesson shown.
+attribute edit (source, attribute, method, held attributes, picks, strength), the attribute sliders held, and the
+lesson shown.
 
 The latent travels as its float32 bytes and the slider values as the page sent them, and the pictures are made again
 by the same code from the same numbers, so the decoded and edited images come out bit for bit as the sender saw
@@ -73,12 +74,15 @@ def latent_state(text: str) -> list[float]:
     return [float(v) for v in values]
 
 
+EXTRA_FIELDS = ("hold", "lesson")  # carried where a tab registered them: the attribute sliders held, the lesson shown
+
+
 def make(shared, label, tab, state, class_choice, attribute_choice, mode, *rest) -> str:
     """The token of what the page shows; rest: the slider pool's values, the attribute tab's EDIT_FIELDS, then the
-    lesson shown where the Lessons tab is built."""
+    registered EXTRA_FIELDS (extra_fields)."""
     entry = shared.entry(label)
     size = len(shared.view_fields["sliders"])
-    pool, edit = rest[:size], rest[size : size + len(EDIT_FIELDS)]
+    pool, edit, extra = rest[:size], rest[size : size + len(EDIT_FIELDS)], rest[size + len(EDIT_FIELDS) :]
     view = {
         "v": VERSION,
         "model": entry.key,
@@ -88,8 +92,7 @@ def make(shared, label, tab, state, class_choice, attribute_choice, mode, *rest)
         "sliders": [None if v is None else float(v) for v in pool],
         "edit": dict(zip(EDIT_FIELDS, edit)),
     }
-    if "lesson" in shared.view_fields:
-        view["lesson"] = rest[-1]
+    view |= dict(zip(extra_fields(shared), extra, strict=True))
     if state:
         view["latent"] = latent_bytes(state)
     return encode(view)
@@ -146,6 +149,9 @@ def _apply(shared, view: dict, entry, values: dict) -> None:
     lesson = shared.view_fields.get("lesson")
     if lesson is not None and view.get("lesson") in [value for _, value in lesson.choices]:
         put(lesson, view["lesson"])
+    hold = view.get("hold")
+    if "hold" in shared.view_fields and isinstance(hold, list) and all(name in entry.explorer.attribute_names for name in hold):
+        put(shared.view_fields["hold"], hold)
     edit = view.get("edit") or {}
     for field in EDIT_FIELDS:
         if field in edit and edit[field] is not None:
@@ -167,8 +173,13 @@ def _apply(shared, view: dict, entry, values: dict) -> None:
 
 def extra_outputs(shared) -> list:
     """What open_view sets beyond a model change's outputs."""
-    lesson = shared.view_fields.get("lesson")
-    return [shared.model, shared.tabs, shared.pending_view, *([lesson] if lesson is not None else [])]
+    extra = [shared.view_fields[name] for name in extra_fields(shared)]
+    return [shared.model, shared.tabs, shared.pending_view, *(c for c in extra if c not in shared.model_outputs)]
+
+
+def extra_fields(shared) -> list[str]:
+    """The EXTRA_FIELDS some tab registered, in order."""
+    return [name for name in EXTRA_FIELDS if name in shared.view_fields]
 
 
 def _label_of(shared, key) -> str:
@@ -201,7 +212,7 @@ def build(shared, tab_blocks: list, button: gr.Button, link: gr.Textbox, copied:
         fields["mode"],
         *fields["sliders"],
         *(fields[f] for f in EDIT_FIELDS),
-        *([fields["lesson"]] if "lesson" in fields else []),
+        *(fields[name] for name in extra_fields(shared)),
     ]
     hidden = dict(api_name=False, show_progress="hidden")
     # the button says "copied" for a moment, in its own width: nothing on the page moves
