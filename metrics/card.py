@@ -226,6 +226,17 @@ def _mig(m: dict) -> Rows:
     ]
 
 
+def _disentanglement(d: dict) -> Rows:
+    dci = d["dci"]
+    return [
+        (
+            "SAP, DCI, FactorVAE score",
+            f"SAP {d['sap']:.3f}; DCI disentanglement {dci['disentanglement']:.3f}, completeness {dci['completeness']:.3f}, "
+            f"informativeness {dci['informativeness']:.3f}; FactorVAE score {d['factor_vae']:.3f} ({d['n']} images)",
+        )
+    ]
+
+
 def _samples(c: dict) -> Rows:
     low = min(c["fractions"], key=c["fractions"].get)
     rows = [
@@ -256,6 +267,7 @@ SECTIONS = {
     "prior": _prior,
     "gan": _gan,
     "mig": _mig,
+    "disentanglement": _disentanglement,
     "samples": _samples,
 }
 

@@ -9,7 +9,7 @@ What applies follows from the checkpoint's model and dataset (training.json):
     faces models          the Smiling and Eyeglasses edit scorecards (metrics.edits): attribute vectors, or
                           for a model conditioned on the attribute, the condition switched on; each named attribute
                           slider's scorecard at full scale (slider_edits)
-    dsprites models       MIG (metrics.disentanglement)
+    dsprites models       MIG, SAP, DCI and the FactorVAE score (metrics.disentanglement)
     fashion-mnist models  class coverage of their samples (metrics.samples)
     GANs                  their samples against test images (metrics.monitor): Frechet distance, KID,
                           precision/recall, coverage, condition accuracy, InfoGAN code agreement; on faces,
@@ -44,7 +44,7 @@ from latent.sliders import ATTRIBUTE_RANGE
 from models import resolve_file
 
 from .codebook import codebook_usage
-from .disentanglement import mig
+from .disentanglement import disentanglement_suite, mig
 from .edits import condition_scorecard, edit_grid, edit_scorecard, sample_edit_scorecard, slider_scorecard
 from .monitor import Monitor, cell_coverage, cells_for, precision_recall
 from .pictures import Row, labelled_rows
@@ -197,6 +197,7 @@ def _autoencoder_metrics(explorer: Explorer, ds, dataset: str, options: dict) ->
         result["prior_fd"] = prior_fd(explorer, ds, judge, floor_model(dataset, options))
     if ds.factor_sizes and min(ds.factor_sizes) > 0 and y is None:
         result["mig"] = mig(model, ds)
+        result["disentanglement"] = disentanglement_suite(model, ds)
     if ds.labels is not None and classifier is not None and classifier.config.num_classes and own_samples:
         result["samples"] = class_coverage(explorer, classifier)
     if model.prior == "adversarial":
