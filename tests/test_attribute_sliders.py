@@ -192,3 +192,42 @@ def test_dragging_smiling_draws_the_mouth_in_the_page_and_a_link_reopens_it(brow
         assert float(value) > 0.5
     finally:
         context.close()
+
+
+@pytest.mark.slow  # the shipped faces-vae in a browser
+def test_the_attribute_tabs_strength_drag_is_drawn_in_the_page(browser, faces_vae_app):
+    """The Attribute tab's strength slider on a vector edit: each drag tick is decoded in the page (no Gradio call
+    until release), and the server's picture of the final strength is the page's, within 1/255."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(test_browser.TIMEOUT_MS)
+    errors = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    try:
+        page.goto(faces_vae_app.url)
+        image(page, "Reconstruction").wait_for()
+        open_tab(page, "attributes")
+        image(page, "Edited").wait_for()
+        page.wait_for_function("() => window.latentLab && window.latentLab.local(1)")
+        before = image(page, "Edited").get_attribute("src")
+        strength = page.locator("#attribute-strength input[type=range]")
+        strength.scroll_into_view_if_needed()
+        box = strength.bounding_box()
+        y = box["y"] + box["height"] / 2
+        start = page.evaluate("() => window.latentLab.stats.local")
+        page.mouse.move(box["x"] + box["width"] * 4 / 6, y)  # strength 1: a third of the way from +3
+        page.mouse.down()
+        for fraction in (0.72, 0.8, 0.88, 0.95):
+            page.mouse.move(box["x"] + fraction * box["width"], y)
+        page.wait_for_function(f"() => window.latentLab.stats.local >= {start + 1}")
+        page.wait_for_timeout(300)
+        assert image(page, "Edited").get_attribute("src") == before, "mid-drag, the picture came from Gradio"
+        page.mouse.up()
+        wait_for_new_image(page, "Edited", before)
+        server = settled(page, "Edited")[..., :3].astype(int)
+        drawn = page.evaluate("() => window.latentLab.stats.lastPixels")
+        pixels = np.array(drawn["data"]).reshape(drawn["height"], drawn["width"], 4)[..., :3]
+        scale = server.shape[0] // pixels.shape[0]
+        assert np.abs(server[::scale, ::scale] - pixels).max() <= 1
+        assert errors == [] and test_browser.error_toasts(page) == []
+    finally:
+        page.close()

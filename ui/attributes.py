@@ -22,7 +22,7 @@ from latent import DEFAULT_STRENGTH, edit
 from latent.attributes import GUIDED_STEP, GUIDED_STEPS
 
 from .attribute_vectors import METHODS, NEEDS_GIVEN, chosen_vector, display, download_vector, example_choices, labelled, scorecard
-from .common import Slider, example_images, image_output, state_to_latent, to_pil, union_choices
+from .common import Slider, example_images, image_output, page_spec, state_to_latent, to_pil, union_choices
 
 GUIDED = ("classifier-guided: local steps, the others held (no single vector)", "guided")
 CONDITION = ("switch the model's condition: the same latent decoded with it off, then on (conditional models)", "condition")
@@ -47,6 +47,20 @@ def edit_attribute(
     vector, note = chosen_vector(entry.explorer, source, name, method, tuple(given or ()), set_a or [], set_b or [], vector_file)
     original, edited = _decoded(entry, torch.stack([z, edit(z, vector, float(strength))]), class_choice, attribute_choice)
     return original, edited, f"{note} Strength {float(strength):+.2f}; |vector| = {float(vector.norm()):.3f}."
+
+
+def drag_spec(label, source, name, method, given, set_a, set_b, state, vector_file=None, *, shared) -> str:
+    """What the page needs to draw the strength slider's drag ticks itself (ui.common.page_spec: one slot, the chosen
+    vector, at 0), so a drag redraws the edited picture with no server call until release; "" where the server must
+    draw it: a guided edit or a switched condition (not a vector), an incomplete choice, no current latent."""
+    entry = shared.entry(label)
+    if method in ("guided", "condition") and source == "attribute" or not state or len(state) != entry.explorer.latent_dim:
+        return ""
+    try:
+        vector, _ = chosen_vector(entry.explorer, source, name, method, tuple(given or ()), set_a or [], set_b or [], vector_file)
+    except gr.Error:
+        return ""
+    return page_spec(entry, state_to_latent(state, entry), [{"at": 0.0, "direction": vector.tolist()}])
 
 
 def _guided(entry, z, name, given, strength, class_choice, attribute_choice):
@@ -171,6 +185,7 @@ class Components:
     edited: gr.Image
     note: gr.Markdown
     save: gr.DownloadButton
+    spec: gr.Textbox  # what the page needs to draw the strength slider's drag ticks (ui/static/local_decode.js)
 
     @property
     def choice(self) -> list:
@@ -235,6 +250,7 @@ def _model_updates(entry, c: Components) -> dict:
         c.original: None,
         c.edited: None,
         c.note: "",
+        c.spec: "",
     }
 
 
@@ -315,14 +331,16 @@ def _layout(every_name: list, every_pick: list) -> Components:
                 value=DEFAULT_STRENGTH,
                 step=0.05,
                 label=f"Strength (vectors: 1 = the average gap between the groups; guided: {GUIDED_STEPS} steps of {GUIDED_STEP:g} x strength; condition: added to the attribute's value, kept within 0..1)",
+                elem_id="attribute-strength",  # local_decode.js draws its drags for a vector edit
             )
         # on a phone the pictures go above the controls and stay pinned while the strength is dragged (ui.CSS)
         with gr.Column(scale=2, elem_id="attribute-pictures"):
             with gr.Row(elem_id="attribute-images"):
                 c.original = image_output("Current")
-                c.edited = image_output("Edited")
+                c.edited = image_output("Edited", elem_id="attribute-edited")
             c.note = gr.Markdown()
             c.save = gr.DownloadButton("Download this vector (.safetensors)", size="sm")
+            c.spec = gr.Textbox(visible="hidden", elem_id="attribute-decode-spec")
     return c
 
 
@@ -339,6 +357,7 @@ def _wire(shared, c: Components) -> None:
         card=c.card,  # not carried by a view: set from its attribute and method (ui.views)
     )
     inputs = [shared.model, *c.choice, c.strength, shared.latent, *shared.conditions, c.vector_file]
+    spec_inputs = [shared.model, *c.choice, shared.latent, c.vector_file]
     run = partial(edit_attribute, shared=shared)
     c.strength.input(run, inputs, c.outputs, api_name="edit_attribute", trigger_mode="always_last", show_progress="hidden")
     # choices made along the way (a method before its hold-fixed ticks, set A before set B) are incomplete, not
@@ -360,6 +379,16 @@ def _wire(shared, c: Components) -> None:
     )
     c.gallery.select(toggle, [c.target, c.set_a, c.set_b], [c.set_a, c.set_b], api_name=False).then(
         partial(edit_or_explain, shared=shared), inputs, c.outputs, api_name=False, show_progress="hidden"
+    ).then(partial(drag_spec, shared=shared), spec_inputs, c.spec, api_name=False, show_progress="hidden")
+    # the vector the page draws the strength's drags with follows what picks it (not the strength)
+    gr.on(
+        [*(control.input for control in c.choice), c.vector_file.upload, shared.latent.change],
+        partial(drag_spec, shared=shared),
+        spec_inputs,
+        c.spec,
+        api_name=False,
+        trigger_mode="always_last",
+        show_progress="hidden",
     )
     c.save.click(partial(download_vector, shared=shared), [shared.model, *c.choice], c.save, api_name=False)
     gr.on(
@@ -377,4 +406,4 @@ def _wire(shared, c: Components) -> None:
         api_name=False,
     )
     model_outputs = [c.explain, c.controls, c.source, c.name, c.card, c.method, c.given, c.custom, c.vector_file, c.set_a, c.set_b]
-    shared.when_model_changes([*model_outputs, c.gallery, c.strength, *c.outputs], partial(_model_updates, c=c))
+    shared.when_model_changes([*model_outputs, c.gallery, c.strength, *c.outputs, c.spec], partial(_model_updates, c=c))

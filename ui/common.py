@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import math
 import threading
 from pathlib import Path
@@ -95,6 +96,27 @@ DECODE_ROUTE = "latent-lab/decode"
 def decoder_url(entry) -> str:
     """The URL of the entry's exported decoder (ui.routes serves it)."""
     return f"{DECODER_ROUTE}?model={quote(entry.key, safe='')}"
+
+
+def page_spec(entry, z: torch.Tensor, slots: list[dict | None]) -> str:
+    """What the page needs to draw a slider's drag ticks itself (JSON for ui/static/local_decode.js; "" for a model
+    whose decoding takes a condition): the model's key, the image shape, the latent z, per slider slot None or its
+    affine map {"at", "direction"} (latent = z + sum over slots of (value - at) * direction), the URL of the exported
+    decoder (null if the model has none: models.export) and the server's decode route for when the page cannot run it
+    (ui.routes)."""
+    if not entry.decodes_without_condition:
+        return ""
+    cfg = entry.config
+    return json.dumps(
+        {
+            "model": entry.key,
+            "shape": [cfg.channels, cfg.image_size, cfg.image_size],
+            "latent": z.tolist(),
+            "slots": slots,
+            "decoder": None if entry.decoder is None else decoder_url(entry),
+            "render": DECODE_ROUTE,
+        }
+    )
 
 
 def image_output(label: str, **kwargs) -> gr.Image:

@@ -110,7 +110,7 @@ def _classes(keys, entries) -> list[Row]:
     for key, entry in zip(keys, entries):
         names = entry.conditions
         images = entry.explorer.sample(len(names), seed=0, y=torch.arange(len(names)))
-        rows.append(Row(key, f"{_describe(entry)}: class asked for", images, [name[:9] for name in names]))
+        rows.append(Row(key, f"{entry.model.kind}, by class", images, [name[:9] for name in names]))
     return rows
 
 

@@ -7,7 +7,6 @@ code."""
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from latent import ACTIVE_KL
 from latent.sliders import ACTIVE_VARIANCE_FRACTION
 
 from . import views
-from .common import DECODE_ROUTE, Slider, checked_number, decoder_url, image_output, latent_to_state, state_to_latent, to_pil, union_choices
+from .common import Slider, checked_number, image_output, latent_to_state, page_spec, state_to_latent, to_pil, union_choices
 from .manifold import manifold
 
 MAX_ACTIVE = 16  # sliders shown for used dimensions; Gradio components exist up front, so the pool is fixed
@@ -213,26 +212,13 @@ def _info(entry, spec, mode: str, held: list[str]) -> str | None:
 
 
 def local_spec(entry, z: torch.Tensor, mode: str, specs: list, held: list[str] = ()) -> str:
-    """What the page needs to draw drag ticks itself (JSON; "" for a model whose decoding takes a condition): the
-    model's key, the image shape, the latent, per pool slot None or the slider's affine map (latent = z + sum over
-    slots of (value - at) * direction, latent.slider_axes), the URL of the exported decoder (null if the model has
-    none: models.export) and the server's decode route for when the page cannot run it (ui.routes)."""
+    """What the page needs to draw drag ticks itself (ui.common.page_spec): per pool slot None or the slider's affine
+    map (latent = z + sum over slots of (value - at) * direction, latent.slider_axes)."""
     if not entry.decodes_without_condition:
         return ""
     at, directions = entry.explorer.slider_axes(z, [s.index for s in specs if s is not None], mode, held=held)
     axes = iter(zip(at.tolist(), directions.tolist()))
-    slots = [None if s is None else dict(zip(("at", "direction"), next(axes))) for s in specs]
-    cfg = entry.config
-    return json.dumps(
-        {
-            "model": entry.key,
-            "shape": [cfg.channels, cfg.image_size, cfg.image_size],
-            "latent": z.tolist(),
-            "slots": slots,
-            "decoder": None if entry.decoder is None else decoder_url(entry),
-            "render": DECODE_ROUTE,
-        }
-    )
+    return page_spec(entry, z, [None if s is None else dict(zip(("at", "direction"), next(axes))) for s in specs])
 
 
 def set_codes(label, state, category, *values, shared):

@@ -1,6 +1,7 @@
 // Latent Lab: draw a latent slider's drag ticks without a Gradio call (README: "What runs where").
 //
-// The server puts a spec into the hidden #local-decode-spec textbox whenever the sliders are rebuilt: the model, the
+// Two places draw this way (SITES): the Latent sliders tab, and the Attribute tab's strength slider (one slot: the
+// chosen vector). For each, the server puts a spec into a hidden textbox whenever its sliders are rebuilt: the model, the
 // current latent, for each slider of the pool its affine map (latent = base + sum_i (value_i - at_i) * direction_i,
 // latent.slider_axes), the decoder's URL (an ONNX file exported beside the weights, models/export.py; null if none)
 // and the server's decode route (ui/routes.py). On every drag tick this script reads the sliders, works out the latent
@@ -12,7 +13,11 @@
 (() => {
   "use strict";
   const here = document.currentScript ? new URL(".", document.currentScript.src).href : null;
-  const state = { specText: "", spec: null, session: null, sessionUrl: null, loading: null, busy: false, again: false };
+  const SITES = [
+    { spec: "#local-decode-spec", image: "#slider-decoded img", range: (i) => `#latent-slider-${i} input[type=range]`, owner: "[id^=latent-slider-]" },
+    { spec: "#attribute-decode-spec", image: "#attribute-edited img", range: () => "#attribute-strength input[type=range]", owner: "#attribute-strength" },
+  ].map((site) => ({ ...site, specText: "", parsed: null }));
+  const state = { session: null, sessionUrl: null, loading: null, busy: false, again: false, canvas: null };
   const stats = {
     local: 0,
     server: 0,
@@ -20,7 +25,7 @@
     lastError: null,
     // the last picture drawn, read back from the canvas only when asked (the tests compare it with the server's)
     get lastPixels() {
-      const canvas = document.querySelector("#slider-decoded canvas.latent-lab-local");
+      const canvas = state.canvas;
       if (!canvas || !canvas.width) return null;
       const drawn = canvas.getContext("2d", { willReadFrequently: true }).getImageData(0, 0, canvas.width, canvas.height);
       return { width: drawn.width, height: drawn.height, data: Array.from(drawn.data) };
@@ -44,19 +49,19 @@
     return state.runtime;
   }
 
-  function currentSpec() {
-    const box = document.querySelector("#local-decode-spec textarea, #local-decode-spec input");
+  function currentSpec(site = SITES[0]) {
+    const box = document.querySelector(`${site.spec} textarea, ${site.spec} input`);
     const text = box ? box.value : "";
-    if (text !== state.specText) {
-      state.specText = text;
+    if (text !== site.specText) {
+      site.specText = text;
       try {
-        state.spec = text ? JSON.parse(text) : null;
+        site.parsed = text ? JSON.parse(text) : null;
       } catch (err) {
-        state.spec = null;
+        site.parsed = null;
       }
-      if (state.spec && state.spec.decoder && state.spec.decoder !== state.sessionUrl) prepare(state.spec.decoder);
+      if (site.parsed && site.parsed.decoder && site.parsed.decoder !== state.sessionUrl) prepare(site.parsed.decoder);
     }
-    return state.spec;
+    return site.parsed;
   }
 
   function prepare(url) {
@@ -75,22 +80,22 @@
       });
   }
 
-  // the page draws this model's drag ticks itself (decoded here or fetched from the decode route)
-  function active() {
-    return !!currentSpec();
+  // the page draws this site's drag ticks itself (decoded here or fetched from the decode route); default: the sliders tab
+  function active(site = SITES[0]) {
+    return !!currentSpec(site);
   }
 
   // the page decodes them itself: the model's decoder has loaded
-  function local() {
-    const spec = currentSpec();
+  function local(site = SITES[0]) {
+    const spec = currentSpec(site);
     return !!(spec && spec.decoder && state.session && state.sessionUrl === spec.decoder);
   }
 
-  function latent(spec) {
+  function latent(site, spec) {
     const z = Float64Array.from(spec.latent);
     spec.slots.forEach((slot, i) => {
       if (!slot) return;
-      const range = document.querySelector(`#latent-slider-${i} input[type=range]`);
+      const range = document.querySelector(site.range(i));
       if (!range) return;
       const shift = parseFloat(range.value) - slot.at;
       if (!Number.isFinite(shift) || shift === 0) return;
@@ -101,8 +106,8 @@
 
   // the picture of latent z: decoded in the page (ImageData) when the decoder has loaded, else from the server's decode
   // route (ImageBitmap)
-  async function picture(spec, z) {
-    if (local()) {
+  async function picture(site, spec, z) {
+    if (local(site)) {
       const out = await state.session.run({ z: new window.ort.Tensor("float32", z, [1, z.length]) });
       stats.local += 1;
       return imageData(out.image.data, spec.shape);
@@ -133,10 +138,11 @@
     return new ImageData(pixels, width, height);
   }
 
-  function draw(source) {
-    const img = document.querySelector("#slider-decoded img");
+  function draw(site, source) {
+    const img = document.querySelector(site.image);
     if (!img) return;
     const canvas = overlay(img);
+    state.canvas = canvas;
     canvas.width = source.width;
     canvas.height = source.height;
     const context = canvas.getContext("2d", { willReadFrequently: true });
@@ -169,12 +175,14 @@
     try {
       do {
         state.again = false;
-        const spec = state.spec;
-        const z = latent(spec);
-        const source = await picture(spec, z);
+        const site = held.site;
+        const spec = site && site.parsed;
+        if (!spec) break;
+        const z = latent(site, spec);
+        const source = await picture(site, spec, z);
         // the model or latent changed meanwhile, or the slider was let go: the server's picture of the final values is coming
-        if (spec !== state.spec || held.range === null) continue;
-        draw(source);
+        if (spec !== site.parsed || held.range === null) continue;
+        draw(site, source);
         window.dispatchEvent(new CustomEvent("latent-lab-decoded"));
       } while (state.again);
     } catch (err) {
@@ -189,19 +197,27 @@
   // (gathering 37 inputs, a server call) cost about 40 ms of the page's main thread here, which capped the frame
   // rate. On release one input event goes through, so Gradio takes the final value, and its release event decodes
   // it on the server. Keyboard moves (no pointer held) go to the server as before.
-  const held = { range: null };
-  function sliderOf(target) {
-    return target instanceof HTMLInputElement && target.type === "range" && target.closest("[id^=latent-slider-]") ? target : null;
+  const held = { range: null, site: null };
+  function siteOf(target) {
+    const range = target instanceof HTMLInputElement && target.type === "range";
+    return range ? SITES.find((site) => target.closest(site.owner)) || null : null;
   }
   // the page draws this drag's ticks itself (the server's per-tick listener then does nothing: ui/sliders.py)
   function decodesTicks() {
-    return held.range !== null && active();
+    return held.range !== null && active(held.site);
   }
-  document.addEventListener("pointerdown", (event) => (held.range = sliderOf(event.target)), true);
+  document.addEventListener(
+    "pointerdown",
+    (event) => {
+      held.site = siteOf(event.target);
+      held.range = held.site ? event.target : null;
+    },
+    true,
+  );
   document.addEventListener(
     "input",
     (event) => {
-      if (event.latentLabFinal || !sliderOf(event.target) || held.range !== event.target || !active()) return;
+      if (event.latentLabFinal || held.range !== event.target || !held.site || !active(held.site)) return;
       decode();
       event.stopImmediatePropagation();
     },
@@ -211,7 +227,7 @@
     "pointerup",
     () => {
       const range = held.range;
-      if (range && active()) {
+      if (range && active(held.site)) {
         const final = new Event("input", { bubbles: true });
         final.latentLabFinal = true; // Gradio's copy of the value catches up before its release event reads it
         range.dispatchEvent(final);
@@ -221,7 +237,14 @@
     true,
   );
   // (a textbox's value changes without a DOM mutation to observe: poll it, it costs a string compare)
-  setInterval(currentSpec, 300);
+  setInterval(() => SITES.forEach((site) => currentSpec(site)), 300);
 
-  window.latentLab = { active, local, decodesTicks, stats, ready: () => state.loading || Promise.resolve() };
+  // active(1), local(1): the Attribute tab's strength slider
+  window.latentLab = {
+    active: (i = 0) => active(SITES[i]),
+    local: (i = 0) => local(SITES[i]),
+    decodesTicks,
+    stats,
+    ready: () => state.loading || Promise.resolve(),
+  };
 })();
