@@ -240,5 +240,7 @@ def test_metrics_measure_the_prior_against_its_floor_and_the_card_shows_it(two_s
     rows = dict(metrics.summary({"prior_fd": result}))
     assert "x the floor" in rows["domain Frechet distance of prior samples to test images"]
     assert "N(0, I)" in " ".join(rows)
+    assert 0 < result["sharpness"] and 0 < result["floor_sharpness"]  # of the samples and the floor, over the test images'
+    assert "sharpness of prior samples" in " ".join(rows)
     alone = dict(metrics.summary({"prior_fd": {k: v for k, v in result.items() if k != "standard_normal_frechet_distance"}}))
-    assert len(alone) == 1
+    assert not any("N(0, I)" in row for row in alone) and len(alone) == len(rows) - 1
