@@ -312,7 +312,7 @@ def test_the_typed_endpoints_refuse_bad_values_by_name(faces_vae_served, tmp_pat
         ("/decode_latent", ["faces-vae", [float("nan")] * 64, None], "latent[0]: expected a number"),
         (
             "/edit_latent",
-            ["faces-vae", latent, "Smiling", float("inf"), "mean_difference", None, None],
+            ["faces-vae", latent, "Smiling", float("inf"), "mean_difference", None, None, None, None],
             "strength: expected a number from -10 to 10",
         ),
         ("/sample_latents", ["faces-vae", 1, 0, float("nan"), "prior", None], "temperature: expected a number"),
