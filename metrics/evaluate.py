@@ -302,14 +302,15 @@ def prior_fd(explorer: Explorer, ds, extractor: models.Classifier, floor: Path |
         if reconstructor.model.config.image_size != size:  # the same test faces at the floor model's size, scaled back
             floor_dataset, floor_options = _data_of(training_record(floor))
             floor_ds = data.load(floor_dataset, split=ds.split, **floor_options)
+    test = torch.cat([ds.batch(index[s : s + 250]) for s in range(0, len(index), 250)])
+    inputs = test if floor_ds is ds else torch.cat([floor_ds.batch(index[s : s + 250]) for s in range(0, len(index), 250)])
     reconstructed = torch.cat(
         [
-            torch.nn.functional.interpolate(reconstructor.reconstruct(floor_ds.batch(index[s : s + 250])), size=size, mode="area")
+            torch.nn.functional.interpolate(reconstructor.reconstruct(inputs[s : s + 250]), size=size, mode="area")
             for s in range(0, len(index), 250)
         ]
     )
     samples = _samples(explorer, "prior", n)
-    test = torch.cat([ds.batch(index[s : s + 250]) for s in range(0, len(index), 250)])
     result = {
         "n": n,
         "features": f"{type(extractor).__name__} of {len(extractor.names)} {'classes' if extractor.config.num_classes else 'attributes'}",

@@ -362,7 +362,9 @@ def _wire(shared, c: Components) -> None:
     c.strength.input(run, inputs, c.outputs, api_name="edit_attribute", trigger_mode="always_last", show_progress="hidden")
     # choices made along the way (a method before its hold-fixed ticks, set A before set B) are incomplete, not
     # mistakes: these triggers explain in the note instead of raising. Both pictures are decoded under the header's
-    # condition, so a person's change of it redraws them.
+    # condition, so a person's change of it redraws them. Then the vector the page draws the strength's drags with
+    # follows what picked it (the strength itself does not change it).
+    spec = dict(fn=partial(drag_spec, shared=shared), inputs=spec_inputs, outputs=c.spec, api_name=False, show_progress="hidden")
     gr.on(
         [
             *(control.input for control in c.choice),
@@ -376,20 +378,10 @@ def _wire(shared, c: Components) -> None:
         api_name=False,
         trigger_mode="always_last",
         show_progress="hidden",
-    )
+    ).then(**spec)
     c.gallery.select(toggle, [c.target, c.set_a, c.set_b], [c.set_a, c.set_b], api_name=False).then(
         partial(edit_or_explain, shared=shared), inputs, c.outputs, api_name=False, show_progress="hidden"
-    ).then(partial(drag_spec, shared=shared), spec_inputs, c.spec, api_name=False, show_progress="hidden")
-    # the vector the page draws the strength's drags with follows what picks it (not the strength)
-    gr.on(
-        [*(control.input for control in c.choice), c.vector_file.upload, shared.latent.change],
-        partial(drag_spec, shared=shared),
-        spec_inputs,
-        c.spec,
-        api_name=False,
-        trigger_mode="always_last",
-        show_progress="hidden",
-    )
+    ).then(**spec)
     c.save.click(partial(download_vector, shared=shared), [shared.model, *c.choice], c.save, api_name=False)
     gr.on(
         [c.source.input, c.name.input, c.method.input],

@@ -25,7 +25,7 @@ SHOWN = 6  # images a row shows (classes and codes: all of them)
 DISPLAY = 128  # at most this many pixels per side of each image: a 64x64 face at 2x, a 28x28 item at 4x
 
 
-def catalog_facts(catalog) -> tuple[dict[str, Facts], dict]:
+def served_facts(catalog) -> tuple[dict[str, Facts], dict]:
     """(the lessons' facts of every served checkpoint, the entry each key is drawn by): a VQ-VAE's PixelCNN prior is a
     checkpoint of its own, drawn by the VQ-VAE it samples."""
     facts, entries = {}, {}
@@ -188,7 +188,7 @@ def show(lesson_id, *, lessons, pictures, progress=gr.Progress()):
 
 
 def build(shared) -> None:
-    facts, entries = catalog_facts(shared.catalog)
+    facts, entries = served_facts(shared.catalog)
     # rejection sampling is drawn with the dataset's classifier: without one served, that lesson is hidden too
     lessons = [found for found in shown(facts) if found[0].picture != "rejection" or all(entries[k].classifier for k in found[1])]
     if not lessons:  # none of the lessons' models are served: no tab

@@ -133,9 +133,8 @@ def decode(label, mode, state, class_choice, attribute_choice, values, held=None
 
 
 def _moved(entry, mode, z: torch.Tensor, values, held: list[str] = ()) -> torch.Tensor:
-    """Latent z with the pool's slider values applied (a hidden slider's value is ignored, and a held attribute's)."""
-    if mode == "attributes":
-        values = [None if name in held else v for name, v in zip(entry.explorer.attribute_names, values)]
+    """Latent z with the pool's slider values applied (a hidden slider's value is ignored; a held attribute's direction
+    is zero, latent.independent_directions)."""
     moved = {index: float(v) for index, v in zip(slots(entry, mode), values) if index is not None and v is not None}
     return entry.explorer.apply_sliders(z, moved, mode, held=held)
 
