@@ -115,6 +115,20 @@ ATTRIBUTE_NAMES = [  # CelebA's names where one applies; Red_Hair has no CelebA 
 ]
 
 
+# the attributes each factor decides (the factors with none, e.g. head_tilt or background_hue, are left out)
+FACTOR_ATTRIBUTES = {
+    "skin_tone": ("Pale_Skin",),
+    "hair_color": ("Black_Hair", "Brown_Hair", "Blond_Hair", "Red_Hair", "Gray_Hair"),
+    "hair_style": ("Bald", "Bangs"),
+    "eye_openness": ("Narrow_Eyes",),
+    "smile": ("Smiling",),
+    "mouth_open": ("Mouth_Slightly_Open",),
+    "glasses": ("Eyeglasses",),
+    "facial_hair": ("Mustache", "Goatee", "No_Beard"),
+    "hat": ("Wearing_Hat",),
+}
+
+
 def attributes_from_factors(factors: np.ndarray, version: int = VERSION) -> np.ndarray:
     """uint8 [N, len(ATTRIBUTE_NAMES)] binary attributes derived from factors [N, F] (thresholds of `version`)."""
     f = np.atleast_2d(factors)

@@ -8,7 +8,7 @@ the model cards (train), the tests and bench/.
 
 from .card import DETAIL_ATTRIBUTES, headline, summary
 from .codebook import code_counts, code_usage, codebook_usage
-from .disentanglement import mig, mig_from_codes
+from .disentanglement import mig, mig_from_codes, seed_spread, suite_scores
 from .edits import condition_scorecard, edit_scorecard, sample_edit_scorecard
 from .evaluate import (
     CLASSIFIERS,
@@ -23,6 +23,8 @@ from .evaluate import (
     prior_fd,
     prior_frechet_distance,
     sample_cell_coverage,
+    seed_spread_of,
+    stored_seed_spread,
     trained_on,
     training_record,
 )
@@ -51,6 +53,10 @@ __all__ = [
     "psnr",
     "mig",
     "mig_from_codes",
+    "seed_spread",
+    "seed_spread_of",
+    "stored_seed_spread",
+    "suite_scores",
     "edit_scorecard",
     "condition_scorecard",
     "sample_edit_scorecard",

@@ -5,6 +5,9 @@ python -m metrics CHECKPOINT --grid Smiling [--edit guided] --out smiling.png: a
 images without the attribute, their reconstructions, and the attribute added at strengths 1 and 2 (by the stored
 vector, or classifier-guided).
 
+python -m metrics CHECKPOINT --seeds RUN RUN [--write]: the disentanglement suite of CHECKPOINT and of runs of its preset
+trained with other seeds, as a median and a range over the seeds (CHECKPOINT must be the median run by MIG).
+
 python -m metrics CHECKPOINT [CHECKPOINT ...] --prior-rows --out samples.png: 8 samples of each checkpoint's own prior
 (seed 0), a row per checkpoint, all at one display size (the README's picture of the face models)."""
 
@@ -18,7 +21,7 @@ from pathlib import Path
 from PIL import Image
 
 from .card import summary
-from .evaluate import EVALUATION_NAME, evaluate, grid, prior_rows
+from .evaluate import EVALUATION_NAME, evaluate, grid, prior_rows, seed_spread_of, stored_seed_spread
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,6 +36,13 @@ def main(argv: list[str] | None = None) -> None:
         "--edit", default="vector", choices=("vector", "guided"), help="--grid's edit: the stored vector (default) or classifier-guided"
     )
     parser.add_argument("--prior-rows", action="store_true", help="instead: write 8 prior samples of each checkpoint, a row each (--out)")
+    parser.add_argument(
+        "--seeds",
+        nargs="+",
+        metavar="RUN",
+        default=[],
+        help="also: the disentanglement metrics' spread over these runs of the same preset (other seeds)",
+    )
     parser.add_argument("--out", default="edit.png", help="where --grid or --prior-rows writes its PNG (default: edit.png)")
     args = parser.parse_args(argv)
     if args.prior_rows:
@@ -57,6 +67,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     try:
         result = evaluate(args.checkpoint, args.split)
+        if args.seeds:
+            result["seed_spread"] = seed_spread_of(args.checkpoint, args.seeds, args.split)
+        elif args.write:
+            result |= stored_seed_spread(args.checkpoint, result)
     except ValueError as err:
         sys.exit(f"python -m metrics: {err}")
     rows = summary(result)

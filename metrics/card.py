@@ -237,6 +237,36 @@ def _disentanglement(d: dict) -> Rows:
     ]
 
 
+def _factor_sliders(f: dict) -> Rows:
+    """One row per factor: of the dims labelled with it, the slider that changes it most."""
+    dims = [(int(dim), card) for dim, card in f.items() if dim != "n"]
+    rows = []
+    for factor in dict.fromkeys(card["factor"] for _, card in dims):
+        dim, card = max(((d, c) for d, c in dims if c["factor"] == factor), key=lambda item: item[1]["changes"][factor])
+        worst = max((other for other in card["changes"] if other != factor), key=card["changes"].get)
+        rows.append(
+            (
+                f"{factor} slider (z{dim}, {card['score']:.2f} of the factor's information), dragged across its range",
+                f"changes {factor} on {card['changes'][factor]:.0%} of {f['n']} test faces; the most of another factor: "
+                f"{worst} {card['changes'][worst]:.0%}",
+            )
+        )
+    return rows
+
+
+def _seed_spread(s: dict) -> Rows:
+    names = {"mig": "MIG", "sap": "SAP", "dci_disentanglement": "DCI disentanglement", "dci_completeness": "DCI completeness"}
+    names |= {"dci_informativeness": "DCI informativeness", "factor_vae": "FactorVAE score"}
+    seeds = ", ".join(map(str, s["seeds"]))
+    return [
+        (
+            f"across seeds {seeds}: median (range)",
+            "; ".join(f"{label} {s['median'][key]:.3f} ({s['range'][key][0]:.3f}-{s['range'][key][1]:.3f})" for key, label in names.items())
+            + f"; this checkpoint is seed {s['shipped_seed']}, the median by MIG",
+        )
+    ]
+
+
 def _samples(c: dict) -> Rows:
     low = min(c["fractions"], key=c["fractions"].get)
     rows = [
@@ -268,6 +298,8 @@ SECTIONS = {
     "gan": _gan,
     "mig": _mig,
     "disentanglement": _disentanglement,
+    "factor_sliders": _factor_sliders,
+    "seed_spread": _seed_spread,
     "samples": _samples,
 }
 
@@ -297,4 +329,6 @@ def headline(result: dict) -> list[tuple[str, str, float]]:
         rows.append(("perplexity", "codebook perplexity", result["codebook"]["perplexity"]))
     if "mig" in result:
         rows.append(("mig", "MIG", result["mig"]["mig"]))
+    if "seed_spread" in result:
+        rows.append(("mig", f"MIG, median of {len(result['seed_spread']['seeds'])} seeds", result["seed_spread"]["median"]["mig"]))
     return [(kind, name, float(value)) for kind, name, value in rows]

@@ -1,11 +1,12 @@
-"""Disentanglement metrics against discrete ground-truth factors: MIG, SAP, DCI and the FactorVAE score.
+"""Disentanglement metrics against ground-truth factors: MIG, SAP, DCI and the FactorVAE score.
 
 Each metric comes twice: as a pure function of codes float [N, D] and factors [N, K] (class indices,
 one column per factor) -- `mig_from_codes`, `sap_from_codes`, `dci_from_codes`,
 `factor_vae_score_from_codes` -- and as a thin wrapper that takes (model, ds), encodes the posterior
 means of n images drawn with `seed` and calls the pure function (`mig`, `sap`, `dci`,
 `factor_vae_score`). `disentanglement_suite` encodes once and reports all four. Factors with a single
-value carry no information and are left out of every metric.
+value carry no information and are left out of every metric. A continuous factor (size 0 in the dataset's
+factor_sizes, as most of the faces' are) is cut into CONTINUOUS_BINS equal-count bins of the images drawn.
 
 MIG, the Mutual Information Gap of Chen et al. 2018, "Isolating Sources of Disentanglement in VAEs":
 mean over factors v_k of (I(z_j*; v_k) - I(z_j'; v_k)) / H(v_k), where z_j* and z_j' are the latent dims
@@ -63,6 +64,7 @@ def mig_from_codes(latents: np.ndarray, factors: np.ndarray, bins: int = 20) -> 
         "per_factor": gaps.tolist(),
         "mutual_information": mi.tolist(),
         "best_dim": mi.argmax(0).tolist(),
+        "entropy": entropy.tolist(),
     }
 
 
@@ -297,14 +299,29 @@ def posterior_means(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(posterior means float [n, D], factor classes int [n, K]) of n images of `ds` drawn with `seed`:
     the same images, in the same order, that `mig` draws for the same n and seed."""
-    if ds.factors is None or not ds.factor_sizes or min(ds.factor_sizes) < 1:
-        raise ValueError(f"{metric} needs a dataset with discrete ground-truth factors (dsprites); {ds.name} has none")
+    if ds.factors is None or not ds.factor_sizes:
+        raise ValueError(f"{metric} needs a dataset with ground-truth factors (dsprites, faces); {ds.name} has none")
     index = np.sort(np.random.default_rng(seed).choice(len(ds), size=min(n, len(ds)), replace=False))
     model.eval()
     means = [
         model.encode(ds.batch(index[s : s + batch_size]).to(model.device)).mean.float().cpu() for s in range(0, len(index), batch_size)
     ]
-    return torch.cat(means).numpy(), np.asarray(ds.factors[index]).astype(np.int64)
+    return torch.cat(means).numpy(), factor_classes(np.asarray(ds.factors[index]), ds.factor_sizes)
+
+
+CONTINUOUS_BINS = 10  # classes a continuous factor is cut into (equal-count bins)
+
+
+def factor_classes(factors: np.ndarray, sizes: list[int]) -> np.ndarray:
+    """int [N, K]: a discrete factor's index as it is (size k > 0), a continuous one's (size 0) bin among
+    CONTINUOUS_BINS equal-count bins of these N values."""
+    columns = [
+        factors[:, k].astype(np.int64)
+        if size > 0
+        else np.digitize(factors[:, k], np.quantile(factors[:, k], np.linspace(0, 1, CONTINUOUS_BINS + 1)[1:-1]))
+        for k, size in enumerate(sizes)
+    ]
+    return np.stack(columns, axis=1)
 
 
 def sap(model: models.Encodable, ds, n: int = 10_000, seed: int = 0, batch_size: int = 500) -> float:
@@ -328,15 +345,65 @@ def disentanglement_suite(model: models.Encodable, ds, n: int = 10_000, seed: in
     (the draw `mig` makes for the same n and seed, so "mig" here equals mig(model, ds, n, bins, seed)["mig"]).
 
     Returns {"mig": float, "sap": float, "dci": dci_from_codes' dict, "factor_vae": float,
-    "factor_names": [K], "n": int}. A few seconds on two CPU cores for 10,000 codes of 10 dims and
+    "factor_names": [K], "dims": [D] of {"factor": the factor the dim carries the largest share of (its mutual
+    information over the factor's entropy), "score": that share}, "n": int}. A few seconds on two CPU cores for 10,000 codes of 10 dims and
     dSprites' five factors, after encoding.
     """
     latents, factors = posterior_means(model, ds, n, seed, batch_size, "The disentanglement suite")
+    information = mig_from_codes(latents, factors, bins)
+    # each dim's share of each factor's entropy ([D, K]); a dim is labelled with the factor it carries most of
+    share = np.array(information["mutual_information"]) / np.maximum(np.array(information["entropy"]), 1e-12)
     return {
-        "mig": mig_from_codes(latents, factors, bins)["mig"],
+        "mig": information["mig"],
         "sap": sap_from_codes(latents, factors, seed=seed),
         "dci": dci_from_codes(latents, factors, seed=seed),
         "factor_vae": factor_vae_score_from_codes(latents, factors, seed=seed),
         "factor_names": list(ds.factor_names),
+        "dims": [{"factor": ds.factor_names[k], "score": float(share[d, k])} for d, k in enumerate(share.argmax(axis=1))],
         "n": len(latents),
+    }
+
+
+# --- across seeds -----------------------------------------------------------------------------------------
+
+SPREAD_METRICS = ("mig", "sap", "dci_disentanglement", "dci_completeness", "dci_informativeness", "factor_vae")
+
+
+def suite_scores(suite: dict) -> dict[str, float]:
+    """{name in SPREAD_METRICS: value} of one `disentanglement_suite` result."""
+    dci = suite["dci"]
+    return {
+        "mig": suite["mig"],
+        "sap": suite["sap"],
+        **{f"dci_{part}": dci[part] for part in ("disentanglement", "completeness", "informativeness")},
+        "factor_vae": suite["factor_vae"],
+    }
+
+
+def seed_spread(suites: dict[int, dict], shipped_seed: int) -> dict:
+    """The median and range of each of SPREAD_METRICS over the runs of one preset that differ only in their seed,
+    from {seed: disentanglement_suite result}. Locatello et al. (2019) found the seed moves these metrics as much as
+    the method does, so one run says little; and the run to ship is the median seed by MIG, not the luckiest.
+
+    Returns {"seeds": [S] sorted, "shipped_seed", "median_seed", "runs": {seed: scores}, "median": scores,
+    "range": {name: [low, high]}}. ValueError for fewer than 3 seeds, an even count (no median run), or a shipped
+    seed that is not the median one."""
+    if len(suites) < 3 or len(suites) % 2 == 0:
+        raise ValueError(f"a seed spread needs an odd number of seeds, at least 3, to have a median run; got {len(suites)}")
+    if shipped_seed not in suites:
+        raise ValueError(f"the shipped seed {shipped_seed} is not among the runs' seeds {sorted(suites)}")
+    runs = {seed: suite_scores(suites[seed]) for seed in sorted(suites)}
+    by_mig = sorted(runs, key=lambda seed: runs[seed]["mig"])
+    median_seed = by_mig[len(by_mig) // 2]
+    if shipped_seed != median_seed:
+        mig = ", ".join(f"seed {seed} {runs[seed]['mig']:.3f}" for seed in by_mig)
+        raise ValueError(f"ship the median seed by MIG ({mig}): seed {median_seed}, not seed {shipped_seed}")
+    columns = {name: np.array([scores[name] for scores in runs.values()]) for name in SPREAD_METRICS}
+    return {
+        "seeds": list(runs),
+        "shipped_seed": shipped_seed,
+        "median_seed": median_seed,
+        "runs": {str(seed): scores for seed, scores in runs.items()},
+        "median": {name: float(np.median(values)) for name, values in columns.items()},
+        "range": {name: [float(values.min()), float(values.max())] for name, values in columns.items()},
     }

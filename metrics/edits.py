@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from data import tile, to_uint8
+from data.face_factors import FACTOR_ATTRIBUTES
 from latent import DEFAULT_STRENGTH, Explorer
 from models import Classifier
 
@@ -168,4 +169,33 @@ def slider_scorecard(
         "flip_rates": {a: after[:, c].float().mean().item() for a, c in zip(moved, columns)},
         "baseline": {a: before[:, c].float().mean().item() for a, c in zip(moved, columns)},
         "changed": {name: changed[i].item() for i, name in enumerate(judge.names) if i not in columns},
+    }
+
+
+@torch.no_grad()
+def factor_slider_scorecard(explorer: Explorer, judge: Classifier, ds, dims: list[dict], n: int = 500, batch_size: int = 250) -> dict:
+    """Each latent dimension's slider, labelled with the ground-truth factor it carries most (`dims`, the
+    disentanglement suite's), dragged across its range -- from the 1st to the 99th percentile of the dimension's codes
+    -- on the first n test images: for every factor the judge can see (data.face_factors.FACTOR_ATTRIBUTES), the
+    share of images where the judge's call on any of its attributes differs between the two ends.
+
+    Returns {str(dim): {"factor": its label, "score": its share of the factor's information, "changes": {factor:
+    share}}} for the dims labelled with a factor the judge sees, and "n"."""
+    factors = {
+        f: [judge.names.index(a) for a in attributes] for f, attributes in FACTOR_ATTRIBUTES.items() if set(attributes) <= set(judge.names)
+    }
+    labelled = [d for d, label in enumerate(dims) if label["factor"] in factors]
+    low, high = explorer.stats["p01"], explorer.stats["p99"]
+    index = np.arange(min(n, len(ds)))
+    changes = {d: {f: 0.0 for f in factors} for d in labelled}
+    for start in range(0, len(index), batch_size):
+        z = explorer.encode(ds.batch(index[start : start + batch_size]))
+        for d in labelled:
+            ends = [judge.predict(explorer.decode(z.index_fill(1, torch.tensor([d]), float(end[d])))) for end in (low, high)]
+            differs = ends[0] != ends[1]
+            for f, columns in factors.items():
+                changes[d][f] += differs[:, columns].any(1).float().sum().item()
+    return {
+        "n": len(index),
+        **{str(d): {**dims[d], "changes": {f: count / len(index) for f, count in changes[d].items()}} for d in labelled},
     }

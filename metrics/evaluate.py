@@ -44,8 +44,8 @@ from latent.sliders import ATTRIBUTE_RANGE
 from models import resolve_file
 
 from .codebook import codebook_usage
-from .disentanglement import disentanglement_suite, mig
-from .edits import condition_scorecard, edit_grid, edit_scorecard, sample_edit_scorecard, slider_scorecard
+from .disentanglement import disentanglement_suite, mig, seed_spread, suite_scores
+from .edits import condition_scorecard, edit_grid, edit_scorecard, factor_slider_scorecard, sample_edit_scorecard, slider_scorecard
 from .monitor import Monitor, cell_coverage, cells_for, precision_recall
 from .pictures import Row, labelled_rows
 from .reconstruction import details_kept, error_quantiles, noise_robustness, reconstruction
@@ -195,14 +195,51 @@ def _autoencoder_metrics(explorer: Explorer, ds, dataset: str, options: dict) ->
     # its prior's samples against their floor; a plain AE's N(0, I) too (what it shows: an AE cannot generate)
     if y is None and own_samples and judge is not None:
         result["prior_fd"] = prior_fd(explorer, ds, judge, floor_model(dataset, options))
-    if ds.factor_sizes and min(ds.factor_sizes) > 0 and y is None:
+    if ds.factor_sizes and y is None:  # ground-truth factors (dsprites; the faces' continuous ones binned)
         result["mig"] = mig(model, ds)
         result["disentanglement"] = disentanglement_suite(model, ds)
+        if ds.attribute_names and judge is not None and judge is not classifier:  # does each dim's slider move its factor?
+            result["factor_sliders"] = factor_slider_scorecard(explorer, judge, ds, result["disentanglement"]["dims"])
     if ds.labels is not None and classifier is not None and classifier.config.num_classes and own_samples:
         result["samples"] = class_coverage(explorer, classifier)
     if model.prior == "adversarial":
         result["prior_samples"] = prior_sample_metrics(explorer, ds, classifier)
     return result
+
+
+def seed_spread_of(checkpoint: str | os.PathLike, others: list[str | os.PathLike], split: str = "test") -> dict:
+    """metrics.disentanglement.seed_spread over `checkpoint` (the run shipped) and the runs `others` of the same
+    preset, each trained with another seed. ValueError for a run that differs in anything but its seed and output
+    directory (model config, training settings or data), or two runs with one seed."""
+    record = training_record(checkpoint)
+    shipped = models.load(checkpoint)
+    runs: dict[int, models.Encodable] = {}
+    for run in [checkpoint, *others]:  # every run checked before any is measured
+        other, model = training_record(run), models.load(run)
+        # the training settings both records carry (an older run's training.json lacks the flags added since)
+        shared = (set(other["train_config"]) & set(record["train_config"])) - {"seed", "out"}
+        differs = any(other["train_config"][k] != record["train_config"][k] for k in shared) or _data_of(other) != _data_of(record)
+        if differs or model.config != shipped.config:
+            raise ValueError(f"{run} was not trained like {checkpoint} apart from its seed: a seed spread compares seeds alone")
+        if other["seed"] in runs:
+            raise ValueError(f"{run}: seed {other['seed']} is given twice")
+        runs[other["seed"]] = model
+    dataset, options = _data_of(record)
+    ds = data.load(dataset, split=split, **options)
+    return seed_spread({seed: disentanglement_suite(model, ds) for seed, model in runs.items()}, record["seed"])
+
+
+def stored_seed_spread(checkpoint: str | os.PathLike, result: dict) -> dict:
+    """{"seed_spread": ...} from the checkpoint's stored evaluation.json when its shipped run scores what `result`
+    measures now (the other seeds' runs are not shipped, so rewriting the card keeps their numbers); else {}."""
+    path = Path(checkpoint) / EVALUATION_NAME
+    stored = json.loads(path.read_text()).get("seed_spread") if path.is_file() else None
+    if stored and "disentanglement" in result:
+        now = suite_scores(result["disentanglement"])
+        if all(np.isclose(now[name], stored["runs"][str(stored["shipped_seed"])][name]) for name in now):
+            return {"seed_spread": stored}
+        print(f"{checkpoint}: the stored seed spread was measured on other weights; dropped (measure it again with --seeds)")
+    return {}
 
 
 SLIDER_EDIT_IMAGES = 500  # test faces each attribute slider's scorecard edits

@@ -13,14 +13,19 @@ import torch
 import data
 import models
 from metrics.disentanglement import (
+    CONTINUOUS_BINS,
+    SPREAD_METRICS,
     dci_from_codes,
     dci_from_importance,
     disentanglement_suite,
+    factor_classes,
     factor_vae_score_from_codes,
     mig,
     mig_from_codes,
     sap_from_codes,
     sap_score_matrix,
+    seed_spread,
+    suite_scores,
 )
 
 SIZES = (3, 4, 5, 6)
@@ -194,5 +199,39 @@ def test_suite_reports_all_four_on_a_dataset_and_agrees_with_mig():
     assert suite["mig"] == mig(model, ds, n=2000, seed=1)["mig"]  # the same draw of images
     assert suite["mig"] > 0.9 and suite["sap"] > 0.6 and suite["factor_vae"] > 0.95
     assert suite["dci"]["disentanglement"] > 0.95 and suite["dci"]["completeness"] > 0.95
-    with pytest.raises(ValueError, match="discrete ground-truth factors"):
+    with pytest.raises(ValueError, match="ground-truth factors"):
         disentanglement_suite(model, data.ImageDataset(name="no-factors", images=ds.images), n=100)
+
+
+def _suite(mig_value: float, sap_value: float = 0.1) -> dict:
+    dci = {"disentanglement": mig_value * 2, "completeness": 0.5, "informativeness": 0.9}
+    return {"mig": mig_value, "sap": sap_value, "dci": dci, "factor_vae": 0.6, "factor_names": ["a"], "n": 10}
+
+
+def test_seed_spread_gives_median_and_range_and_insists_on_shipping_the_median_seed():
+    suites = {0: _suite(0.30, 0.05), 1: _suite(0.03, 0.20), 2: _suite(0.12, 0.10)}
+    spread = seed_spread(suites, shipped_seed=2)
+    assert spread["seeds"] == [0, 1, 2] and spread["median_seed"] == 2 and spread["shipped_seed"] == 2
+    assert spread["median"]["mig"] == pytest.approx(0.12) and spread["range"]["mig"] == pytest.approx([0.03, 0.30])
+    assert spread["median"]["sap"] == pytest.approx(0.10) and spread["range"]["sap"] == pytest.approx(
+        [0.05, 0.20]
+    )  # each metric's own median
+    assert spread["median"]["dci_disentanglement"] == pytest.approx(0.24)
+    assert spread["runs"]["1"] == suite_scores(suites[1]) and set(spread["median"]) == set(SPREAD_METRICS)
+    with pytest.raises(ValueError, match="ship the median seed by MIG .*seed 2, not seed 0"):
+        seed_spread(suites, shipped_seed=0)  # the luckiest seed
+    with pytest.raises(ValueError, match="odd number of seeds"):
+        seed_spread({0: _suite(0.1), 1: _suite(0.2)}, shipped_seed=0)
+    with pytest.raises(ValueError, match="odd number of seeds"):
+        seed_spread({s: _suite(0.1 * s) for s in range(4)}, shipped_seed=1)
+    with pytest.raises(ValueError, match="not among the runs' seeds"):
+        seed_spread(suites, shipped_seed=7)
+
+
+def test_continuous_factors_are_cut_into_equal_count_bins():
+    values = np.random.default_rng(0).uniform(-1, 1, size=(1000, 2)).astype(np.float32)
+    values[:, 1] = np.arange(1000) % 3  # a discrete factor of 3 levels stays as it is
+    classes = factor_classes(values, [0, 3])
+    assert np.array_equal(np.bincount(classes[:, 0]), [100] * CONTINUOUS_BINS)
+    assert np.array_equal(classes[:, 1], np.arange(1000) % 3)
+    assert np.all(np.diff(classes[np.argsort(values[:, 0]), 0]) >= 0)  # the bins follow the values' order

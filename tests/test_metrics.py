@@ -318,3 +318,23 @@ def test_prior_rows_show_each_models_own_prior_at_one_display_size(checkpoints, 
     assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), picture)
     with pytest.raises(SystemExit):
         main([str(checkpoints / "vae"), str(checkpoints / "dcgan")])  # several checkpoints are measured one at a time
+
+
+def test_a_seed_spread_compares_runs_that_differ_in_their_seed_alone(checkpoints, tmp_path):
+    """metrics --seeds refuses, before measuring anything, a run trained otherwise and a seed given twice; a card
+    rewritten without --seeds keeps the stored spread only while its shipped run still scores the same."""
+    import shutil
+
+    with pytest.raises(ValueError, match="dae was not trained like .*vae apart from its seed"):
+        metrics.seed_spread_of(checkpoints / "vae", [checkpoints / "dae"])
+    twin = shutil.copytree(checkpoints / "vae", tmp_path / "twin")
+    with pytest.raises(ValueError, match="twin: seed 0 is given twice"):
+        metrics.seed_spread_of(checkpoints / "vae", [twin])
+    with pytest.raises(ValueError, match="ground-truth factors"):  # digits has none: nothing to spread
+        metrics.seed_spread_of(checkpoints / "vae", [])
+    scores = {"mig": 0.2, "sap": 0.1, "dci": {"disentanglement": 0.3, "completeness": 0.3, "informativeness": 0.5}, "factor_vae": 0.7}
+    stored = {"shipped_seed": 0, "runs": {"0": metrics.suite_scores(scores)}}
+    (twin / metrics.EVALUATION_NAME).write_text(json.dumps({"seed_spread": stored}))
+    assert metrics.stored_seed_spread(twin, {"disentanglement": scores}) == {"seed_spread": stored}
+    assert metrics.stored_seed_spread(twin, {"disentanglement": {**scores, "mig": 0.1}}) == {}  # other weights
+    assert metrics.stored_seed_spread(twin, {}) == {}

@@ -450,12 +450,14 @@ def test_every_face_card_that_samples_measures_its_prior_against_one_floor():
 
 def test_faces_vaegan_reconstructs_edits_and_samples_as_its_card_says(faces_test, faces_judge):
     """The VAE-GAN (faces-vae's encoder and decoder fine-tuned against a discriminator): its reconstructions stay near
-    faces-vae's, its Smiling vector works as faces-vae's does, and its N(0, I) draws are far nearer the faces than
-    faces-vae's first stage's (13.9x the floor against 28.2x; the bar, 3x, is not met: docs/checkpoints.md)."""
+    faces-vae's, its Smiling vector works as faces-vae's does, and its second-stage prior (a VAE over its codes, as
+    faces-vae carries) draws faces at 3.7x the floor, against 13.9x for its first stage's N(0, I) (the bar, 3x, is
+    not met: docs/checkpoints.md)."""
     card = shipped("faces-vaegan")
     assert card["reconstruction"]["psnr"] >= 27.0 and card["edits"]["Smiling"]["flip_rate"] >= 0.9, card["edits"]["Smiling"]
     assert max(card["edits"]["Smiling"]["changed"].values()) <= 0.05
     fresh = metrics.prior_fd(Explorer.load(ROOT / "checkpoints/faces-vaegan"), faces_test, faces_judge, ROOT / "checkpoints/faces-vae")
     numbers = ("frechet_distance", "floor", "ratio")
     assert {k: fresh[k] for k in numbers} == pytest.approx({k: card["prior_fd"][k] for k in numbers}, rel=0.02)
-    assert fresh["frechet_distance"] < shipped("faces-vae")["prior_fd"]["standard_normal_frechet_distance"] / 1.5, fresh
+    assert fresh["frechet_distance"] < fresh["standard_normal_frechet_distance"] / 3, fresh
+    assert fresh["standard_normal_frechet_distance"] < shipped("faces-vae")["prior_fd"]["standard_normal_frechet_distance"] / 1.5

@@ -182,7 +182,9 @@ def refresh(label, mode, state, class_choice, attribute_choice, held=None, view=
     decoded, manifold = _render(entry, _moved(entry, mode, z, values, held) if opened else z, class_choice, attribute_choice)
     return {
         **{
-            slider: gr.update(visible=False) if s is None else _slider_update(s, v, _info(entry, s, mode, held))
+            slider: gr.update(visible=False)
+            if s is None
+            else _slider_update(s, v, slider_help(entry, s, mode, held), slider_label(entry, s, mode))
             for slider, s, v in zip(controls.pool, specs, values)
         },
         controls.hold: gr.update(visible=mode == "attributes" and bool(entry.explorer.attribute_names)),
@@ -195,8 +197,25 @@ def refresh(label, mode, state, class_choice, attribute_choice, held=None, view=
     }
 
 
-def _info(entry, spec, mode: str, held: list[str]) -> str | None:
-    """An attribute slider's help: the model card's measured scorecard of that slider at full scale, where it has one."""
+def slider_label(entry, spec, mode: str) -> str:
+    """A latent dimension's label, followed by the ground-truth factor it carries most and that factor's share of
+    information in it (the card's disentanglement suite), where the card has them."""
+    dims = (entry.evaluation.get("disentanglement") or {}).get("dims") or []
+    if mode != "kl" or spec.index >= len(dims):
+        return spec.label
+    return f"{spec.label} · {dims[spec.index]['factor']} {dims[spec.index]['score']:.2f}"
+
+
+def slider_help(entry, spec, mode: str, held: list[str]) -> str | None:
+    """A slider's help, where the model card measured it: an attribute slider's scorecard at full scale, or what a
+    latent dimension's slider, dragged across its range, changes of its factor and of the others."""
+    if mode == "kl":
+        card = (entry.evaluation.get("factor_sliders") or {}).get(str(spec.index))
+        if not card:
+            return None
+        worst = max((f for f in card["changes"] if f != card["factor"]), key=card["changes"].get)
+        own = card["changes"][card["factor"]]
+        return f"card: across its range it changes {card['factor']} on {own:.0%} of test faces; {worst} on {card['changes'][worst]:.0%}"
     if mode != "attributes":
         return None
     if not spec.active:
@@ -292,7 +311,7 @@ def _check_mode(mode):
     return mode
 
 
-def _slider_update(spec, value: float, info: str | None = None) -> dict:
+def _slider_update(spec, value: float, info: str | None, label: str) -> dict:
     """A visible slider for spec at `value`, on a round step (a power of ten, about STEPS across) so the numbers read
     cleanly; the range is widened to whole steps (and to the value) and the value shown to the step's decimals. An
     inactive attribute slider (held) stays in place, fixed at 0; info: the help under it."""
@@ -303,15 +322,7 @@ def _slider_update(spec, value: float, info: str | None = None) -> dict:
         round(math.ceil(max(spec.max, value) / step) * step, digits),
     )
     return gr.update(
-        visible=True,
-        label=spec.label,
-        minimum=low,
-        maximum=high,
-        value=value,
-        step=step,
-        precision=digits,
-        info=info,
-        interactive=spec.active,
+        visible=True, label=label, minimum=low, maximum=high, value=value, step=step, precision=digits, info=info, interactive=spec.active
     )
 
 
