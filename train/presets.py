@@ -62,20 +62,6 @@ PRESETS: dict[str, dict] = {
         "epochs": 2,
         "out": "checkpoints/faces-beta-vae",
     },
-    "faces-beta-tcvae": {
-        "description": "beta-TCVAE (Chen et al. 2018), latent 20, on faces: the code's total correlation penalised, so each slider moves one face factor",
-        # 20 dims for the faces' 18 factors; the pixel likelihood of faces-beta-vae (std 0.1) but the whole KL weighted
-        # 1 and only its total-correlation part 8: sharper than capacity annealing, and the dims pushed apart
-        "model": "vae",
-        **_FACES,
-        "latent_dim": 20,
-        "likelihood": "gaussian",
-        "likelihood_std": 0.1,
-        "tc_weight": 8.0,
-        "tc_dataset_size": 47500,  # the training split: 50,000 faces less the 5% validation slice
-        "epochs": 8,
-        "out": "checkpoints/faces-beta-tcvae",
-    },
     "faces-ae": {
         "description": "plain autoencoder, latent 64, on faces: sharp reconstructions, no prior to sample from",
         "model": "ae",

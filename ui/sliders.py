@@ -215,7 +215,10 @@ def slider_help(entry, spec, mode: str, held: list[str]) -> str | None:
             return None
         worst = max((f for f in card["changes"] if f != card["factor"]), key=card["changes"].get)
         own = card["changes"][card["factor"]]
-        return f"card: across its range it changes {card['factor']} on {own:.0%} of test faces; {worst} on {card['changes'][worst]:.0%}"
+        return (
+            f"card: across its range it changes {card['factor']} on {own:.0%} of test faces, "
+            f"and {worst} (the most of the others) on {card['changes'][worst]:.0%}"
+        )
     if mode != "attributes":
         return None
     if not spec.active:
@@ -367,6 +370,11 @@ def _note(entry, mode, specs, total: int) -> str:
         rest += (
             " A VQ-VAE snaps each cell to its nearest code, so one number changes the picture only where it crosses into another "
             "code's region; the principal directions move many cells at once, and every step changes some cell's code."
+        )
+    if mode == "kl" and (entry.evaluation.get("disentanglement") or {}).get("dims"):
+        rest += (
+            " Each dimension is labelled with the ground-truth factor it carries most, and the share of that factor's information "
+            "it holds (1: all of it; the model card's disentanglement metrics)."
         )
     return what + rest
 
