@@ -71,10 +71,11 @@ def test_every_preset_is_shipped_and_small():
         f for f in (ROOT / "checkpoints").rglob("*") if f.is_file() and "progress" not in f.parts and f.name != "resume.pt"
     ]  # as .gitignore
     total = sum(f.stat().st_size for f in shipped)
-    # 48 MB of checkpoints (41 MB before faces-vaegan and the 64x64 faces-dcgan) and 10 MB for the decoders the page
-    # runs while a slider is dragged
+    # 72 MB of checkpoints and 23 MB for the decoders the page runs while a slider is dragged: 48 and 10 before
+    # dsprites-beta-tcvae, whose MLP of two 1200-wide layers each side (Chen et al. 2018's) is 26 MB of weights and a
+    # 13 MB decoder, half of all the rest
     decoders = sum(f.stat().st_size for f in shipped if f.name == export.DECODER_NAME)
-    assert total - decoders <= 48e6 and decoders <= 10e6, (
+    assert total - decoders <= 72e6 and decoders <= 23e6, (
         f"checkpoints/ holds {(total - decoders) / 1e6:.1f} MB and {decoders / 1e6:.1f} MB of decoders"
     )
 
@@ -171,12 +172,35 @@ def test_faces_cvae_switching_a_condition_on_adds_the_attribute(faces_judge, att
     assert card["flip_rate"] == pytest.approx(shipped("faces-cvae")["edits"][attribute]["flip_rate"], abs=0.003)
 
 
-def test_dsprites_mig_in_the_card_is_what_a_fresh_measurement_gives():
-    """MIG is measured (and shipped in the model card); its bar (>= 0.2) is not met yet -- see the README."""
+def test_dsprites_beta_vae_mig_in_the_card_is_what_a_fresh_measurement_gives():
+    """MIG is measured (and shipped in the model card) for the capacity-annealed beta-VAE too."""
     shipped = json.loads((ROOT / "checkpoints/dsprites-beta-vae" / metrics.EVALUATION_NAME).read_text())["mig"]
     result = metrics.mig(models.load(ROOT / "checkpoints/dsprites-beta-vae"), data.load("dsprites"), n=10_000, bins=20)
     assert result["n"] == 10_000 and result["bins"] == 20 and len(result["per_factor"]) == 5
     assert result["mig"] == pytest.approx(shipped["mig"], abs=0.01)
+
+
+# dsprites-beta-vae's third seed did not finish this session: its two (MIG 0.128 and 0.029) are in docs/checkpoints.md
+DSPRITES_PRESETS = ("dsprites-beta-tcvae",)
+
+
+@pytest.mark.parametrize("name", DSPRITES_PRESETS)
+def test_dsprites_cards_give_the_metric_suite_over_three_seeds_and_ship_the_median_seed(name):
+    """Each dSprites disentanglement preset was trained on 3 seeds (`python -m metrics CHECKPOINT --seeds RUN RUN`):
+    its card gives the median and range of MIG, SAP, DCI and the FactorVAE score, and the weights shipped are the
+    median seed's by MIG -- a fresh measurement of the shipped weights is that seed's row and the median MIG."""
+    from metrics.disentanglement import SPREAD_METRICS, disentanglement_suite
+
+    card, seed = shipped(name), json.loads((ROOT / "checkpoints" / name / "training.json").read_text())["seed"]
+    spread = card["seed_spread"]
+    assert len(spread["seeds"]) == 3 and spread["shipped_seed"] == spread["median_seed"] == seed == PRESETS[name].get("seed", 0)
+    fresh = metrics.suite_scores(disentanglement_suite(models.load(ROOT / "checkpoints" / name), data.load("dsprites")))
+    assert fresh == pytest.approx(spread["runs"][str(seed)], abs=0.01)
+    assert fresh["mig"] == pytest.approx(spread["median"]["mig"], abs=0.01)
+    assert fresh["mig"] == pytest.approx(card["mig"]["mig"], abs=0.01)  # the card's MIG row is the same measure
+    for metric in SPREAD_METRICS:
+        low, high = spread["range"][metric]
+        assert low <= spread["median"][metric] <= high, metric
 
 
 @pytest.mark.parametrize("name", ["fashion-vae-2d", "fashion-cvae"])
