@@ -8,6 +8,8 @@ an entry the result does not have adds none.
 
 from __future__ import annotations
 
+from .edits import most_changed_other
+
 DETAIL_ATTRIBUTES = ("Smiling", "Eyeglasses", "Mustache", "Mouth_Slightly_Open")  # small details a card reports the reconstructions keep
 
 Rows = list[tuple[str, str]]
@@ -243,7 +245,7 @@ def _factor_sliders(f: dict) -> Rows:
     rows = []
     for factor in dict.fromkeys(card["factor"] for _, card in dims):
         dim, card = max(((d, c) for d, c in dims if c["factor"] == factor), key=lambda item: item[1]["changes"][factor])
-        worst = max((other for other in card["changes"] if other != factor), key=card["changes"].get)
+        worst = most_changed_other(card)
         rows.append(
             (
                 f"{factor} slider (z{dim}, {card['score']:.2f} of the factor's information), dragged across its range",

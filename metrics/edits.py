@@ -172,6 +172,11 @@ def slider_scorecard(
     }
 
 
+def most_changed_other(card: dict) -> str:
+    """The factor other than its own that a factor_slider_scorecard dim entry changes most."""
+    return max((f for f in card["changes"] if f != card["factor"]), key=card["changes"].get)
+
+
 @torch.no_grad()
 def factor_slider_scorecard(explorer: Explorer, judge: Classifier, ds, dims: list[dict], n: int = 500, batch_size: int = 250) -> dict:
     """Each latent dimension's slider, labelled with the ground-truth factor it carries most (`dims`, the

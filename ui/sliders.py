@@ -17,6 +17,7 @@ import torch
 
 from latent import ACTIVE_KL
 from latent.sliders import ACTIVE_VARIANCE_FRACTION
+from metrics.edits import most_changed_other
 
 from . import views
 from .common import Slider, checked_number, image_output, latent_to_state, page_spec, state_to_latent, to_pil, union_choices
@@ -213,7 +214,7 @@ def slider_help(entry, spec, mode: str, held: list[str]) -> str | None:
         card = (entry.evaluation.get("factor_sliders") or {}).get(str(spec.index))
         if not card:
             return None
-        worst = max((f for f in card["changes"] if f != card["factor"]), key=card["changes"].get)
+        worst = most_changed_other(card)
         own = card["changes"][card["factor"]]
         return (
             f"card: across its range it changes {card['factor']} on {own:.0%} of test faces, "
