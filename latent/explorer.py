@@ -221,7 +221,7 @@ class Explorer:
         if source == "prior":
             if self.prior is not None:
                 return f"the model's own prior: a {self.prior.kind} over its codes"
-            if self.model.has_codes:
+            if self.model.code_levels:
                 return "code grids drawn uniformly at random (its PixelCNN prior is not loaded)"
             if self.model.prior == "none" and self.model.latent_prior is None:
                 return "N(0, I), which nothing trained this autoencoder's codes towards"
@@ -239,7 +239,7 @@ class Explorer:
         stats describe its own prior draws), its latent is continuous (a VQ-VAE samples code grids through its
         PixelCNN; its flattened grid is thousands of numbers wide), it is unconditional (a conditional model's codes
         leave the label to y), and the stats hold held-out codes with labels or attributes."""
-        usable = self.model.has_encoder and not self.model.has_codes and not self.condition_labels
+        usable = self.model.has_encoder and not self.model.code_levels and not self.condition_labels
         return usable and labelled_codes(self.stats) is not None
 
     def sample(
@@ -257,31 +257,38 @@ class Explorer:
     @torch.no_grad()
     def sample_confident(
         self,
-        y: torch.Tensor,
+        n: int,
         classifier: models.Classifier,
         threshold: float,
         seed: int = 0,
         temperature: float = 1.0,
+        y: torch.Tensor | None = None,
+        source: str | None = None,
+        truncation: float = 0.0,
         max_rounds: int = 10,
     ) -> tuple[torch.Tensor, float, int]:
-        """One image per class id in y [n], kept only if `classifier` gives its class probability >= threshold: rejection
-        sampling with a classifier, as VQ-VAE-2 does (Razavi et al. 2019, sec. 3.3). Rejected slots are drawn again, up
-        to max_rounds times; a slot never accepted keeps its last draw.
+        """n samples from `source` (as `sample`, truncation too; y: one condition per sample), each kept only if `classifier` is at
+        least `threshold` sure of it (models.Classifier.confidence: the probability of its class y where the classifier
+        has classes and y holds class ids, else of its top class or its least sure attribute): rejection sampling with
+        a classifier, as VQ-VAE-2 does (Razavi et al. 2019, sec. 3.3), for any sampler. Rejected slots are drawn again,
+        up to max_rounds times; a slot never accepted keeps its last draw.
         Returns (images [n, C, S, S], acceptance rate over every draw, slots never accepted)."""
         if not 0 <= threshold < 1:
-            raise ValueError(f"the rejection threshold is a class probability in [0, 1), got {threshold}")
-        images = torch.zeros(len(y), self.model.config.channels, self.model.config.image_size, self.model.config.image_size)
-        pending, drawn, accepted = torch.arange(len(y)), 0, 0
+            raise ValueError(f"the rejection threshold is a classifier's confidence in [0, 1), got {threshold}")
+        by_class = classifier.config.num_classes > 0 and y is not None and y.ndim == 1
+        images = torch.zeros(n, self.model.config.channels, self.model.config.image_size, self.model.config.image_size)
+        pending, drawn, accepted = torch.arange(n), 0, 0
         for round_ in range(max_rounds):
-            batch = self.sample(len(pending), seed=seed + round_, temperature=temperature, y=y[pending], source="prior")
-            probability = torch.softmax(classifier.logits(batch.to(classifier.device)), 1).cpu()[torch.arange(len(pending)), y[pending]]
-            keep = (probability >= threshold) | (round_ == max_rounds - 1)
+            wanted = None if y is None else y[pending]
+            batch = self.sample(len(pending), seed + round_, temperature, wanted, source, truncation)
+            sure = classifier.confidence(batch, wanted if by_class else None) >= threshold
+            keep = sure | (round_ == max_rounds - 1)
             images[pending[keep]] = batch[keep]
-            drawn, accepted = drawn + len(pending), accepted + int((probability >= threshold).sum())
+            drawn, accepted = drawn + len(pending), accepted + int(sure.sum())
             pending = pending[~keep]
             if not len(pending):
                 break
-        return images, accepted / drawn, len(y) - accepted
+        return images, accepted / drawn, n - accepted
 
     # --- latent-space operations
 

@@ -7,7 +7,7 @@ the model cards (train), the tests and bench/.
 """
 
 from .card import DETAIL_ATTRIBUTES, headline, summary
-from .codebook import code_counts, code_usage, codebook_usage
+from .codebook import code_counts, code_usage, codebook_usage, counts_key
 from .disentanglement import mig, mig_from_codes, seed_spread, suite_scores
 from .edits import condition_scorecard, edit_scorecard, sample_edit_scorecard
 from .evaluate import (
@@ -45,6 +45,7 @@ __all__ = [
     "trained_on",
     "training_record",
     "code_counts",
+    "counts_key",
     "code_usage",
     "codebook_usage",
     "reconstruction",

@@ -114,6 +114,15 @@ def _prior_fd(p: dict) -> Rows:
     if "standard_normal_frechet_distance" in p:
         sn = p["standard_normal_frechet_distance"]
         rows.append(("domain Frechet distance of N(0, I) samples (the first stage alone)", f"{sn:.1f} ({sn / p['floor']:.2f}x the floor)"))
+    if "rejection" in p:
+        r = p["rejection"]
+        rows.append(
+            (
+                f"the same prior with rejection sampling (confidence >= {r['threshold']:g})",
+                f"Frechet distance {r['frechet_distance']:.1f} ({r['ratio']:.2f}x the floor); {r['acceptance_rate']:.1%} of draws "
+                f"accepted ({r['never_accepted']} of {p['n']} never); the confidence is the guide classifier's ({r['classifier']}), the distance the judge's",
+            )
+        )
     if "sharpness" in p:
         rows.append(
             (
@@ -150,11 +159,13 @@ def _noise(n: dict) -> Rows:
 
 
 def _codebook(c: dict) -> Rows:
+    levels = {"": c} if "codes_used" in c else {f" ({level} level)": u for level, u in c.items() if isinstance(u, dict)}
     return [
         (
-            "codebook usage",
-            f"{c['codes_used']:.1%} of the codes used on {c['images']} images ({c['dead_codes']} dead), perplexity {c['perplexity']:.1f}",
+            f"codebook usage{name}",
+            f"{u['codes_used']:.1%} of the codes used on {c['images']} images ({u['dead_codes']} dead), perplexity {u['perplexity']:.1f}",
         )
+        for name, u in levels.items()
     ]
 
 
@@ -327,7 +338,7 @@ def headline(result: dict) -> list[tuple[str, str, float]]:
             break
     if "prior" in result:
         rows.append(("bits_per_code", "bits per code", result["prior"]["bits_per_code"]))
-    if "codebook" in result:
+    if "perplexity" in result.get("codebook", {}):  # one level of codes (a VQ-VAE-2's levels are in the table above)
         rows.append(("perplexity", "codebook perplexity", result["codebook"]["perplexity"]))
     if "mig" in result:
         rows.append(("mig", "MIG", result["mig"]["mig"]))

@@ -1,4 +1,4 @@
-"""Codebook usage of a VQ-VAE: how many of its K codes the encoder actually chooses.
+"""Codebook usage of a VQ-VAE (of each level of a VQ-VAE-2): how many of its K codes the encoder actually chooses.
 
 Perplexity (exp of the entropy of the code frequencies) says how many codes are effectively
 in use, but over one batch it is capped by the batch's grid cells; the fraction of codes used at
@@ -15,12 +15,18 @@ from models.vqvae import perplexity
 
 
 @torch.no_grad()
-def code_counts(model: VQVAE, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """How often each code [K] (long) is chosen by the grid cells of flat latents z [N, D*g*g]."""
-    counts = torch.zeros(model.config.num_codes, dtype=torch.long, device=z.device)
+def code_counts(model: VQVAE, z: torch.Tensor, level: str, batch_size: int = 256) -> torch.Tensor:
+    """How often each code [K] (long) of `level` (one of model.code_levels) is chosen by the grid cells of flat latents z."""
+    k = model.config.num_codes
+    counts = torch.zeros(k, dtype=torch.long, device=z.device)
     for start in range(0, len(z), batch_size):
-        counts += torch.bincount(model.codes(z[start : start + batch_size]).flatten(), minlength=model.config.num_codes).to(z.device)
+        counts += torch.bincount(model.level_codes(z[start : start + batch_size], level).flatten(), minlength=k).to(z.device)
     return counts
+
+
+def counts_key(level: str) -> str:
+    """The stats.safetensors key of a level's code counts: "code_counts" for a VQ-VAE's one level."""
+    return "code_counts" if level == "codes" else f"code_counts_{level}"
 
 
 def code_usage(counts: torch.Tensor) -> dict[str, float]:
@@ -34,11 +40,14 @@ def code_usage(counts: torch.Tensor) -> dict[str, float]:
 
 
 @torch.no_grad()
-def codebook_usage(model: VQVAE, ds, batch_size: int = 250) -> dict[str, float]:
-    """code_usage over every image of `ds`, encoded by the model."""
+def codebook_usage(model: VQVAE, ds, batch_size: int = 250) -> dict:
+    """code_usage over every image of `ds`, encoded by the model: {"images", **usage} for one level of codes,
+    {"images", level: usage, ...} for several (a VQ-VAE-2's top and bottom)."""
     model.eval()
-    counts = 0
+    counts = dict.fromkeys(model.code_levels, 0)
     for start in range(0, len(ds), batch_size):
-        x = ds.batch(np.arange(start, min(start + batch_size, len(ds)))).to(model.device)
-        counts = counts + code_counts(model, model.encode(x).mean)
-    return {"images": len(ds), **code_usage(counts)}
+        z = model.encode(ds.batch(np.arange(start, min(start + batch_size, len(ds)))).to(model.device)).mean
+        counts = {level: counts[level] + code_counts(model, z, level) for level in counts}
+    if len(counts) == 1:
+        return {"images": len(ds), **code_usage(*counts.values())}
+    return {"images": len(ds), **{level: code_usage(c) for level, c in counts.items()}}

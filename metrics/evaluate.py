@@ -144,7 +144,7 @@ def _generator_metrics(explorer: Explorer, ds, dataset: str, options: dict, reco
         result["guided_edits"] = {a: sample_edit_scorecard(explorer, judge, a, n=GUIDED_EDITS, edit="guided") for a in SCORECARD_ATTRIBUTES}
     floor = floor_model(dataset, options)
     if judge is not None and floor is not None and not model.condition_labels:  # its samples against the dataset's floor
-        result["prior_fd"] = prior_fd(explorer, ds, judge, floor)
+        result["prior_fd"] = prior_fd(explorer, ds, judge, floor, rejector=classifier)
     return result
 
 
@@ -170,7 +170,7 @@ def _autoencoder_metrics(explorer: Explorer, ds, dataset: str, options: dict) ->
         measured = ds.subset(keep), None if y is None else y[keep]
     result = {"reconstruction": reconstruction(model, *measured)}
     result["reconstruction"]["error_quantiles"] = error_quantiles(model, *measured)
-    if model.has_codes:
+    if model.code_levels:
         result["codebook"] = codebook_usage(model, measured[0])
     elif y is None:  # how far noise moves a continuous code (a denoising AE's lesson)
         result["noise"] = noise_robustness(model, measured[0])
@@ -194,8 +194,12 @@ def _autoencoder_metrics(explorer: Explorer, ds, dataset: str, options: dict) ->
             result["sample_cells"] = {source: sample_cell_coverage(explorer, judge, ds, source) for source in sources}
     # its prior's samples against their floor; a plain AE's N(0, I) too (what it shows: an AE cannot generate)
     if y is None and own_samples and judge is not None:
-        result["prior_fd"] = prior_fd(explorer, ds, judge, floor_model(dataset, options))
-    if ds.factor_sizes and y is None:  # ground-truth factors (dsprites; the faces' continuous ones binned)
+        result["prior_fd"] = prior_fd(
+            explorer, ds, judge, floor_model(dataset, options), rejector=None if judge is classifier else classifier
+        )
+    # ground-truth factors (dsprites; the faces' continuous ones binned), against each dimension of a continuous code (a
+    # code grid's thousands of cells are not meant to carry one factor each)
+    if ds.factor_sizes and y is None and not model.code_levels:
         result["mig"] = mig(model, ds)
         result["disentanglement"] = disentanglement_suite(model, ds)
         if ds.attribute_names and judge is not None and judge is not classifier:  # does each dim's slider move its factor?
@@ -315,7 +319,14 @@ def prior_frechet_distance(explorer: Explorer, ds, classifier: models.Classifier
 
 
 @torch.no_grad()
-def prior_fd(explorer: Explorer, ds, extractor: models.Classifier, floor: Path | None, n: int = PRIOR_SAMPLES) -> dict:
+def prior_fd(
+    explorer: Explorer,
+    ds,
+    extractor: models.Classifier,
+    floor: Path | None,
+    n: int = PRIOR_SAMPLES,
+    rejector: models.Classifier | None = None,
+) -> dict:
     """The domain Frechet distance of n seeded samples of the model's own prior (Explorer source "prior": a second
     stage where the checkpoint carries one; a GAN's noise) against test images, next to a floor: the same distance
     for the reconstructions of n of those very test images by the checkpoint `floor` (the dataset's default model,
@@ -328,7 +339,9 @@ def prior_fd(explorer: Explorer, ds, extractor: models.Classifier, floor: Path |
     extractor: its kind and attributes or classes), prior (what the samples came from), sharpness and floor_sharpness
     (the samples' and the reconstructions' high-frequency energy relative to those n test images, metrics.samples.
     sharpness_ratio: 1 is as sharp as the test images), and where the model's prior differs from N(0, I) (a second
-    stage) standard_normal_frechet_distance: the first stage's N(0, I) draws."""
+    stage) standard_normal_frechet_distance: the first stage's N(0, I) draws. With a `rejector` (the dataset's
+    classifier, not the judge that measures), `rejection`: n samples of the same prior kept by rejection sampling at
+    REJECTION_THRESHOLD (Explorer.sample_confident), their acceptance rate and Frechet distance."""
     model = explorer.model
     real = dataset_features(extractor, ds)
     index = feature_index(ds)[:n]
@@ -362,6 +375,16 @@ def prior_fd(explorer: Explorer, ds, extractor: models.Classifier, floor: Path |
     if "standard_normal" in explorer.sample_sources:
         standard_normal = _samples(explorer, "standard_normal", n)
         result["standard_normal_frechet_distance"] = frechet_distance(features(extractor, standard_normal), real)
+    if rejector is not None:
+        kept, acceptance, never = explorer.sample_confident(n, rejector, REJECTION_THRESHOLD, seed=0, source="prior")
+        result["rejection"] = {
+            "threshold": REJECTION_THRESHOLD,
+            "classifier": f"{type(rejector).__name__} of {len(rejector.names)} {'classes' if rejector.config.num_classes else 'attributes'}",
+            "acceptance_rate": acceptance,
+            "never_accepted": never,
+            "frechet_distance": frechet_distance(features(extractor, kept), real),
+        }
+        result["rejection"]["ratio"] = result["rejection"]["frechet_distance"] / result["floor"]
     return result
 
 
@@ -397,7 +420,7 @@ def inversion_quality(explorer: Explorer, ds, n: int = INVERTED_IMAGES) -> dict:
     }
 
 
-REJECTION_THRESHOLD = 0.9  # class probability a classifier must give a sample for rejection sampling to keep it
+REJECTION_THRESHOLD = 0.9  # the confidence (models.Classifier.confidence) rejection sampling keeps a draw at
 
 
 @torch.no_grad()
@@ -446,7 +469,7 @@ def rejection_quality(
     the accepted samples and for the drawn ones, the Frechet distance, precision and recall (metrics.monitor) to the test
     images' features `real` -- the classifier's, the one that rejects: precision is what rejection buys, recall what
     it may cost."""
-    accepted, acceptance, never = explorer.sample_confident(wanted, classifier, REJECTION_THRESHOLD)
+    accepted, acceptance, never = explorer.sample_confident(len(wanted), classifier, REJECTION_THRESHOLD, y=wanted)
     accepted, drawn = features(classifier, accepted), features(classifier, drawn)
     precision, recall = precision_recall(real, accepted)
     drawn_precision, drawn_recall = precision_recall(real, drawn)

@@ -34,6 +34,7 @@ from .storage import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, checkpoint_dir, push_
 from .vae import VAE, VAEConfig
 from .vaegan import VAEGAN, VAEGANConfig
 from .vqvae import VQVAE, VQVAEConfig
+from .vqvae2 import VQVAE2, VQVAE2Config
 from .wgan_gp import WGANGP, WGANGPConfig
 
 # model_type (config.json) -> model class; the class's `config_class` is its config dataclass
@@ -46,6 +47,7 @@ MODELS: dict[str, type[HubModel]] = {
     "cvae": CVAE,
     "vaegan": VAEGAN,
     "vqvae": VQVAE,
+    "vqvae2": VQVAE2,
     "pixelcnn": PixelCNN,
     "dcgan": DCGAN,
     "wgan-gp": WGANGP,
@@ -137,6 +139,8 @@ __all__ = [
     "CVAEConfig",
     "VQVAE",
     "VQVAEConfig",
+    "VQVAE2",
+    "VQVAE2Config",
     "PixelCNN",
     "PixelCNNConfig",
     "GAN",

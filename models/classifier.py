@@ -65,6 +65,19 @@ class Classifier(HubModel):
         logits = self.logits(x.to(self.device))
         return logits.argmax(1).cpu() if self.config.num_classes else (logits > 0).cpu()
 
+    @torch.no_grad()
+    def confidence(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """How sure the classifier is of images x [N, C, S, S]: [N] in [0, 1], what rejection sampling thresholds
+        (Razavi et al. 2019, sec. 3.3). A class classifier: the probability of class y [N] where given, else of its
+        top class. An attribute classifier: its least sure attribute, min over attributes of max(p, 1 - p), so a draw
+        passes only when every attribute is plainly there or plainly not (a collage of two faces' parts is not)."""
+        logits = self.logits(x.to(self.device)).float()
+        if self.config.num_classes:
+            probability = torch.softmax(logits, 1)
+            return (probability.max(1).values if y is None else probability[torch.arange(len(x)), y.to(self.device).long()]).cpu()
+        probability = torch.sigmoid(logits)
+        return torch.maximum(probability, 1 - probability).min(1).values.cpu()
+
     def loss(self, x, y=None, step=None, generator=None) -> dict[str, torch.Tensor]:
         if y is None:
             raise ValueError("a classifier trains on targets y: class ids [N] or attributes [N, A] (--condition)")

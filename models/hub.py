@@ -54,7 +54,10 @@ class HubModel(
     has_latent: ClassVar[bool] = False  # decode(z, y), sample_latent(n): a latent space to explore (autoencoders, GANs)
     has_encoder: ClassVar[bool] = False  # encode(x, y) -> Posterior and reconstruct(x, y); without one, images are inverted
     prior: ClassVar[str] = "none"  # where its samples come from, one of PRIORS
-    has_codes: ClassVar[bool] = False  # the latent snaps to a codebook: codes(z), embed(codes), a PixelCNN prior over them
+    has_codes: ClassVar[bool] = False  # the latent is one grid of codes: codes(z), embed(codes), a PixelCNN prior over them
+    # the levels of codebooks the latent snaps to (the Codebook tab): level_codebook(level) [K, D], level_codes(z, level)
+    # [N, s, s], with_level_codes(z, level, codes); one level for a VQ-VAE, "top" and "bottom" for a VQ-VAE-2
+    code_levels: ClassVar[tuple[str, ...]] = ()
     gradient_editable: ClassVar[bool] = True  # a classifier's gradient through the decoder moves the image smoothly
     has_structured_codes: ClassVar[bool] = False  # an InfoGAN's categorical and continuous codes: code_slices, with_codes
     denoises: ClassVar[bool] = False  # trained to undo corrupt(x, generator, level)
@@ -121,7 +124,7 @@ class HubModel(
     def takes_latent_prior(self) -> bool:
         """An unconditional encoder with a flat continuous latent and no prior of its own kind (a VAE, an AE): what a
         second stage over its codes can sample."""
-        return self.has_encoder and not self.has_codes and not self.condition_labels and self.prior in ("kl", "none")
+        return self.has_encoder and not self.code_levels and not self.condition_labels and self.prior in ("kl", "none")
 
     @property
     def prior_description(self) -> str:

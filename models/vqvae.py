@@ -127,6 +127,11 @@ class VectorQuantizer(nn.Module):
             self.unused_steps[dead] = 0
 
 
+def check_level(model, level: str) -> None:
+    if level not in model.code_levels:
+        raise ValueError(f"unknown code level {level!r}; {type(model).__name__} has {', '.join(model.code_levels)}")
+
+
 def perplexity(counts: torch.Tensor) -> torch.Tensor:
     """exp(entropy) of the code frequencies: how many codes are effectively in use (K when all are equally used)."""
     p = counts / counts.sum().clamp_min(1)
@@ -151,6 +156,7 @@ class VQVAE(Autoencoder, paper_url="https://arxiv.org/abs/1711.00937"):
     kind = "VQ-VAE"
     prior = "learned"
     has_codes = True
+    code_levels = ("codes",)
     gradient_editable = False  # the decoder snaps every grid cell to a code: no gradient with respect to the latent
 
     def __init__(self, config: VQVAEConfig):
@@ -220,6 +226,21 @@ class VQVAE(Autoencoder, paper_url="https://arxiv.org/abs/1711.00937"):
             raise ValueError(f"codes must lie in [0, {k}), got values in [{int(codes.min())}, {int(codes.max())}]")
         vectors = self.quantizer.codebook[codes.to(self.device)]  # [N, g, g, D]
         return vectors.permute(0, 3, 1, 2).flatten(1)
+
+    # --- the one level of code_levels (the Codebook tab speaks of levels; a VQ-VAE-2 has two)
+
+    def level_codebook(self, level: str) -> torch.Tensor:
+        check_level(self, level)
+        return self.quantizer.codebook
+
+    def level_codes(self, z: torch.Tensor, level: str) -> torch.Tensor:
+        check_level(self, level)
+        return self.codes(z)
+
+    def with_level_codes(self, z: torch.Tensor, level: str, codes: torch.Tensor) -> torch.Tensor:
+        """Flat latents [N, D*g*g] of code grids [N, g, g] (z, the latents they replace, only sets the batch size)."""
+        check_level(self, level)
+        return self.embed(codes)
 
     def decode_logits(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Quantise the flat latents, then decode: logits [N, C, S, S]. A plain codebook lookup: decoding never

@@ -50,6 +50,8 @@ CHECKPOINTS = {
     "vae2d": ("vae", {**TINY, "latent_dim": 2}, {}),  # two dimensions: the manifold grid
     "aae": ("aae", {**TINY, "latent_dim": 2, "prior": "mixture"}, {"condition": "labels"}),  # a mixture prior supervised by the digits
     "vqvae": ("vqvae", {"latent_dim": 4, "num_codes": 16, "base_width": 8, "max_width": 16, "revive_after": 5}, {}),  # a 4x4 code grid
+    # two levels of codes: a 4x4 top and an 8x8 bottom grid
+    "vqvae2": ("vqvae2", {"latent_dim": 4, "num_codes": 16, "base_width": 8, "max_width": 16, "downsamples": 1, "revive_after": 5}, {}),
     # its class-conditional PixelCNN prior: served as the VQ-VAE's sampler, not as a model of its own
     "vqvae-prior": ("pixelcnn", {"vqvae": "{root}/vqvae", "width": 8, "layers": 3}, {"condition": "labels"}),
     # GANs, monitored by a tiny digits classifier trained outside the served directory
@@ -121,7 +123,7 @@ def digits_classifier(tmp_path_factory, latent_lab_cache) -> Path:
 @pytest.fixture(scope="session")
 def checkpoints(tmp_path_factory, latent_lab_cache, digits_classifier) -> Path:
     """A directory of tiny checkpoints on 16x16 digits, one epoch each: a VAE (latent 4), a DAE,
-    a class-conditional CVAE, a 2-D VAE, a 2-D adversarial AE with a supervised mixture prior, a VQ-VAE with a class-conditional prior, a DCGAN, an InfoGAN,
+    a class-conditional CVAE, a 2-D VAE, a 2-D adversarial AE with a supervised mixture prior, a VQ-VAE with a class-conditional prior, a VQ-VAE-2, a DCGAN, an InfoGAN,
     and a copy of the VAE that a test may delete."""
     from train.loop import train
 

@@ -578,6 +578,22 @@ def test_putting_another_code_in_a_cell_changes_the_decoded_image(client, label,
     assert "2 cell(s) edited" in note
 
 
+def test_a_vqvae2s_code_levels_are_edited_apart(client, label, tmp_path):
+    """The Codebook tab on a VQ-VAE-2 (issue 33): a level is chosen by name; each level's grid has its own size and its
+    own edits, and an edit at one level changes the decoded image."""
+    _, reconstruction, _, _ = reconstruct(client, label("vqvae2"), digit_png(tmp_path))
+    for level, side, cell in (("top", 4, (1, 2)), ("bottom", 8, (5, 3))):
+        code_map, decoded, note = client.predict(label("vqvae2"), *cell, 0, level, api_name="/edit_code")
+        before = re.search(rf"Cell \({cell[0]}, {cell[1]}\): code (\d+) -> 0", note)
+        assert before and "1 cell(s) edited" in note, note  # the other level's edits do not carry over
+        if before.group(1) == "0":  # the cell held code 0 already: put another one
+            code_map, decoded, note = client.predict(label("vqvae2"), *cell, 1, level, api_name="/edit_code")
+        assert not np.array_equal(pixels(decoded), pixels(reconstruction)), level
+        assert pixels(code_map).shape[:2] == (384 // side * side,) * 2  # side x side cells
+        assert f"outside the {side}x{side} code grid" in error_of(client, label("vqvae2"), side, 0, 1, level, api_name="/edit_code")
+    assert "unknown code level 'codes'" in error_of(client, label("vqvae2"), 0, 0, 1, "codes", api_name="/edit_code")
+
+
 def test_codebook_edits_are_checked(client, label, tmp_path):
     reconstruct(client, label("vqvae"), digit_png(tmp_path))
     assert "outside the 4x4 code grid" in error_of(client, label("vqvae"), 4, 0, 1, api_name="/edit_code")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from conftest import TINY, tiny_run
 from gradio_client import Client, handle_file
 from PIL import Image
@@ -279,3 +280,26 @@ def test_shipped_faces_cvae_keeps_example_6s_hat_and_switches_smiling(shipped, t
     seen = [bool(entry.classifier.predict(tensor_of(p, entry))[0, smile]) for p in (current, edited)]
     assert seen == [False, True], note
     assert "98%" in scorecard(entry, "Smiling", "condition")
+
+
+@pytest.mark.parametrize(
+    "key, class_choice, threshold, rule",
+    [
+        ("cvae", "3", 0.15, "gives the chosen class a probability of at least 0.15"),  # the tiny digits model: p(3) 0.03-0.21
+        ("faces-cvae", None, 0.6, "at least 0.6 sure of every attribute"),
+    ],
+)
+def test_rejection_sampling_keeps_the_draws_the_classifier_is_sure_of(app, client, key, class_choice, threshold, rule):
+    """Any sampler can reject (issue 33): a class-conditional model by the probability of its class, a model of faces
+    by the classifier's least sure attribute. What is kept passes the rule, a rejected draw is redrawn, and the note
+    says how many draws were kept."""
+    entry = shared_of(app).entry(app.labels[key])
+    y = entry.condition(class_choice, [], 12, sampling=True)
+    wanted = y if class_choice else None  # the class the confidence is of; the faces classifier reads attributes
+    kept, acceptance, never = entry.explorer.sample_confident(12, entry.classifier, threshold, seed=1, y=y, source="prior")
+    assert (entry.classifier.confidence(kept, wanted) >= threshold).sum() >= 12 - never and 0 < acceptance < 1
+    drawn = entry.explorer.sample(12, seed=1, y=y, source="prior")  # the first round's draws
+    passed = entry.classifier.confidence(drawn, wanted) >= threshold
+    assert torch.allclose(kept[passed], drawn[passed]) and not torch.allclose(kept[~passed], drawn[~passed])
+    _, note = client.predict(app.labels[key], 4, 1.0, 1, "prior", class_choice, [], threshold, 0.0, api_name="/sample")
+    assert "Rejection sampling kept" in note and rule in note

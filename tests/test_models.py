@@ -595,3 +595,20 @@ def test_cvae_on_attributes():
     assert torch.isfinite(model.loss(x, y.bool())["loss"])
     with pytest.raises(ValueError, match=r"attributes: a tensor \[4, 5\]"):
         model.encode(x, torch.zeros(4, 3))
+
+
+def test_a_classifiers_confidence_is_its_class_probability_or_its_least_sure_attribute():
+    """models.Classifier.confidence, what rejection sampling thresholds, on heads whose outputs are set by hand."""
+    classes = models.Classifier(models.ClassifierConfig(image_size=8, channels=1, num_classes=3, base_width=4, max_width=8))
+    attributes = models.Classifier(
+        models.ClassifierConfig(image_size=8, channels=1, num_classes=0, num_attributes=3, base_width=4, max_width=8)
+    )
+    x = torch.rand(2, 1, 8, 8)
+    with torch.no_grad():
+        for model, bias in ((classes, [math.log(6.0), math.log(3.0), 0.0]), (attributes, [math.log(9.0), -math.log(4.0), 0.0])):
+            model.head[1].weight.zero_()
+            model.head[1].bias.copy_(torch.tensor(bias))
+    assert torch.allclose(classes.confidence(x), torch.tensor([0.6, 0.6]))  # its top class: 6 / (6 + 3 + 1)
+    assert torch.allclose(classes.confidence(x, torch.tensor([1, 2])), torch.tensor([0.3, 0.1]))
+    # attributes at p = 0.9, 0.2, 0.5: sure 0.9, 0.8 and 0.5 of each; the least sure one counts
+    assert torch.allclose(attributes.confidence(x), torch.tensor([0.5, 0.5]))

@@ -83,8 +83,8 @@ def write_stats(model, ds, train_idx, val_idx, y_all, device, limit, out: Path, 
         label_names=ds.label_names,
         max_components=min(PCA_COMPONENTS, PCA_FLOATS // means.shape[1]),
     )
-    if model.has_codes:  # the Codebook tab's usage histogram
-        stats["code_counts"] = metrics.code_counts(model, means.to(device)).float().cpu()
+    for level in model.code_levels:  # the Codebook tab's usage histograms
+        stats[metrics.counts_key(level)] = metrics.code_counts(model, means.to(device), level).float().cpu()
     # a large latent (a VQ-VAE's grid) keeps fewer held-out rows, so stats.safetensors stays a few MB
     heldout = spread(val_idx, min(HELDOUT, max(EXAMPLES, HELDOUT_FLOATS // model.latent_shape[0])))
     stats["heldout_latents"] = encode(heldout)[0]

@@ -213,6 +213,22 @@ PRESETS: dict[str, dict] = {
         "save_dtype": "float32",
         "out": "checkpoints/faces-vqvae",
     },
+    "faces-vqvae2": {
+        "description": "VQ-VAE-2 (Razavi et al. 2019): an 8x8 top and a 16x16 bottom grid of 512 codes, EMA codebooks, on faces",
+        # faces-vqvae's widths and codebooks, one level more. Both codebooks start collapsed onto a code or two (the
+        # encoder's first outputs lie near few of the random codes); dead codes revived after 20 steps, not 100,
+        # cut that phase short. 7 epochs: about an hour on one core
+        "model": "vqvae2",
+        **_FACES,
+        "base_width": 32,
+        "latent_dim": 8,
+        "num_codes": 512,
+        "downsamples": 2,
+        "revive_after": 20,
+        "epochs": 7,
+        "save_dtype": "float32",
+        "out": "checkpoints/faces-vqvae2",
+    },
     "fashion-vqvae": {
         "description": "VQ-VAE, 7x7 grid of 128 codes, EMA codebook, on Fashion-MNIST",
         "model": "vqvae",

@@ -20,7 +20,7 @@ def evaluate(model, ds, index, y_all, device, batch_size, step) -> dict[str, flo
     model.eval()
     generator = torch.Generator(device).manual_seed(0)
     totals: dict[str, float] = {}
-    code_counts = 0
+    code_counts = dict.fromkeys(model.code_levels, 0)
     for start in range(0, len(index), batch_size):
         idx = index[start : start + batch_size]
         x = ds.batch(idx).to(device)
@@ -29,16 +29,16 @@ def evaluate(model, ds, index, y_all, device, batch_size, step) -> dict[str, flo
         if model.has_encoder:
             z = model.encode(x, y).mode()
             parts["mse"] = (model.decode(z, y) - x).pow(2).mean().item()  # the reconstruction through the posterior mode
-        if model.has_codes:
-            code_counts = code_counts + metrics.code_counts(model, z)
+        code_counts = {level: counts + metrics.code_counts(model, z, level) for level, counts in code_counts.items()}
         for k, v in parts.items():
             totals[k] = totals.get(k, 0.0) + v * len(idx)
     model.train()
     result = {k: v / len(index) for k, v in totals.items()}
     if "mse" in result:
         result["psnr"] = metrics.psnr(result["mse"])
-    if model.has_codes:  # over the whole validation set: a batch's perplexity depends on the batch size
-        result.update(metrics.code_usage(code_counts))
+    for level, counts in code_counts.items():  # over the whole validation set: a batch's perplexity depends on the batch size
+        suffix = "" if len(code_counts) == 1 else f"_{level}"
+        result.update({f"{name}{suffix}": value for name, value in metrics.code_usage(counts).items()})
     return result
 
 

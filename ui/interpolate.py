@@ -74,7 +74,7 @@ def interpolate(
     path = entry.explorer.interpolate(ends[0], ends[1], steps, method)
     frames = entry.explorer.decode(path, None if y is None else y.expand(steps, *y.shape[1:]))
     note = f"{steps} steps by {method} between {what}."
-    if entry.model.has_codes:
+    if entry.model.code_levels:
         note += " The path runs through the continuous pre-quantisation space; every point is snapped to its nearest codes before decoding, so the images change in jumps, cell by cell."
     rows = math.ceil(steps / STRIP_COLUMNS)
     return (

@@ -143,9 +143,9 @@ def _rejection(keys, entries) -> list[Row]:
     for key, entry in zip(keys, entries):
         classifier, y = entry.classifier, torch.arange(SHOWN)
         first = entry.explorer.sample(SHOWN, seed=0, y=y)
-        kept, _, _ = entry.explorer.sample_confident(y, classifier, REJECTION_THRESHOLD)
+        kept, _, _ = entry.explorer.sample_confident(SHOWN, classifier, REJECTION_THRESHOLD, y=y)
         for images, what in ((first, "first draws"), (kept, f"kept (p >= {REJECTION_THRESHOLD:g})")):
-            probability = torch.softmax(classifier.logits(images), 1)[torch.arange(SHOWN), y]
+            probability = classifier.confidence(images, y)
             rows.append(Row(key, what, images, [f"p {p:.2f}" for p in probability.tolist()]))
     return rows
 

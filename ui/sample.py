@@ -1,7 +1,7 @@
 """Sample: n images from the prior or from a Gaussian fitted to the training codes (the default for a
 deterministic AE, which has no prior), with temperature and seed; the same seed gives the same images.
-A VQ-VAE samples through its PixelCNN prior; a class-conditional prior can reject the samples the
-dataset's classifier doubts. A GAN samples its noise prior, optionally truncated."""
+A VQ-VAE samples through its PixelCNN prior. A GAN samples its noise prior, optionally truncated. Any sampler can
+reject the draws the dataset's classifier doubts (rejection sampling, Razavi et al. 2019)."""
 
 from __future__ import annotations
 
@@ -171,7 +171,7 @@ def drawing_note(entry) -> str:
 
 def source_choices(entry) -> dict:
     """The source radio's choices and help for this model."""
-    if entry.model.has_codes:
+    if entry.model.code_levels:
         return dict(choices=VQ_SOURCES, info=SOURCE_INFO[kind(entry)])
     mixture = entry.explorer.mixture_available
     choices = SECOND_STAGE_SOURCES if kind(entry) == "second-stage" else SOURCES
@@ -179,8 +179,17 @@ def source_choices(entry) -> dict:
 
 
 def can_reject(entry) -> bool:
-    """Rejection sampling needs a class-conditional prior and the dataset's classifier."""
-    return entry.explorer.prior is not None and entry.conditioned_on_classes and entry.classifier is not None
+    """Rejection sampling needs the dataset's classifier; it works with every sampler."""
+    return entry.classifier is not None
+
+
+def rejection_rule(entry, y) -> str:
+    """What a draw must get from the classifier to be kept, in words (models.Classifier.confidence)."""
+    if not entry.classifier.config.num_classes:
+        return "is at least {t:g} sure of every attribute (each one's probability >= {t:g} or <= 1 - {t:g})"
+    if y is not None and y.ndim == 1:
+        return "gives the chosen class a probability of at least {t:g}"
+    return "gives its most likely class a probability of at least {t:g}"
 
 
 def sample(
@@ -206,7 +215,7 @@ def sample(
     if source not in entry.explorer.sample_sources:
         raise gr.Error(f"unknown sample source {source!r} for {entry.key}; it draws from: {', '.join(entry.explorer.sample_sources)}")
     if not 0 <= reject < 1:
-        raise gr.Error(f"the rejection threshold is a class probability in [0, 1), got {reject}")
+        raise gr.Error(f"the rejection threshold is a classifier's confidence in [0, 1), got {reject}")
     truncation = float(truncation or 0.0)
     if truncation and not (entry.explorer.is_generator and source == "prior"):
         raise gr.Error(
@@ -221,20 +230,17 @@ def sample(
     if reject > 0:
         if not can_reject(entry):
             raise gr.Error(
-                f"rejection sampling needs a class-conditional PixelCNN prior and a classifier of {entry.dataset} "
-                f"(checkpoints/classifiers/{entry.dataset}); {entry.key} does not have them: set the threshold to 0"
-            )
-        if source != "prior":
-            raise gr.Error(
-                f"rejection sampling redraws from the PixelCNN prior: choose the source 'prior' (not {source!r}) or set the threshold to 0"
+                f"rejection sampling needs a classifier of {entry.dataset} (checkpoints/classifiers/{entry.dataset}); "
+                f"{entry.key} is served without one: set the threshold to 0"
             )
         with slow_work():
             images, acceptance, never = entry.explorer.sample_confident(
-                y, entry.classifier, reject, seed=int(seed), temperature=float(temperature)
+                n, entry.classifier, reject, int(seed), float(temperature), y, source, truncation
             )
         note += (
-            f" Rejection sampling kept {acceptance:.0%} of the draws: those the {entry.dataset} classifier gives the chosen class "
-            f"a probability of at least {reject:g}" + (f"; {never} never passed and are shown anyway." if never else ".")
+            f" Rejection sampling kept {acceptance:.0%} of the draws: those the {entry.dataset} classifier "
+            + rejection_rule(entry, y).format(t=reject)
+            + (f"; {never} never passed and are shown anyway." if never else ".")
         )
     else:
         with slow_work(source == "prior" and entry.explorer.prior is not None):  # through a PixelCNN: one pass per grid cell
@@ -260,7 +266,8 @@ def build(shared) -> None:
                     0.99,
                     value=0,
                     step=0.01,
-                    label="Rejection sampling: keep samples the classifier gives the class at least this probability (0: off)",
+                    label="Rejection sampling: keep only the draws the classifier is at least this sure of (0: off)",
+                    info="Its confidence in the class chosen, else its most likely class, or for faces its least sure attribute: redrawn until sure, up to 10 times",
                     visible=can_reject(shared.first),
                 )
                 truncation = Slider(

@@ -306,7 +306,7 @@ def opening_mode(entry) -> str:
     """The sliders a model opens on: a VQ-VAE's principal directions, which move many cells at once, so every tick
     changes some cell's code (40 of 40 ticks of a drag on faces-vqvae and fashion-vqvae); one pre-quantisation number
     snaps to the same code over most of its range (3-11 of 40). Other models: their dimensions."""
-    return "pca" if entry.model.has_codes else "kl"
+    return "pca" if entry.model.code_levels else "kl"
 
 
 def _check_mode(mode):
@@ -367,7 +367,7 @@ def _note(entry, mode, specs, total: int) -> str:
             "Latent dimensions ordered by the spread of the codes (a deterministic AE has no KL); ranges span their 1st–99th percentiles."
         )
     rest = f" Showing {shown} of {total}; the others keep the current image's values." if shown < total else ""
-    if entry.model.has_codes and mode == "kl":
+    if entry.model.code_levels and mode == "kl":
         rest += (
             " A VQ-VAE snaps each cell to its nearest code, so one number changes the picture only where it crosses into another "
             "code's region; the principal directions move many cells at once, and every step changes some cell's code."

@@ -1,0 +1,73 @@
+"""VQ-VAE-2 (models/vqvae2.py): two code levels, the latent that holds both, and a run that trains, saves and loads."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from conftest import tiny_run
+
+import models
+from models.pixelcnn import fingerprint
+
+
+@pytest.fixture
+def vq2():
+    torch.manual_seed(0)
+    config = models.VQVAE2Config(image_size=16, channels=1, latent_dim=4, num_codes=16, base_width=8, max_width=16, downsamples=1)
+    return models.VQVAE2(config).eval()
+
+
+def test_the_latent_is_both_levels_pre_quantisation_grids_top_first(vq2):
+    x = torch.rand(3, 1, 16, 16)
+    assert vq2.grid_sizes == {"top": 4, "bottom": 8} and vq2.latent_shape == (4 * 16 + 4 * 64,)
+    z = vq2.encode(x).mean
+    grids = vq2.grids(z)
+    assert torch.equal(grids["top"], vq2.encoder_top(vq2.encoder_bottom(x)))  # the top level, before quantisation
+    codes = vq2.codes(z)
+    assert codes["top"].shape == (3, 4, 4) and codes["bottom"].shape == (3, 8, 8)
+    assert all(torch.equal(vq2.codes(vq2.embed(codes))[level], codes[level]) for level in codes)
+    assert torch.allclose(vq2.decode(z), vq2.decode(vq2.embed(codes)), atol=1e-6)  # decode snaps both levels first
+
+
+def test_the_bottom_code_depends_on_the_quantised_top_code(vq2):
+    """Razavi et al.'s Fig. 2a: the bottom encoder is told what the top level holds. A different top code changes the
+    bottom one that encode computes for the same image."""
+    x = torch.rand(2, 1, 16, 16)
+    z = vq2.encode(x).mean
+    with torch.no_grad():
+        vq2.quantizer_top.codebook.mul_(-1)  # every top code moves
+    assert not torch.allclose(vq2.grids(vq2.encode(x).mean)["bottom"], vq2.grids(z)["bottom"])
+
+
+def test_bad_code_grids_and_sizes_are_refused(vq2):
+    codes = vq2.codes(vq2.sample_latent(2, generator=torch.Generator().manual_seed(0)))
+    with pytest.raises(ValueError, match="both levels"):
+        vq2.embed({"top": codes["top"]})
+    with pytest.raises(ValueError, match=r"must lie in \[0, 16\)"):
+        vq2.embed({**codes, "bottom": codes["bottom"] + 16})
+    with pytest.raises(ValueError, match=r"integer grids \[N, 4, 4\]"):
+        vq2.embed({**codes, "top": codes["bottom"]})
+    with pytest.raises(ValueError, match="as many of each"):
+        vq2.embed({**codes, "top": codes["top"][:1]})
+    with pytest.raises(ValueError, match="2\\^3"):
+        models.VQVAE2Config(image_size=28, downsamples=2)
+
+
+def test_vqvae2_trains_saves_and_loads_with_both_codebooks(tmp_path):
+    from train.loop import train
+
+    fields = {"latent_dim": 4, "num_codes": 16, "base_width": 8, "max_width": 16, "downsamples": 1, "revive_after": 5}
+    out = train("vqvae2", fields, tiny_run(tmp_path / "vq2", epochs=4, lr=3e-3, stats_images=300))
+    model = models.load(out)
+    assert isinstance(model, models.VQVAE2)
+    state = model.state_dict()
+    assert {"quantizer_top.ema_count", "quantizer_bottom.ema_count"} <= set(state)  # both levels' EMA statistics
+    training = json.loads((out / "training.json").read_text())
+    validation = training["validation"]
+    assert validation["psnr"] > 20  # four epochs on 16x16 digits: about 24.7 dB; after the first, 11.5
+    assert validation["perplexity_top"] > 4 and validation["perplexity_bottom"] > 4  # both codebooks in use
+    first = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if "recon" in json.loads(line)]
+    assert first[-1]["recon"] < first[0]["recon"]
+    assert fingerprint(models.load(out)) == fingerprint(model)
