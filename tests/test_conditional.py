@@ -286,7 +286,7 @@ def test_shipped_faces_cvae_keeps_example_6s_hat_and_switches_smiling(shipped, t
     "key, class_choice, threshold, rule",
     [
         ("cvae", "3", 0.15, "gives the chosen class a probability of at least 0.15"),  # the tiny digits model: p(3) 0.03-0.21
-        ("faces-cvae", None, 0.6, "at least 0.6 sure of every attribute"),
+        ("faces-cvae", None, 0.6, "every attribute plainly there or plainly absent (probability >= 0.6 or <= 0.4)"),
     ],
 )
 def test_rejection_sampling_keeps_the_draws_the_classifier_is_sure_of(app, client, key, class_choice, threshold, rule):

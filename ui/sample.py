@@ -183,13 +183,14 @@ def can_reject(entry) -> bool:
     return entry.classifier is not None
 
 
-def rejection_rule(entry, y) -> str:
-    """What a draw must get from the classifier to be kept, in words (models.Classifier.confidence)."""
+def rejection_rule(entry, y, threshold: float) -> str:
+    """Which draws rejection sampling keeps, in words (models.Classifier.confidence)."""
+    who = f"the {entry.dataset} classifier"
     if not entry.classifier.config.num_classes:
-        return "is at least {t:g} sure of every attribute (each one's probability >= {t:g} or <= 1 - {t:g})"
+        return f"those in which {who} finds every attribute plainly there or plainly absent (probability >= {threshold:g} or <= {1 - threshold:g})"
     if y is not None and y.ndim == 1:
-        return "gives the chosen class a probability of at least {t:g}"
-    return "gives its most likely class a probability of at least {t:g}"
+        return f"those {who} gives the chosen class a probability of at least {threshold:g}"
+    return f"those {who} gives its most likely class a probability of at least {threshold:g}"
 
 
 def sample(
@@ -237,10 +238,8 @@ def sample(
             images, acceptance, never = entry.explorer.sample_confident(
                 n, entry.classifier, reject, int(seed), float(temperature), y, source, truncation
             )
-        note += (
-            f" Rejection sampling kept {acceptance:.0%} of the draws: those the {entry.dataset} classifier "
-            + rejection_rule(entry, y).format(t=reject)
-            + (f"; {never} never passed and are shown anyway." if never else ".")
+        note += f" Rejection sampling kept {acceptance:.0%} of the draws: {rejection_rule(entry, y, reject)}" + (
+            f"; {never} never passed and are shown anyway." if never else "."
         )
     else:
         with slow_work(source == "prior" and entry.explorer.prior is not None):  # through a PixelCNN: one pass per grid cell
@@ -266,7 +265,7 @@ def build(shared) -> None:
                     0.99,
                     value=0,
                     step=0.01,
-                    label="Rejection sampling: keep only the draws the classifier is at least this sure of (0: off)",
+                    label="Rejection sampling: keep draws the classifier is this sure of (0: off)",
                     info="Its confidence in the class chosen, else its most likely class, or for faces its least sure attribute: redrawn until sure, up to 10 times",
                     visible=can_reject(shared.first),
                 )
