@@ -21,8 +21,8 @@ from models.nets import feature_sizes
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: tiny models on one thread
 
 MODEL_TYPES = [
-    name for name, cls in models.MODELS.items() if issubclass(cls, models.Autoencoder) and cls is not models.VQVAE
-]  # a grid latent: test_vq.py
+    name for name, cls in models.MODELS.items() if issubclass(cls, models.Autoencoder) and not cls.code_levels
+]  # a grid latent: test_vq.py, test_vqvae2.py
 
 
 def tiny(model_type: str, **overrides) -> models.ModelConfig:
@@ -62,7 +62,7 @@ def images(n: int, channels: int, size: int, seed: int = 0) -> torch.Tensor:
 
 
 def test_registry_and_config_classes():
-    assert list(models.MODELS) == [*"ae aae dae cae vae cvae vaegan vqvae pixelcnn dcgan wgan-gp cgan infogan classifier".split()]
+    assert list(models.MODELS) == [*"ae aae dae cae vae cvae vaegan vqvae vqvae2 pixelcnn dcgan wgan-gp cgan infogan classifier".split()]
     assert MODEL_TYPES == ["ae", "aae", "dae", "cae", "vae", "cvae", "vaegan"]
     for model_type, cls in models.MODELS.items():
         config_cls = models.config_class(model_type)
@@ -75,7 +75,7 @@ def test_registry_and_config_classes():
             assert specs["activation"]["choices"] == ("relu", "leaky_relu", "silu", "gelu")
     with pytest.raises(
         ValueError,
-        match="unknown model_type 'gan'.*accepted: ae, aae, dae, cae, vae, cvae, vaegan, vqvae, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier",
+        match="unknown model_type 'gan'.*accepted: ae, aae, dae, cae, vae, cvae, vaegan, vqvae, vqvae2, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier",
     ):
         models.config_class("gan")
 
@@ -241,7 +241,7 @@ def test_load_refuses_unknown_model_type(saved):
     _edit_config(saved, model_type="gan")
     with pytest.raises(
         ValueError,
-        match=r"config.json: unknown model_type 'gan'; accepted: ae, aae, dae, cae, vae, cvae, vaegan, vqvae, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier",
+        match=r"config.json: unknown model_type 'gan'; accepted: ae, aae, dae, cae, vae, cvae, vaegan, vqvae, vqvae2, pixelcnn, dcgan, wgan-gp, cgan, infogan, classifier",
     ):
         models.load(saved)
 

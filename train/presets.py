@@ -146,6 +146,7 @@ PRESETS: dict[str, dict] = {
         "val_fraction": 0.01,
         "sample_every": 0,
         **_HALF,
+        "seed": 2,  # the median of seeds 0-2 by MIG (0.128, 0.029, 0.061), not the best (docs/checkpoints.md)
         "out": "checkpoints/dsprites-beta-vae",
     },
     "dsprites-beta-tcvae": {
@@ -213,22 +214,6 @@ PRESETS: dict[str, dict] = {
         "epochs": 6,
         "save_dtype": "float32",
         "out": "checkpoints/faces-vqvae",
-    },
-    "faces-vqvae2": {
-        "description": "VQ-VAE-2 (Razavi et al. 2019): an 8x8 top and a 16x16 bottom grid of 512 codes, EMA codebooks, on faces",
-        # faces-vqvae's widths and codebooks, one level more. Both codebooks start collapsed onto a code or two (the
-        # encoder's first outputs lie near few of the random codes); dead codes revived after 20 steps, not 100,
-        # cut that phase short. 5 epochs: about 50 minutes on one core
-        "model": "vqvae2",
-        **_FACES,
-        "base_width": 32,
-        "latent_dim": 8,
-        "num_codes": 512,
-        "downsamples": 2,
-        "revive_after": 20,
-        "epochs": 5,
-        "save_dtype": "float32",
-        "out": "checkpoints/faces-vqvae2",
     },
     "fashion-vqvae": {
         "description": "VQ-VAE, 7x7 grid of 128 codes, EMA codebook, on Fashion-MNIST",
