@@ -363,7 +363,7 @@ def prior_fd(
     samples = _samples(explorer, "prior", n)
     result = {
         "n": n,
-        "features": f"{type(extractor).__name__} of {len(extractor.names)} {'classes' if extractor.config.num_classes else 'attributes'}",
+        "features": described(extractor),
         "prior": UNTRAINED_PRIOR if model.prior == "none" and model.latent_prior is None else model.prior_description,
         "frechet_distance": frechet_distance(features(extractor, samples), real),
         "floor": frechet_distance(features(extractor, reconstructed), real),
@@ -379,13 +379,18 @@ def prior_fd(
         kept, acceptance, never = explorer.sample_confident(n, rejector, REJECTION_THRESHOLD, seed=0, source="prior")
         result["rejection"] = {
             "threshold": REJECTION_THRESHOLD,
-            "classifier": f"{type(rejector).__name__} of {len(rejector.names)} {'classes' if rejector.config.num_classes else 'attributes'}",
+            "classifier": described(rejector),
             "acceptance_rate": acceptance,
             "never_accepted": never,
             "frechet_distance": frechet_distance(features(extractor, kept), real),
         }
         result["rejection"]["ratio"] = result["rejection"]["frechet_distance"] / result["floor"]
     return result
+
+
+def described(classifier: models.Classifier) -> str:
+    """A classifier in a few words, for a card: "Classifier of 16 attributes"."""
+    return f"{type(classifier).__name__} of {len(classifier.names)} {'classes' if classifier.config.num_classes else 'attributes'}"
 
 
 # what a plain autoencoder's "prior" source draws: N(0, I), which nothing in its training pulled the codes towards
