@@ -42,7 +42,8 @@ SAMPLE_SOURCES = {
 class Explorer:
     def __init__(self, model: models.LatentModel, stats: dict[str, torch.Tensor], metadata: dict, prior: models.PixelCNN | None = None):
         self.model = model.eval()
-        self.prior: models.PixelCNN | None = None  # a VQ-VAE's sampler (set_prior)
+        self.prior: models.PixelCNN | models.PriorStack | None = None  # a VQ-VAE's sampler (set_prior)
+        self.level_priors: dict[str, models.PixelCNN] = {}  # the priors set so far, by code level
         self.classifier: models.Classifier | None = None  # the dataset's classifier at the model's size: a GAN inversion's feature loss
         self.stats = stats  # latent.stats tensors, on the CPU
         self.metadata = metadata
@@ -57,11 +58,17 @@ class Explorer:
             self.set_prior(prior)
 
     def set_prior(self, prior: models.PixelCNN) -> None:
-        """Sample a VQ-VAE through this PixelCNN prior (ValueError unless it was trained on this VQ-VAE)."""
-        if not self.model.has_codes:
-            raise ValueError(f"a PixelCNN prior models a VQ-VAE's codes; this model is a {type(self.model).__name__}")
+        """Sample a VQ-VAE through this PixelCNN prior; a VQ-VAE-2 through a prior per code level, once each level has
+        one (models.PriorStack). ValueError unless the prior was trained on this model."""
+        levels = self.model.code_levels
+        if prior.config.level not in levels:
+            has = f"its code levels are {', '.join(levels)}" if levels else "it has no codes"
+            raise ValueError(f"a PixelCNN prior over {prior.config.level!r} codes cannot sample this {type(self.model).__name__}: {has}")
         prior.attach(self.model)
-        self.prior = prior.eval()
+        self.level_priors[prior.config.level] = prior.eval()
+        if set(self.level_priors) == set(levels):
+            ordered = [self.level_priors[level] for level in levels]
+            self.prior = ordered[0] if len(ordered) == 1 else models.PriorStack(ordered)
 
     @property
     def conditioner(self):

@@ -170,10 +170,10 @@ def _codebook(c: dict) -> Rows:
 
 
 def _prior(p: dict) -> Rows:
-    rows = [
-        ("bits per code", f"{p['bits_per_code']:.3f} ({p['images']} images)"),
-        ("sampling time", f"{p['seconds_per_image'] * 1000:.0f} ms per image ({p['samples']} samples, CPU)"),
-    ]
+    rows = [("bits per code", f"{p['bits_per_code']:.3f} ({p['images']} images)")]
+    if "seconds_per_image" not in p:  # one level's prior of a VQ-VAE-2: pictures need every level's codes
+        return [*rows, ("samples", "measured on the card of the last code level's prior, which completes each picture")]
+    rows.append(("sampling time", f"{p['seconds_per_image'] * 1000:.0f} ms per image ({p['samples']} samples, CPU)"))
     if "frechet_distance" in p:
         rows.append(
             (

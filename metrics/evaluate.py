@@ -42,6 +42,7 @@ import models
 from latent import Explorer
 from latent.sliders import ATTRIBUTE_RANGE
 from models import resolve_file
+from models.pixelcnn import fingerprint
 
 from .codebook import codebook_usage
 from .disentanglement import disentanglement_suite, mig, seed_spread, suite_scores
@@ -119,8 +120,17 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
     elif cls.models_codes:
         prior = models.load(checkpoint)
         explorer = Explorer.load(prior.config.vqvae, prior=prior)
+        for other in priors_beside(checkpoint, prior.config.vqvae_fingerprint):  # a VQ-VAE-2's priors of its other levels
+            if other.config.level not in explorer.level_priors:
+                explorer.set_prior(other)
         y = ds.targets() if prior.config.num_classes else None
-        result["prior"] = prior_quality(explorer, ds, y, classifier_for(dataset, explorer.model.config.image_size, options))
+        size = explorer.model.config.image_size
+        result["prior"] = prior_quality(explorer, prior, ds, y, classifier_for(dataset, size, options))
+        judge = classifier_for(dataset, size, options, judge=True)
+        if "frechet_distance" in result["prior"] and judge is not None and y is None:
+            result["prior_fd"] = prior_fd(
+                explorer, ds, judge, floor_model(dataset, options), rejector=classifier_for(dataset, size, options)
+            )
     elif cls.has_encoder:
         result |= _autoencoder_metrics(Explorer.load(checkpoint), ds, dataset, options)
     else:
@@ -288,11 +298,11 @@ PRIOR_ROW_SIZE = 128  # pixels per side of each sample in prior_rows: a 64x64 fa
 @torch.no_grad()
 def prior_rows(checkpoints: list[str | os.PathLike], n: int = 8, seed: int = 0) -> np.ndarray:
     """One row per checkpoint: its name, then n samples of its own prior (Explorer source "prior"; an AE's is N(0, I),
-    which it was never trained towards), seed `seed`, each shown at PRIOR_ROW_SIZE pixels (nearest neighbour), so models
+    which it was never trained towards; a VQ-VAE's, its priors beside it), seed `seed`, each shown at PRIOR_ROW_SIZE pixels (nearest neighbour), so models
     of different image sizes are compared at one display size. uint8 [H, W, 3]."""
     rows = []
     for checkpoint in checkpoints:
-        explorer = Explorer.load(checkpoint)
+        explorer = with_priors(checkpoint)
         size = explorer.model.config.image_size
         note = f"{explorer.model.kind}, {size}x{size} at {PRIOR_ROW_SIZE // size}x"
         rows.append(Row(Path(checkpoint).name, note, explorer.sample(n, seed=seed, source="prior")))
@@ -428,24 +438,53 @@ def inversion_quality(explorer: Explorer, ds, n: int = INVERTED_IMAGES) -> dict:
 REJECTION_THRESHOLD = 0.9  # the confidence (models.Classifier.confidence) rejection sampling keeps a draw at
 
 
-@torch.no_grad()
-def prior_quality(explorer: Explorer, ds, y: torch.Tensor | None, classifier: models.Classifier | None, n: int = PRIOR_SAMPLES) -> dict:
-    """A VQ-VAE's PixelCNN prior (explorer.prior) on held-out data:
+def priors_beside(checkpoint: str | os.PathLike, vqvae_fingerprint: str) -> list[models.PixelCNN]:
+    """The PixelCNN priors among the checkpoint directories beside `checkpoint` (and itself) that were trained on the
+    VQ-VAE(-2) with weights `vqvae_fingerprint` (models.pixelcnn.fingerprint), by directory name."""
+    here = Path(checkpoint)
+    found = []
+    for candidate in sorted(here.parent.iterdir()) if here.is_dir() else []:
+        if (candidate / models.CONFIG_NAME).exists():
+            config = models.read_config_json(str(candidate / models.CONFIG_NAME))
+            if config.get("model_type") == "pixelcnn" and config.get("vqvae_fingerprint") == vqvae_fingerprint:
+                found.append(models.load(candidate))
+    return found
 
-    bits_per_code              negative log-likelihood of the test images' codes, in bits per grid cell
+
+def with_priors(checkpoint: str | os.PathLike) -> Explorer:
+    """Explorer.load(checkpoint); for a VQ-VAE(-2), with the priors trained on it that lie beside it (the first per level)."""
+    explorer = Explorer.load(checkpoint)
+    if explorer.model.code_levels:
+        for prior in priors_beside(checkpoint, fingerprint(explorer.model)):
+            if prior.config.level not in explorer.level_priors:
+                explorer.set_prior(prior)
+    return explorer
+
+
+@torch.no_grad()
+def prior_quality(
+    explorer: Explorer, prior: models.PixelCNN, ds, y: torch.Tensor | None, classifier: models.Classifier | None, n: int = PRIOR_SAMPLES
+) -> dict:
+    """A VQ-VAE's PixelCNN prior on held-out data; for a VQ-VAE-2's priors, `prior` is one level's, explorer.prior all
+    levels' (the samples are measured on the card of the last level's prior, whose sampling completes a picture):
+
+    bits_per_code              negative log-likelihood of the test images' codes at the prior's level, in bits per grid cell
     seconds_per_image          sampling time (this machine; the prior samples the grid cell by cell)
     frechet_distance           domain Frechet distance between prior samples and test images (classifier features)
     uniform_frechet_distance   the same for code grids drawn uniformly at random: what a prior must beat
     reconstruction_frechet_distance  the same for the test images' reconstructions: the floor the VQ-VAE sets
     samples                    class-conditional priors: class_coverage, and rejection sampling's acceptance rate
     """
-    prior, vqvae = explorer.prior, explorer.model
+    vqvae = explorer.model
     index = np.arange(min(len(ds), 5000))
     nll = 0.0
     for start in range(0, len(index), 250):
         idx = index[start : start + 250]
         nll += prior.loss(ds.batch(idx).to(vqvae.device), None if y is None else y[idx])["loss"].item() * len(idx)
-    result = {"images": len(index), "bits_per_code": nll / len(index) / np.log(2), "samples": n}
+    result = {"images": len(index), "bits_per_code": nll / len(index) / np.log(2)}
+    if explorer.prior is None or prior.config.level != vqvae.code_levels[-1]:
+        return result
+    result["samples"] = n
     wanted = torch.arange(n) % prior.config.num_classes if prior.config.num_classes else None
     started = time.perf_counter()
     samples = torch.cat(list(sample_batches(explorer, n, seed=0, y=wanted, batch_size=250)))

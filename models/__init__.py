@@ -29,7 +29,7 @@ from .gan import GAN, GANConfig
 from .hub import CODE_URL, HubModel
 from .infogan import InfoGAN, InfoGANConfig
 from .nets import Posterior
-from .pixelcnn import PixelCNN, PixelCNNConfig
+from .pixelcnn import PixelCNN, PixelCNNConfig, PriorStack
 from .storage import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, checkpoint_dir, push_checkpoint, read_config_json, read_json, resolve_file
 from .vae import VAE, VAEConfig
 from .vaegan import VAEGAN, VAEGANConfig
@@ -143,6 +143,7 @@ __all__ = [
     "VQVAE2Config",
     "PixelCNN",
     "PixelCNNConfig",
+    "PriorStack",
     "GAN",
     "GANConfig",
     "DCGAN",

@@ -187,6 +187,11 @@ class VQVAE(Autoencoder, paper_url="https://arxiv.org/abs/1711.00937"):
         return self.config.image_size // 2**self.config.downsamples
 
     @property
+    def grid_sizes(self) -> dict[str, int]:
+        """Side of each level's code grid (one level)."""
+        return {"codes": self.grid_size}
+
+    @property
     def latent_shape(self) -> tuple[int, ...]:
         return (self.config.latent_dim * self.grid_size**2,)
 

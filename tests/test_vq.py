@@ -143,37 +143,70 @@ def test_vqvae_loss_falls_and_the_checkpoint_round_trips(vqvae, tmp_path):
 
 def small_prior(**fields) -> models.PixelCNN:
     torch.manual_seed(0)
-    return models.PixelCNN(models.PixelCNNConfig(num_codes=7, grid_size=5, width=8, layers=5, **fields)).eval()
+    return models.PixelCNN(models.PixelCNNConfig(**{"num_codes": 7, "grid_size": 5, "width": 8, "layers": 5, **fields})).eval()
 
 
-@pytest.mark.parametrize("num_classes", [0, 3])
-def test_each_cell_depends_on_every_earlier_cell_and_on_no_later_one(num_classes):
+# a prior over a VQ-VAE-2's bottom codes, given a 2x2 grid of 3 top codes
+GIVEN = {"level": "bottom", "condition_level": "top", "condition_num_codes": 3, "condition_grid_size": 2, "grid_size": 4}
+PRIORS = {
+    "unconditional": {},
+    "classes": {"num_classes": 3},
+    "attention": {"attention_layers": 2, "attention_heads": 2, "level": "top"},
+    "given codes": GIVEN,
+}
+
+
+def conditions(prior: models.PixelCNN, n: int) -> dict:
+    cfg = prior.config
+    given = torch.randint(cfg.condition_num_codes, (n, cfg.condition_grid_size, cfg.condition_grid_size)) if cfg.condition_level else None
+    return {"y": torch.arange(n) % cfg.num_classes if cfg.num_classes else None, "given": given}
+
+
+@pytest.mark.parametrize("fields", PRIORS.values(), ids=PRIORS)
+def test_each_cell_depends_on_every_earlier_cell_and_on_no_later_one(fields):
     """Gradients of the logits at cell p w.r.t. the embedded input: zero at p and after (raster order),
-    non-zero at every cell before p (no blind spot)."""
-    prior = small_prior(num_classes=num_classes)
-    x = prior.embedding(torch.randint(7, (1, 5, 5))).permute(0, 3, 1, 2).detach().requires_grad_()
-    y = torch.tensor([1]) if num_classes else None
-    for i in range(5):
-        for j in range(5):
-            (grad,) = torch.autograd.grad(prior.logits_of_embedded(x, y)[0, :, i, j].sum(), x)
-            seen = grad.abs().sum(1)[0] > 0  # [5, 5]
-            for a in range(5):
-                for b in range(5):
+    non-zero at every cell before p (no blind spot); with self-attention and with a map of given codes too."""
+    prior = small_prior(**fields)
+    g = prior.config.grid_size
+    x = prior.embedding(torch.randint(7, (1, g, g))).permute(0, 3, 1, 2).detach().requires_grad_()
+    c = conditions(prior, 1)
+    biases = prior.biases(1, c["y"], c["given"])
+    for i in range(g):
+        for j in range(g):
+            (grad,) = torch.autograd.grad(prior.logits_of_embedded(x, biases)[0, :, i, j].sum(), x, retain_graph=True)
+            seen = grad.abs().sum(1)[0] > 0  # [g, g]
+            for a in range(g):
+                for b in range(g):
                     assert bool(seen[a, b]) == ((a, b) < (i, j)), f"cell {(i, j)} {'sees' if seen[a, b] else 'misses'} cell {(a, b)}"
 
 
-def test_row_by_row_sampling_draws_what_the_full_network_gives():
-    prior = small_prior(num_classes=3)
-    y = torch.tensor([0, 1, 2, 1])
-    fast = prior.sample(4, y=y, generator=torch.Generator().manual_seed(1))
-    slow, generator = torch.zeros(4, 5, 5, dtype=torch.long), torch.Generator().manual_seed(1)
+@pytest.mark.parametrize("fields", PRIORS.values(), ids=PRIORS)
+def test_row_by_row_sampling_draws_what_the_full_network_gives(fields):
+    prior = small_prior(**fields)
+    c, g = conditions(prior, 4), prior.config.grid_size
+    fast = prior.sample(4, generator=torch.Generator().manual_seed(1), **c)
+    slow, generator = torch.zeros(4, g, g, dtype=torch.long), torch.Generator().manual_seed(1)
     with torch.no_grad():
-        for i in range(5):
-            for j in range(5):
-                probs = torch.softmax(prior.logits(slow, y)[:, :, i, j], 1)
+        for i in range(g):
+            for j in range(g):
+                probs = torch.softmax(prior.logits(slow, **c)[:, :, i, j], 1)
                 slow[:, i, j] = torch.multinomial(probs, 1, generator=generator).squeeze(1)
     assert torch.equal(fast, slow)
-    assert torch.equal(prior.sample(4, y=y, generator=torch.Generator().manual_seed(1)), fast)
+    assert torch.equal(prior.sample(4, generator=torch.Generator().manual_seed(1), **c), fast)
+
+
+def test_a_prior_given_codes_reads_them_and_refuses_bad_ones():
+    prior = small_prior(**GIVEN)
+    codes, given = torch.randint(7, (2, 4, 4)), torch.zeros(2, 2, 2, dtype=torch.long)
+    with torch.no_grad():
+        assert not torch.allclose(prior.logits(codes, given=given), prior.logits(codes, given=given + 1))
+    for bad in (None, given[:, :1], given + 3, given.float()):
+        with pytest.raises(ValueError, match=r"conditioned on the top codes: given must be code grids \[2, 2, 2\] in \[0, 3\)"):
+            prior.sample(2, given=bad)
+    with pytest.raises(ValueError, match="must divide the grid"):
+        models.PixelCNNConfig(**{**GIVEN, "condition_grid_size": 3})
+    with pytest.raises(ValueError, match="cannot be conditioned on them"):
+        models.PixelCNNConfig(level="top", condition_level="top", condition_grid_size=2)
 
 
 def test_a_conditional_prior_needs_class_ids():

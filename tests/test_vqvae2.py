@@ -71,3 +71,40 @@ def test_vqvae2_trains_saves_and_loads_with_both_codebooks(tmp_path):
     first = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if "recon" in json.loads(line)]
     assert first[-1]["recon"] < first[0]["recon"]
     assert fingerprint(models.load(out)) == fingerprint(model)
+
+
+def test_a_prior_per_level_trains_and_the_explorer_samples_through_both(tmp_path):
+    """The top prior (with self-attention) and the bottom prior (given the top codes) train on a frozen VQ-VAE-2; the
+    catalog gives the VQ-VAE-2 both, and sampling draws the top codes, then the bottom ones given them."""
+    from train.loop import train
+    from ui.catalog import Catalog
+
+    def run(model_type, fields, out, **extra):
+        return train(model_type, fields, tiny_run(tmp_path / out, epochs=1, stats_images=200, **extra))
+
+    vq = run("vqvae2", {"latent_dim": 4, "num_codes": 16, "base_width": 8, "max_width": 16, "downsamples": 1, "revive_after": 5}, "vq2")
+    with pytest.raises(ValueError, match="no code level 'codes'; its levels: top, bottom"):
+        run("pixelcnn", {"vqvae": str(vq), "width": 8, "layers": 2}, "p0")
+    top = run("pixelcnn", {"vqvae": str(vq), "level": "top", "width": 8, "layers": 2, "attention_layers": 1, "attention_heads": 2}, "top")
+    bottom = run("pixelcnn", {"vqvae": str(vq), "level": "bottom", "condition_level": "top", "width": 8, "layers": 2}, "bottom")
+    config = models.load(bottom).config
+    assert (config.grid_size, config.condition_grid_size, config.condition_num_codes) == (8, 4, 16)
+    assert models.load(top).config.grid_size == 4 and (top / "samples.png").exists() and (bottom / "samples.png").exists()
+    assert "code level | bottom (8x8), given the top codes" in (bottom / "README.md").read_text()
+
+    catalog = Catalog.discover(tmp_path)
+    (entry,) = catalog.entries.values()
+    explorer = entry.explorer
+    assert isinstance(explorer.prior, models.PriorStack) and set(explorer.level_priors) == {"top", "bottom"}
+    assert entry.prior_key == "bottom" and explorer.default_source == "prior"
+    z = explorer.sample_latent(3, seed=4)
+    assert torch.equal(z, explorer.sample_latent(3, seed=4))
+    codes = explorer.model.codes(z)
+    assert torch.equal(explorer.model.embed(codes), z)  # prior samples are code grids of both levels
+    # the bottom codes are drawn given the top ones: the same seed with other top codes draws other bottom codes
+    stack = explorer.prior
+    drawn = stack.sample(3, generator=torch.Generator().manual_seed(4))
+    other = stack.priors[1].sample(3, generator=torch.Generator().manual_seed(4), given=(drawn["top"] + 1) % 16)
+    assert not torch.equal(other, stack.priors[1].sample(3, generator=torch.Generator().manual_seed(4), given=drawn["top"]))
+    assert explorer.sample(2, seed=0).shape == (2, 1, 16, 16)
+    assert stack.loss(torch.rand(2, 1, 16, 16))["bits_per_code"] > 0

@@ -114,13 +114,19 @@ def progress_grid(model, x, y, generator_seed: int = 0, sample_rows: int = 2) ->
 
 
 @torch.no_grad()
-def prior_grid(prior, rows: int = 6, columns: int = 8) -> np.ndarray:
-    """uint8 image of prior samples decoded by its VQ-VAE; a class-conditional prior's row r draws class r."""
+def prior_grid(prior, images: torch.Tensor, rows: int = 6, columns: int = 8) -> np.ndarray:
+    """uint8 image of prior samples decoded by its VQ-VAE; a class-conditional prior's row r draws class r. A prior
+    over one level of a VQ-VAE-2 draws that level (given the codes of `images` at its condition level) and keeps the
+    images' codes at the other level: it shows what its level holds."""
     generator = torch.Generator().manual_seed(0)
-    k = prior.config.num_classes
+    n, k, vqvae = rows * columns, prior.config.num_classes, prior.vqvae
     y = torch.arange(rows).repeat_interleave(columns) % k if k else None
-    codes = prior.sample(rows * columns, y=y, generator=generator)
-    vqvae = prior.vqvae
+    if len(vqvae.code_levels) == 1:
+        codes = prior.sample(n, y=y, generator=generator)
+    else:
+        codes = vqvae.codes(vqvae.encode(images[:n].to(vqvae.device)).mean)
+        given = codes[prior.config.condition_level] if prior.config.condition_level else None
+        codes[prior.config.level] = prior.sample(n, y=y, generator=generator, given=given).to(vqvae.device)
     return data.tile(data.to_uint8(vqvae.decode(vqvae.embed(codes))), columns=columns)
 
 

@@ -35,6 +35,8 @@ DERIVED = {
     "condition_names": "set from --condition",
     "vqvae_fingerprint": "set from --vqvae",
     "grid_size": "set from --vqvae",
+    "condition_num_codes": "set from --vqvae",
+    "condition_grid_size": "set from --vqvae",
 }
 
 

@@ -31,7 +31,8 @@ def build_model(model_type: str, model_fields: dict, cfg: TrainConfig, ds, condi
     vqvae = vqvae_for(model_fields.get("vqvae"), ds, device) if models.model_class(model_type).models_codes else None
     derived = {"image_size": ds.image_size, "channels": ds.channels, **condition_fields}  # set from the data...
     if vqvae is not None:
-        derived |= models.model_class(model_type).fields_for(vqvae)  # ...and from the VQ-VAE
+        levels = {k: model_fields[k] for k in ("level", "condition_level") if k in model_fields}
+        derived |= models.model_class(model_type).fields_for(vqvae, **levels)  # ...and from the VQ-VAE
     derived = {k: v for k, v in derived.items() if k in accepted}  # a prior's config has no image fields
     for name, value in derived.items():
         if name in model_fields and model_fields[name] != value:
@@ -98,7 +99,7 @@ def vqvae_for(source: str | None, ds, device) -> models.VQVAE:
     if not source:
         raise ValueError("a pixelcnn prior models a VQ-VAE's codes: pass --vqvae DIR_OR_REPO_ID (a trained vqvae checkpoint)")
     vqvae = models.load(source, device)
-    if not vqvae.has_codes:
+    if not vqvae.code_levels:
         raise ValueError(f"--vqvae {source} is a {type(vqvae).__name__}, not a VQ-VAE")
     cfg = vqvae.config
     if (cfg.image_size, cfg.channels) != (ds.image_size, ds.channels):

@@ -365,7 +365,7 @@ def _save_best(run: Run, model_type: str, command: str, data_options: dict) -> N
         write_png(out / "samples.png", progress_grid(best, *run.fixed, sample_rows=6))
     if run.vqvae is not None:
         best.attach(run.vqvae)
-        write_png(out / "samples.png", prior_grid(best))
+        write_png(out / "samples.png", prior_grid(best, run.ds.batch(run.val_idx[:48]).to(device)))
     if run.monitor is not None:
         val = run.monitor(best)
     else:

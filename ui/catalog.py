@@ -140,17 +140,19 @@ class Catalog:
                     )
             entry.explorer.classifier = classifiers[key]
         for source, prior in priors:  # each prior samples the VQ-VAE it was trained on, if that is served
-            owner = next((e for e in entries if e.model.has_codes and fingerprint(e.model) == prior.config.vqvae_fingerprint), None)
+            owner = next((e for e in entries if e.model.code_levels and fingerprint(e.model) == prior.config.vqvae_fingerprint), None)
             if owner is None:
                 _warn(f"skipping prior {source}: the VQ-VAE it was trained on ({prior.config.vqvae}) is not among the served models")
-            elif owner.explorer.prior is not None:
-                _warn(f"skipping prior {source}: {owner.key} already samples through an earlier prior")
+            elif prior.config.level in owner.explorer.level_priors:
+                _warn(f"skipping prior {source}: {owner.key} already samples its {prior.config.level} codes through an earlier prior")
             else:
                 try:
                     owner.explorer.set_prior(prior)
                 except Exception as err:
                     _warn(f"skipping prior {source}: {_one_line(err)}")
                     continue
+                if prior.config.level != owner.model.code_levels[-1]:
+                    continue  # the last level's prior (sampled last) has the card that measures the samples
                 owner.prior_key = Path(source).name if Path(source).exists() else source
                 owner.prior_evaluation = _optional_json(
                     models.checkpoint_dir(source) / metrics.EVALUATION_NAME, "the tabs quote no measurements of it"
