@@ -259,9 +259,16 @@ class PixelCNN(HubModel, paper_url="https://arxiv.org/abs/1606.05328"):
         if not cfg.condition_level:
             return None
         s, k = cfg.condition_grid_size, cfg.condition_num_codes
-        if not torch.is_tensor(given) or given.shape != (n, s, s) or given.is_floating_point() or (given.numel() and (given.min() < 0 or given.max() >= k)):
+        if (
+            not torch.is_tensor(given)
+            or given.shape != (n, s, s)
+            or given.is_floating_point()
+            or (given.numel() and (given.min() < 0 or given.max() >= k))
+        ):
             got = f"tensor {tuple(given.shape)} {given.dtype}" if torch.is_tensor(given) else repr(given)
-            raise ValueError(f"this prior is conditioned on the {cfg.condition_level} codes: given must be code grids [{n}, {s}, {s}] in [0, {k}); got {got}")
+            raise ValueError(
+                f"this prior is conditioned on the {cfg.condition_level} codes: given must be code grids [{n}, {s}, {s}] in [0, {k}); got {got}"
+            )
         return given.long().to(self.device)
 
     def biases(self, n: int, y: torch.Tensor | None, given: torch.Tensor | None) -> list[torch.Tensor | float]:
