@@ -1,5 +1,6 @@
-"""Sampling time of the shipped PixelCNN priors: a prior draws the code grid cell by cell, so a sample
-costs one network pass per row (vertical stack) plus one per cell (horizontal stack).
+"""Sampling time of the shipped VQ-VAEs through their PixelCNN priors: a prior draws the code grid cell by cell, so a
+sample costs one network pass per row (vertical stack) plus one per cell (horizontal stack); a prior with
+self-attention (a VQ-VAE-2's top prior) one pass of the whole network per cell.
 
     python bench/prior_sampling.py [--threads 0] [--batches 1,16,64] [--out bench/results/prior_sampling.json]
 
@@ -30,33 +31,28 @@ def main() -> None:
 
     import torch
 
-    import models
-    from latent import Explorer
+    from metrics.evaluate import with_priors
     from train.presets import PRESETS
 
     torch.set_num_threads(args.threads or os.cpu_count())
     batches = [int(b) for b in args.batches.split(",")]
     rows = []
     for name, preset in PRESETS.items():
-        if preset["model"] != "pixelcnn":
+        if preset["model"] not in ("vqvae", "vqvae2") or not (ROOT / preset["out"]).exists():
             continue
-        prior = models.load(ROOT / preset["out"])
-        explorer = Explorer.load(ROOT / preset["vqvae"], prior=prior)
+        explorer = with_priors(ROOT / preset["out"])  # a VQ-VAE's prior, a VQ-VAE-2's prior per level
+        if explorer.prior is None:
+            continue
+        classes = explorer.prior.config.num_classes
+        grid = " + ".join(f"{s}x{s}" for s in explorer.model.grid_sizes.values())
         for n in batches:
-            y = torch.arange(n) % prior.config.num_classes if prior.config.num_classes else None
+            y = torch.arange(n) % classes if classes else None
             explorer.sample(n, seed=0, y=y)  # warm-up
             seconds = min(_timed(lambda: explorer.sample(n, seed=1, y=y)) for _ in range(3))
-            grid = prior.config.grid_size
             rows.append(
-                {
-                    "prior": name,
-                    "grid": f"{grid}x{grid}",
-                    "batch": n,
-                    "seconds": round(seconds, 3),
-                    "ms_per_image": round(1000 * seconds / n, 1),
-                }
+                {"model": name, "grid": grid, "batch": n, "seconds": round(seconds, 3), "ms_per_image": round(1000 * seconds / n, 1)}
             )
-            print(f"{name:<22} grid {grid}x{grid}  batch {n:>3}  {seconds:7.2f} s  {1000 * seconds / n:8.1f} ms/image", flush=True)
+            print(f"{name:<16} grid {grid:<14} batch {n:>3}  {seconds:7.2f} s  {1000 * seconds / n:8.1f} ms/image", flush=True)
 
     result = {"machine": f"{platform.machine()} CPU, {os.cpu_count()} cores", "threads": torch.get_num_threads(), "rows": rows}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

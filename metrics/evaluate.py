@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -444,10 +445,13 @@ def priors_beside(checkpoint: str | os.PathLike, vqvae_fingerprint: str) -> list
     here = Path(checkpoint)
     found = []
     for candidate in sorted(here.parent.iterdir()) if here.is_dir() else []:
-        if (candidate / models.CONFIG_NAME).exists():
+        try:
             config = models.read_config_json(str(candidate / models.CONFIG_NAME))
             if config.get("model_type") == "pixelcnn" and config.get("vqvae_fingerprint") == vqvae_fingerprint:
                 found.append(models.load(candidate))
+        except ValueError as err:  # not a checkpoint, or one still training or damaged: not a prior to sample with
+            if (candidate / models.CONFIG_NAME).exists():
+                warnings.warn(f"skipping {candidate}: {err}", stacklevel=2)
     return found
 
 

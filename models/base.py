@@ -6,7 +6,7 @@ of the shared pieces live by concern:
     models/config.py    Config, ModelConfig, option(): fields with help, choices and bounds, checked on construction
     models/nets.py      Posterior, per-image losses, detached(), the conv/MLP encoder and decoder builders
     models/hub.py       HubModel: save/load/push through huggingface_hub's PyTorchModelHubMixin, and the
-                        capabilities every model declares (has_encoder, prior, has_codes, ...)
+                        capabilities every model declares (has_encoder, prior, code_levels, ...)
     models/storage.py   a checkpoint's files from a directory or a Hub repo id; push_checkpoint
 
 Checkpoints are directories written by `save()`: config.json (asdict(config), with "model_type"), model.safetensors

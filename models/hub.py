@@ -54,9 +54,9 @@ class HubModel(
     has_latent: ClassVar[bool] = False  # decode(z, y), sample_latent(n): a latent space to explore (autoencoders, GANs)
     has_encoder: ClassVar[bool] = False  # encode(x, y) -> Posterior and reconstruct(x, y); without one, images are inverted
     prior: ClassVar[str] = "none"  # where its samples come from, one of PRIORS
-    has_codes: ClassVar[bool] = False  # the latent is one grid of codes: codes(z), embed(codes), a PixelCNN prior over them
     # the levels of codebooks the latent snaps to (the Codebook tab): level_codebook(level) [K, D], level_codes(z, level)
-    # [N, s, s], with_level_codes(z, level, codes); one level for a VQ-VAE, "top" and "bottom" for a VQ-VAE-2
+    # [N, s, s], with_level_codes(z, level, codes), grid_sizes; one level for a VQ-VAE, "top" and "bottom" for a
+    # VQ-VAE-2, each sampled through a PixelCNN prior (models/pixelcnn.py)
     code_levels: ClassVar[tuple[str, ...]] = ()
     gradient_editable: ClassVar[bool] = True  # a classifier's gradient through the decoder moves the image smoothly
     has_structured_codes: ClassVar[bool] = False  # an InfoGAN's categorical and continuous codes: code_slices, with_codes

@@ -155,7 +155,6 @@ class VQVAE(Autoencoder, paper_url="https://arxiv.org/abs/1711.00937"):
     config_class = VQVAEConfig
     kind = "VQ-VAE"
     prior = "learned"
-    has_codes = True
     code_levels = ("codes",)
     gradient_editable = False  # the decoder snaps every grid cell to a code: no gradient with respect to the latent
 

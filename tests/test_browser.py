@@ -257,7 +257,7 @@ def test_vqvae_codebook_click_a_cell_and_change_its_code(page, served, screensho
     """Choose the VQ-VAE, sample through its prior, then in the Codebook tab click a cell of the current image's
     code map, choose another code and put it in: the decoded image changes."""
 
-    vq_label = next(label for label, entry in served.catalog.entries.items() if entry.model.has_codes)
+    vq_label = next(label for label, entry in served.catalog.entries.items() if entry.model.code_levels == ("codes",))
     model = page.get_by_label("Model", exact=True)
     model.click()
     page.get_by_role("option", name=vq_label).click()

@@ -288,7 +288,7 @@ PRESETS: dict[str, dict] = {
         "batch_size": 64,
         "lr": 2e-3,
         "lr_schedule": "cosine",
-        "epochs": 3,
+        "epochs": 2,
         "out": "checkpoints/faces-vqvae2-prior-bottom",
     },
     "fashion-vqvae-prior": {

@@ -56,7 +56,8 @@ class Entry:
             kind = "beta-" + kind
         prior = ""
         if self.model.prior == "learned":
-            prior = " + PixelCNN prior" if self.explorer.prior is not None else " (no prior)"
+            priors = "PixelCNN priors" if len(self.model.code_levels) > 1 else "PixelCNN prior"
+            prior = f" + {priors}" if self.explorer.prior is not None else " (no prior)"
         elif self.model.latent_prior is not None:
             prior = " + second-stage prior"
         return f"{self.key} · {kind}{prior}, {self.model.latent_description}, on {self.dataset}"

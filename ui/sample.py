@@ -252,7 +252,7 @@ def build(shared) -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 n = Slider(1, MAX_SAMPLES, value=16, step=1, label="Number of samples")
-                first_vq = shared.first.model.has_codes
+                first_vq = bool(shared.first.model.code_levels)
                 temperature = Slider(0.1, MAX_TEMPERATURE, value=1.0, step=0.05, label=TEMPERATURE_LABELS[first_vq])
                 # a session's radio accepts only its choices: an API client, which never sees a model change, may ask
                 # any served model for the mixture
@@ -290,7 +290,7 @@ def build(shared) -> None:
         new_seed.click(lambda: random.randrange(2**31), None, seed, api_name=False).then(run, inputs, [grid, note], api_name=False)
 
         def on_model(entry):
-            vq = entry.model.has_codes
+            vq = bool(entry.model.code_levels)
             # the tab opens on a grid; one drawn through a PixelCNN (seconds) is drawn after the model change, prompted
             # by its note (below), so the change itself stays quick
             shown = opening_grid(entry, shared=shared) if opening_ready(entry) else (None, drawing_note(entry))
