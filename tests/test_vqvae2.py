@@ -76,6 +76,7 @@ def test_vqvae2_trains_saves_and_loads_with_both_codebooks(tmp_path):
 def test_a_prior_per_level_trains_and_the_explorer_samples_through_both(tmp_path):
     """The top prior (with self-attention) and the bottom prior (given the top codes) train on a frozen VQ-VAE-2; the
     catalog gives the VQ-VAE-2 both, and sampling draws the top codes, then the bottom ones given them."""
+    from metrics.evaluate import with_priors
     from train.loop import train
     from ui.catalog import Catalog
 
@@ -91,6 +92,10 @@ def test_a_prior_per_level_trains_and_the_explorer_samples_through_both(tmp_path
     assert (config.grid_size, config.condition_grid_size, config.condition_num_codes) == (8, 4, 16)
     assert models.load(top).config.grid_size == 4 and (top / "samples.png").exists() and (bottom / "samples.png").exists()
     assert "code level | bottom (8x8), given the top codes" in (bottom / "README.md").read_text()
+    # the card of the last level's prior measures the samples of both (the top prior found beside it)
+    assert "| sampling time |" in (bottom / "README.md").read_text()
+    assert "measured on the card of the last code level's prior" in (top / "README.md").read_text()
+    assert isinstance(with_priors(vq).prior, models.PriorStack)
 
     catalog = Catalog.discover(tmp_path)
     (entry,) = catalog.entries.values()
