@@ -264,7 +264,7 @@ def test_vqvae_codebook_click_a_cell_and_change_its_code(page, served, screensho
     page.get_by_text("example #0. Reconstruction").wait_for()  # the new model opens on its first example
 
     open_tab(page, "sample")
-    page.get_by_label("the PixelCNN prior over the code grid").wait_for()
+    page.get_by_label("the PixelCNN prior over the codes").wait_for()
     press_sample(page, expect="samples from the PixelCNN prior")
     screenshot(page, screenshots, "sample-vqvae")
 

@@ -21,8 +21,10 @@ MAP_SIZE = 384  # pixels on a side of the drawn code grid
 NOT_VQ = "This model's latent is a continuous vector. The Codebook tab explores the discrete codes of the VQ-VAE models ({names})."
 LEVEL_INFO = {
     "codes": "its one grid of codes",
-    "top": "the coarse grid: each code spans a large patch and sets global structure (face shape, hair, pose)",
-    "bottom": "the fine grid, computed knowing the top codes: each code sets local detail (edges, texture)",
+    "top": "the coarse grid: each code spans a large patch, meant for global structure (Razavi et al. 2019); swap one "
+    "and see what it holds here (on faces-vqvae2: mostly the background's colour and the tone)",
+    "bottom": "the fine grid, computed knowing the top codes: each code a small patch, meant for local detail (on "
+    "faces-vqvae2 it holds nearly the whole face)",
 }
 
 

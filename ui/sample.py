@@ -26,14 +26,12 @@ SECOND_STAGE_SOURCES = [  # a VAE whose checkpoint carries a second-stage prior 
     ("N(0, I): the first stage's prior, which the second stage replaces", "standard_normal"),
     SOURCES[1],
 ]
-VQ_SOURCES = [
-    ("the PixelCNN prior over the code grid", "prior"),
-    ("Gaussian fitted to the pre-quantisation codes, then quantised", "fitted"),
-]
+VQ_SOURCES = [("the PixelCNN prior over the codes", "prior"), ("Gaussian fitted to the pre-quantisation codes, then quantised", "fitted")]
 NOTES = {  # (source, kind of model) -> where the samples come from
     ("prior", "kl"): "the prior N(0, I)",
     ("prior", "none"): "N(0, I), which an AE never trained towards: it has no prior, so these show why an AE is not a generative model",
-    ("prior", "learned"): "the PixelCNN prior, cell by cell in raster order (softmax temperature)",
+    ("prior", "learned"): "the PixelCNN prior, cell by cell in raster order (softmax temperature; a VQ-VAE-2 draws its top "
+    "codes, then its bottom codes given them)",
     (
         "prior",
         "learned-uniform",
