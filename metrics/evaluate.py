@@ -121,17 +121,14 @@ def evaluate(checkpoint: str | os.PathLike, split: str = "test") -> dict:
     elif cls.models_codes:
         prior = models.load(checkpoint)
         explorer = Explorer.load(prior.config.vqvae, prior=prior)
-        for other in priors_beside(checkpoint, prior.config.vqvae_fingerprint):  # a VQ-VAE-2's priors of its other levels
-            if other.config.level not in explorer.level_priors:
-                explorer.set_prior(other)
+        add_priors_beside(explorer, checkpoint)  # a VQ-VAE-2's priors of its other levels
         y = ds.targets() if prior.config.num_classes else None
         size = explorer.model.config.image_size
-        result["prior"] = prior_quality(explorer, prior, ds, y, classifier_for(dataset, size, options))
+        classifier = classifier_for(dataset, size, options)
+        result["prior"] = prior_quality(explorer, prior, ds, y, classifier)
         judge = classifier_for(dataset, size, options, judge=True)
         if "frechet_distance" in result["prior"] and judge is not None and y is None:
-            result["prior_fd"] = prior_fd(
-                explorer, ds, judge, floor_model(dataset, options), rejector=classifier_for(dataset, size, options)
-            )
+            result["prior_fd"] = prior_fd(explorer, ds, judge, floor_model(dataset, options), rejector=classifier)
     elif cls.has_encoder:
         result |= _autoencoder_metrics(Explorer.load(checkpoint), ds, dataset, options)
     else:
@@ -439,29 +436,31 @@ def inversion_quality(explorer: Explorer, ds, n: int = INVERTED_IMAGES) -> dict:
 REJECTION_THRESHOLD = 0.9  # the confidence (models.Classifier.confidence) rejection sampling keeps a draw at
 
 
-def priors_beside(checkpoint: str | os.PathLike, vqvae_fingerprint: str) -> list[models.PixelCNN]:
-    """The PixelCNN priors among the checkpoint directories beside `checkpoint` (and itself) that were trained on the
-    VQ-VAE(-2) with weights `vqvae_fingerprint` (models.pixelcnn.fingerprint), by directory name."""
-    here = Path(checkpoint)
-    found = []
+def add_priors_beside(explorer: Explorer, checkpoint: str | os.PathLike) -> None:
+    """Give the explorer's VQ-VAE(-2) the PixelCNN priors trained on it (by weights, models.pixelcnn.fingerprint) that
+    lie in the checkpoint directories beside `checkpoint`, by directory name, for each code level it has no prior for."""
+    here, weights = Path(checkpoint), fingerprint(explorer.model)
     for candidate in sorted(here.parent.iterdir()) if here.is_dir() else []:
+        if candidate == here:
+            continue
         try:
             config = models.read_config_json(str(candidate / models.CONFIG_NAME))
-            if config.get("model_type") == "pixelcnn" and config.get("vqvae_fingerprint") == vqvae_fingerprint:
-                found.append(models.load(candidate))
+            if (
+                config.get("model_type") == "pixelcnn"
+                and config.get("vqvae_fingerprint") == weights
+                and config.get("level", "codes") not in explorer.level_priors
+            ):
+                explorer.set_prior(models.load(candidate))
         except ValueError as err:  # not a checkpoint, or one still training or damaged: not a prior to sample with
             if (candidate / models.CONFIG_NAME).exists():
                 warnings.warn(f"skipping {candidate}: {err}", stacklevel=2)
-    return found
 
 
 def with_priors(checkpoint: str | os.PathLike) -> Explorer:
     """Explorer.load(checkpoint); for a VQ-VAE(-2), with the priors trained on it that lie beside it (the first per level)."""
     explorer = Explorer.load(checkpoint)
     if explorer.model.code_levels:
-        for prior in priors_beside(checkpoint, fingerprint(explorer.model)):
-            if prior.config.level not in explorer.level_priors:
-                explorer.set_prior(prior)
+        add_priors_beside(explorer, checkpoint)
     return explorer
 
 
