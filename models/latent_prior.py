@@ -47,6 +47,12 @@ class LatentPriorConfig(Config):
     activation: str = option("relu", "nonlinearity between layers", choices=tuple(ACTIVATIONS))
     learn_gamma: bool = option(True, "learn the output scale gamma of p(z|u) (Dai & Wipf 2019, sec. 3); off: gamma = 1")
     first_stage: str = option("", "SHA-256 of the first stage's weights it was fitted to (models.pixelcnn.fingerprint); others are refused")
+    spread: float = option(
+        1.0,
+        "scale of u ~ N(0, spread^2 I) when sampling, fitted after training (train.prior.fit_spread) so the drawn codes spread "
+        "as far as the training codes do; 1: the second stage as trained",
+        above=0,
+    )
 
 
 def _mlp(dims: list[int], activation: str) -> nn.Sequential:
@@ -97,12 +103,16 @@ class LatentPrior(nn.Module):
         return {"loss": recon + kl, "recon": recon.detach(), "kl": kl.detach(), "gamma": torch.exp(self.log_gamma).detach()}
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0) -> torch.Tensor:
-        """n codes [n, latent_dim]: u ~ N(0, temperature^2 I) through the decoder's mean. The temperature scales u, the
-        second stage's own N(0, I), so 0 draws its centre and 1 the prior it was trained to be sampled from."""
+    def sample(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0, spread: float | None = None) -> torch.Tensor:
+        """n codes [n, latent_dim] from the second stage's model: u ~ N(0, (temperature * spread)^2 I), then z ~ p(z|u) =
+        N(mean(u), (temperature * gamma)^2 I). spread None: the config's, fitted so the codes drawn spread as far as the
+        training codes (1: u ~ N(0, I), the second stage as trained). The temperature scales both, so 0 draws the
+        decoder's centre and 1 the prior."""
         device = generator.device if generator is not None else self.log_gamma.device
-        u = temperature * torch.randn((n, self.config.inner_dim), generator=generator, device=device)
-        return self.decoder(u.to(self.log_gamma.device))
+        scale = temperature * (self.config.spread if spread is None else spread)
+        u = scale * torch.randn((n, self.config.inner_dim), generator=generator, device=device)
+        eps = torch.randn((n, self.config.latent_dim), generator=generator, device=device)
+        return self.decoder(u.to(self.log_gamma.device)) + temperature * self.gamma * eps.to(self.log_gamma.device)
 
 
 def save_latent_prior(

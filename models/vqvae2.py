@@ -37,6 +37,13 @@ class VQVAE2Config(VQVAEConfig):
         2, "stride-2 convolutions to the bottom code grid (image_size / 2^downsamples); the top grid is half its side", low=1
     )
 
+    top_alone_weight: float = option(
+        0.0,
+        "weight of a second reconstruction loss decoded from the top codes alone (the bottom level zeroed), so the top "
+        "level must hold the picture's coarse structure by itself; 0: off, as in Razavi et al. 2019",
+        low=0,
+    )
+
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.image_size % 2 ** (self.downsamples + 1):
@@ -182,7 +189,8 @@ class VQVAE2(Autoencoder, paper_url="https://arxiv.org/abs/1906.00446"):
         return self.embed(codes)
 
     def loss(self, x, y=None, step=None, generator=None) -> dict[str, torch.Tensor]:
-        """Per-pixel MSE of the reconstruction + commitment_cost * (commitment of both levels) (+ codebook losses)."""
+        """Per-pixel MSE of the reconstruction + commitment_cost * (commitment of both levels) (+ codebook losses)
+        (+ top_alone_weight * the MSE of the reconstruction from the top codes alone, reported as recon_top)."""
         self.check_images(x)
         h = self.encoder_bottom(x)
         q_top, _, top = self.quantizer_top(self.encoder_top(h))
@@ -190,4 +198,8 @@ class VQVAE2(Autoencoder, paper_url="https://arxiv.org/abs/1906.00446"):
         recon = F.mse_loss(torch.sigmoid(self.decode_quantised(q_top, q_bottom)), x)
         commitment = top["commitment"] + bottom["commitment"]
         loss = recon + self.config.commitment_cost * commitment + top.get("codebook", 0.0) + bottom.get("codebook", 0.0)
-        return detached(loss, recon=recon, commitment=commitment, perplexity_top=top["perplexity"], perplexity_bottom=bottom["perplexity"])
+        parts = {"recon": recon, "commitment": commitment, "perplexity_top": top["perplexity"], "perplexity_bottom": bottom["perplexity"]}
+        if self.config.top_alone_weight > 0:
+            parts["recon_top"] = F.mse_loss(torch.sigmoid(self.decode_quantised(q_top, torch.zeros_like(q_bottom))), x)
+            loss = loss + self.config.top_alone_weight * parts["recon_top"]
+        return detached(loss, **parts)

@@ -148,13 +148,14 @@ def test_faces_vae_second_stage_prior_draws_faces_near_the_floor(faces_test, fac
     """The prior faces-vae carries (a second-stage VAE over its codes, Dai & Wipf 2019): the domain Frechet distance of
     1,000 of its samples to the test faces (judge features) against the floor, faces-vae's reconstructions of 1,000 of
     those faces, far below N(0, I) of the first stage alone; the first stage is untouched (28 dB). The bar is 3x the
-    floor; the shipped prior reaches 3.25x (docs/checkpoints.md: known shortfalls), held here at 3.3x."""
+    floor: the shipped prior reaches 2.72x, drawing u at the spread fitted to the training codes (1.12); at spread 1,
+    the second stage as trained, 3.2x (docs/checkpoints.md)."""
     stored = shipped("faces-vae")
     assert stored["reconstruction"]["psnr"] >= 28.0
     explorer = Explorer.load(ROOT / "checkpoints/faces-vae")
     assert explorer.model.latent_prior is not None and explorer.default_source == "prior"
     fresh = metrics.prior_fd(explorer, faces_test, faces_judge, None)  # its own reconstructions: the faces floor
-    assert fresh["ratio"] <= 3.3, fresh
+    assert fresh["ratio"] <= 3.0 and explorer.model.latent_prior.config.spread > 1, fresh
     assert fresh["standard_normal_frechet_distance"] > 3 * fresh["frechet_distance"], fresh
     numbers = ("frechet_distance", "floor", "ratio", "standard_normal_frechet_distance")
     assert {k: fresh[k] for k in numbers} == pytest.approx({k: stored["prior_fd"][k] for k in numbers}, rel=0.02)

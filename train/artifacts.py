@@ -177,7 +177,8 @@ def latent_prior_row(out: Path) -> str:
         return ""
     return (
         f"| second-stage prior | Dai & Wipf 2019, in prior.json + prior.safetensors: `{t.get('command', '?')}`; seed {t.get('seed')}, "
-        f"{t.get('epochs')} epochs over the codes of {t.get('images')} training images, {t.get('seconds', 0) / 60:.1f} min "
+        f"{t.get('epochs')} epochs over the codes of {t.get('images')} training images, u drawn at spread {t.get('spread', 1):.2f} "
+        f"(fitted so the draws spread as the training codes), {t.get('seconds', 0) / 60:.1f} min "
         f"({t.get('threads')} thread(s), {t.get('hardware', '?')}) |\n"
     )
 

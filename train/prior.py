@@ -3,7 +3,7 @@ carries (models.latent_prior; Dai & Wipf 2019, "Diagnosing and Enhancing VAE Mod
 checkpoint directory as prior.json + prior.safetensors. The first stage is frozen: its files are not touched.
 
 Reads top to bottom: the first stage -> its training split (the run's own, from training.json) -> codes of those images
--> the second stage -> the loop -> save. The codes are draws z ~ q(z|x), as Dai & Wipf fit them: the encoder's mean
+-> the second stage -> the loop -> its spread (the scale of u at which its draws spread as far as the codes) -> save. The codes are draws z ~ q(z|x), as Dai & Wipf fit them: the encoder's mean
 and log-variance of each image are computed once, and every epoch draws every image's z afresh (--codes means: the
 posterior means only, the lever to compare). Same checkpoint, seed and flags: the same prior.
 """
@@ -11,6 +11,7 @@ posterior means only, the lever to compare). Same checkpoint, seed and flags: th
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shlex
 import time
 from pathlib import Path
@@ -66,7 +67,8 @@ def fit_latent_prior(
 ) -> tuple[LatentPrior, dict]:
     """A second stage fitted to codes: each epoch draws z = mean + std * eps for every image (logvars None: the means
     as they are), shuffles them and takes Adam steps on the negative ELBO, the learning rate decaying by a cosine to 0.
-    Returns the prior (eval mode) and the last epoch's mean loss parts."""
+    Then fits the prior's spread to the last epoch's codes (fit_spread). Returns the prior (eval mode) and the last
+    epoch's mean loss parts."""
     torch.manual_seed(seed)
     prior = LatentPrior(config)
     generator = torch.Generator().manual_seed(seed)
@@ -93,7 +95,23 @@ def fit_latent_prior(
             raise ValueError(f"the second stage's loss became {sums['loss']}; try a lower --lr")
         last = {key: value / steps_per_epoch for key, value in sums.items()}
         bar.set_postfix(loss=f"{last['loss']:.1f}", kl=f"{last['kl']:.1f}", gamma=f"{last['gamma']:.3g}")
-    return prior.eval(), last
+    prior.eval()
+    prior.config = dataclasses.replace(prior.config, spread=round(fit_spread(prior, z, seed), 4))
+    return prior, last
+
+
+def fit_spread(prior: LatentPrior, codes: torch.Tensor, seed: int, n: int = 10_000) -> float:
+    """The scale s of u ~ N(0, s^2 I) at which n draws of the prior spread as far as `codes` (equal total variance, the
+    trace of the covariance), by bisection over [0.5, 2] with the same seeded draws at every s. A second stage's
+    decoder averages over what its posterior leaves uncertain, so at s = 1 its draws are less varied than the codes it
+    was fitted to (faces-vae's: total variance 1.05 per dimension against 1.23; docs/checkpoints.md)."""
+    target = float(codes.var(0).sum())
+    low, high = 0.5, 2.0
+    for _ in range(20):
+        middle = (low + high) / 2
+        drawn = prior.sample(n, torch.Generator().manual_seed(seed), spread=middle)
+        low, high = (middle, high) if float(drawn.var(0).sum()) < target else (low, middle)
+    return (low + high) / 2
 
 
 def train_prior(
@@ -155,6 +173,7 @@ def train_prior(
         "batch_size": batch_size,
         "lr": lr,
         "steps": epochs * max(1, len(index) // batch_size),
+        "spread": prior.config.spread,
         "seconds": round(time.perf_counter() - started, 2),
         "encoding_seconds": round(encoded, 2),
         "threads": torch.get_num_threads(),
