@@ -137,11 +137,13 @@ def _edit(keys, entries) -> list[Row]:
 
 
 def _rejection(keys, entries) -> list[Row]:
-    """First draws of classes 0..5 with the classifier's probability of the class asked for, then the draws rejection
-    sampling keeps (probability >= REJECTION_THRESHOLD)."""
+    """First draws (of classes 0..5 for a class-conditional model) with the classifier's confidence (the probability of
+    the class asked for, or of its least sure attribute), then the draws rejection sampling keeps (confidence >=
+    REJECTION_THRESHOLD)."""
     rows = []
     for key, entry in zip(keys, entries):
-        classifier, y = entry.classifier, torch.arange(SHOWN)
+        classifier = entry.classifier
+        y = torch.arange(SHOWN) if entry.explorer.condition_labels else None
         first = entry.explorer.sample(SHOWN, seed=0, y=y)
         kept, _, _ = entry.explorer.sample_confident(SHOWN, classifier, REJECTION_THRESHOLD, y=y)
         for images, what in ((first, "first draws"), (kept, f"kept (p >= {REJECTION_THRESHOLD:g})")):
