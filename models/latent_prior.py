@@ -103,7 +103,9 @@ class LatentPrior(nn.Module):
         return {"loss": recon + kl, "recon": recon.detach(), "kl": kl.detach(), "gamma": torch.exp(self.log_gamma).detach()}
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0, spread: float | None = None) -> torch.Tensor:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0, spread: float | None = None
+    ) -> torch.Tensor:
         """n codes [n, latent_dim] from the second stage's model: u ~ N(0, (temperature * spread)^2 I), then z ~ p(z|u) =
         N(mean(u), (temperature * gamma)^2 I). spread None: the config's, fitted so the codes drawn spread as far as the
         training codes (1: u ~ N(0, I), the second stage as trained). The temperature scales both, so 0 draws the

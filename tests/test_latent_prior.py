@@ -116,7 +116,12 @@ def test_the_second_stage_learns_the_codes_and_its_output_scale():
     # the spread fitted after training: the draws spread as far as the codes (total variance), which they do not at 1
     drawn, plain = (prior.sample(5000, torch.Generator().manual_seed(1), spread=s).var(0).sum() for s in (None, 1.0))
     target = codes.var(0).sum()
-    assert prior.config.spread != 1.0 and abs(drawn / target - 1) < 0.03 < abs(plain / target - 1), (prior.config.spread, drawn, plain, target)
+    assert prior.config.spread != 1.0 and abs(drawn / target - 1) < 0.03 < abs(plain / target - 1), (
+        prior.config.spread,
+        drawn,
+        plain,
+        target,
+    )
 
 
 def test_explorer_sources(first_stage, two_stage):
