@@ -504,8 +504,8 @@ def test_every_face_card_that_samples_measures_its_prior_against_one_floor():
 def test_faces_vaegan_reconstructs_edits_and_samples_as_its_card_says(faces_test, faces_judge):
     """The VAE-GAN (faces-vae's encoder and decoder fine-tuned against a discriminator): its reconstructions stay near
     faces-vae's, its Smiling vector works as faces-vae's does, and its second-stage prior (a VAE over its codes, as
-    faces-vae carries) draws faces at 3.7x the floor, against 13.9x for its first stage's N(0, I) (the bar, 3x, is
-    not met: docs/checkpoints.md)."""
+    faces-vae carries, u at its fitted spread) draws faces at 3.04x the floor, against 13.9x for its first stage's
+    N(0, I) (the bar, 3x, is missed by 1.3%: docs/checkpoints.md)."""
     card = shipped("faces-vaegan")
     assert card["reconstruction"]["psnr"] >= 27.0 and card["edits"]["Smiling"]["flip_rate"] >= 0.9, card["edits"]["Smiling"]
     assert max(card["edits"]["Smiling"]["changed"].values()) <= 0.05
