@@ -21,7 +21,7 @@ from pathlib import Path
 from PIL import Image
 
 from .card import summary
-from .evaluate import EVALUATION_NAME, evaluate, grid, prior_rows, seed_spread_of, stored_seed_spread
+from .evaluate import EVALUATION_NAME, evaluate, grid, level_rows, prior_rows, seed_spread_of, stored_seed_spread
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,23 +37,33 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--prior-rows", action="store_true", help="instead: write 8 prior samples of each checkpoint, a row each (--out)")
     parser.add_argument(
+        "--level-rows",
+        action="store_true",
+        help="instead: write 8 test images, then each VQ-VAE-2's reconstructions and its decoding of their top codes alone (--out)",
+    )
+    parser.add_argument(
         "--seeds",
         nargs="+",
         metavar="RUN",
         default=[],
         help="also: the disentanglement metrics' spread over these runs of the same preset (other seeds)",
     )
-    parser.add_argument("--out", default="edit.png", help="where --grid or --prior-rows writes its PNG (default: edit.png)")
+    parser.add_argument("--out", default="edit.png", help="where --grid, --prior-rows or --level-rows writes its PNG (default: edit.png)")
     args = parser.parse_args(argv)
-    if args.prior_rows:
+    if args.prior_rows or args.level_rows:
         try:
-            Image.fromarray(prior_rows(args.checkpoint)).save(args.out)
+            Image.fromarray((prior_rows if args.prior_rows else level_rows)(args.checkpoint)).save(args.out)
         except ValueError as err:
             sys.exit(f"python -m metrics: {err}")
-        print(f"wrote {args.out}: 8 samples of each model's own prior (seed 0), one row per model")
+        what = (
+            "8 samples of each model's own prior (seed 0), one row per model"
+            if args.prior_rows
+            else "test images, each model's reconstructions and top codes alone"
+        )
+        print(f"wrote {args.out}: {what}")
         return
     if len(args.checkpoint) > 1:
-        parser.error("several checkpoints are measured one at a time; give one (or add --prior-rows)")
+        parser.error("several checkpoints are measured one at a time; give one (or add --prior-rows or --level-rows)")
     args.checkpoint = args.checkpoint[0]
     if args.grid:
         try:

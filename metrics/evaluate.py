@@ -307,6 +307,23 @@ def prior_rows(checkpoints: list[str | os.PathLike], n: int = 8, seed: int = 0) 
     return labelled_rows(rows, PRIOR_ROW_SIZE)
 
 
+@torch.no_grad()
+def level_rows(checkpoints: list[str | os.PathLike], n: int = 8, split: str = "test") -> np.ndarray:
+    """The first n test images of the first checkpoint's dataset, then two rows per VQ-VAE-2 checkpoint: its
+    reconstructions, and the same images decoded from their top codes alone (the bottom level zeroed), each at
+    PRIOR_ROW_SIZE pixels. ValueError for a checkpoint without a top level. uint8 [H, W, 3]."""
+    dataset, options = _data_of(training_record(checkpoints[0]))
+    images = data.load(dataset, split=split, **options).batch(np.arange(n))
+    rows = [Row(f"{split} images", dataset, images)]
+    for checkpoint in checkpoints:
+        model = models.load(checkpoint)
+        if "top" not in model.code_levels:
+            raise ValueError(f"{checkpoint}: a {model.kind} has no top level of codes (a VQ-VAE-2 has)")
+        z = model.encode(images.to(model.device)).mean
+        rows += [Row(Path(checkpoint).name, "reconstructions", model.decode(z)), Row("", "top codes alone", model.decode_top_alone(z))]
+    return labelled_rows(rows, PRIOR_ROW_SIZE)
+
+
 CELL_SOURCES = ("prior", "standard_normal", "fitted", "mixture")  # the sample sources whose attribute cells are counted, where offered
 
 

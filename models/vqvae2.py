@@ -181,6 +181,12 @@ class VQVAE2(Autoencoder, paper_url="https://arxiv.org/abs/1906.00446"):
         grids = self.grids(self.embed(self.codes(z)))
         return self.decode_quantised(grids["top"], grids["bottom"])
 
+    def decode_top_alone(self, z: torch.Tensor) -> torch.Tensor:
+        """Images [N, C, S, S] decoded from the top codes of flat latents z with the bottom level zeroed: what the top
+        level holds by itself (the picture's coarse structure for a decoder trained with top_alone_weight > 0)."""
+        grids = self.grids(self.embed(self.codes(z)))
+        return torch.sigmoid(self.decode_quantised(grids["top"], torch.zeros_like(grids["bottom"])))
+
     def sample_latent(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0) -> torch.Tensor:
         """Code grids of both levels drawn uniformly at random: the baseline its priors must beat."""
         device = generator.device if generator is not None else self.device

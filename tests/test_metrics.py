@@ -320,6 +320,25 @@ def test_prior_rows_show_each_models_own_prior_at_one_display_size(checkpoints, 
         main([str(checkpoints / "vae"), str(checkpoints / "dcgan")])  # several checkpoints are measured one at a time
 
 
+def test_level_rows_show_a_vqvae2s_top_codes_alone_under_its_reconstructions(checkpoints, tmp_path):
+    """python -m metrics VQ2 --level-rows: test images, the reconstructions, then the same images decoded from their top
+    codes alone (models.VQVAE2.decode_top_alone); a model without a top level is refused with one line."""
+    from metrics.__main__ import main
+    from metrics.evaluate import PRIOR_ROW_SIZE, level_rows
+    from metrics.pictures import LABEL_WIDTH
+
+    picture = level_rows([checkpoints / "vqvae2"])
+    assert picture.shape == (3 * PRIOR_ROW_SIZE, LABEL_WIDTH + 8 * PRIOR_ROW_SIZE, 3)
+    model = models.load(checkpoints / "vqvae2")
+    images = data.load("digits", split="test", size=16).batch(np.arange(8))
+    with torch.no_grad():
+        alone = model.decode_top_alone(model.encode(images).mean)
+    first = picture[2 * PRIOR_ROW_SIZE, LABEL_WIDTH].astype(int)  # the top-left pixel of the third row's first tile
+    assert np.abs(first - float(alone[0, 0, 0, 0]) * 255).max() <= 1
+    with pytest.raises(SystemExit, match="has no top level"):
+        main([str(checkpoints / "vae"), "--level-rows", "--out", str(tmp_path / "levels.png")])
+
+
 def test_a_seed_spread_compares_runs_that_differ_in_their_seed_alone(checkpoints, tmp_path):
     """metrics --seeds refuses, before measuring anything, a run trained otherwise and a seed given twice; a card
     rewritten without --seeds keeps the stored spread only while its shipped run still scores the same."""
