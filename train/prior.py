@@ -3,9 +3,10 @@ carries (models.latent_prior; Dai & Wipf 2019, "Diagnosing and Enhancing VAE Mod
 checkpoint directory as prior.json + prior.safetensors. The first stage is frozen: its files are not touched.
 
 Reads top to bottom: the first stage -> its training split (the run's own, from training.json) -> codes of those images
--> the second stage -> the loop -> its spread (the scale of u at which its draws spread as far as the codes) -> save. The codes are draws z ~ q(z|x), as Dai & Wipf fit them: the encoder's mean
-and log-variance of each image are computed once, and every epoch draws every image's z afresh (--codes means: the
-posterior means only, the lever to compare). Same checkpoint, seed and flags: the same prior.
+-> the second stage -> the loop -> its spread (the scale of u at which its draws spread as far as the codes) -> save.
+The codes are draws z ~ q(z|x), as Dai & Wipf fit them: the encoder's mean and log-variance of each image are computed
+once, and every epoch draws every image's z afresh (--codes means: the posterior means only, the lever to compare).
+Same checkpoint, seed and flags: the same prior.
 """
 
 from __future__ import annotations
